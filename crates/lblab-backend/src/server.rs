@@ -1,0 +1,149 @@
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tokio::net::{TcpListener, TcpSocket};
+use tokio::signal::unix::{SignalKind, signal};
+use warp::Filter;
+use warp::http::{HeaderValue, Method, Response, StatusCode, header};
+use warp::path::FullPath;
+use warp::reply::Response as Reply;
+
+use crate::notify::notify;
+use crate::{Args, Delay, LISTENING_PREFIX};
+
+struct State {
+    id: u32,
+    greeting: &'static str,
+    id_header: HeaderValue,
+    delay: Option<Delay>,
+    served: AtomicU64,
+    in_flight: AtomicU64,
+}
+
+/// Runs the backend until SIGTERM or SIGINT, then drains: the listener closes, requests in flight
+/// complete, idle keep-alive connections are closed, and the function returns.
+pub fn run(args: Args) -> std::io::Result<()> {
+    let mut rt = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = args.threads {
+        rt.worker_threads(n as usize);
+    }
+    rt.enable_all().build()?.block_on(serve(args))
+}
+
+async fn serve(args: Args) -> std::io::Result<()> {
+    let listener = bind(args.listen).map_err(|e| {
+        std::io::Error::new(e.kind(), format!("cannot listen on {}: {e}", args.listen))
+    })?;
+    let local = listener.local_addr()?;
+    let state = Arc::new(State {
+        id: args.id,
+        // Leaked once: the body is then a &'static str that every response shares without a copy.
+        greeting: Box::leak(format!("Hello from Server {}!", args.id).into_boxed_str()),
+        id_header: HeaderValue::from(args.id),
+        delay: args.delay,
+        served: AtomicU64::new(0),
+        in_flight: AtomicU64::new(0),
+    });
+
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let shutdown = async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+        tracing::info!("signal received: draining");
+        notify("STOPPING=1");
+    };
+
+    let routes = warp::method()
+        .and(warp::path::full())
+        .and(warp::any().map(move || state.clone()))
+        .then(handle);
+
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{LISTENING_PREFIX}{local}")?;
+        out.flush()?;
+    }
+    tracing::info!(id = args.id, %local, "listening");
+    notify("READY=1");
+    warp::serve(routes)
+        .incoming(listener)
+        .graceful(shutdown)
+        .run()
+        .await;
+    tracing::info!("drained, exiting");
+    Ok(())
+}
+
+/// A listener with a deep accept queue: the lab opens up to thousands of connections at once.
+fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.set_nodelay(true)?;
+    socket.bind(addr)?;
+    socket.listen(4096)
+}
+
+async fn handle(method: Method, path: FullPath, state: Arc<State>) -> Reply {
+    let known = matches!(path.as_str(), "/" | "/healthz" | "/stats");
+    if !known {
+        return status(StatusCode::NOT_FOUND, "not found\n");
+    }
+    if method != Method::GET && method != Method::HEAD {
+        let mut r = status(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
+        r.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+        return r;
+    }
+    match path.as_str() {
+        "/" => greet(&state).await,
+        "/healthz" => status(StatusCode::OK, "ok\n"),
+        _ => stats(&state),
+    }
+}
+
+async fn greet(state: &State) -> Reply {
+    if let Some(delay) = state.delay {
+        state.in_flight.fetch_add(1, Ordering::Relaxed);
+        tokio::time::sleep(delay.sample()).await;
+        state.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+    state.served.fetch_add(1, Ordering::Relaxed);
+    let mut r = Response::new(state.greeting.into());
+    let h = r.headers_mut();
+    h.insert("x-backend-id", state.id_header.clone());
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    r
+}
+
+fn stats(state: &State) -> Reply {
+    let body = serde_json::json!({
+        "id": state.id,
+        "served": state.served.load(Ordering::Relaxed),
+        "in_flight": state.in_flight.load(Ordering::Relaxed),
+        "pid": std::process::id(),
+    });
+    let mut r = Response::new(body.to_string().into());
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+fn status(code: StatusCode, body: &'static str) -> Reply {
+    let mut r = Response::new(body.into());
+    *r.status_mut() = code;
+    r
+}

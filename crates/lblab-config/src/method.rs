@@ -1,0 +1,148 @@
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+use std::sync::OnceLock;
+
+use serde::Deserialize;
+
+/// The single table both Rust and Nix read; see `nixos/module.nix`.
+const METHODS_JSON: &str = include_str!("../../../nginx/methods.json");
+
+/// A load-balancing method of nginx's upstream module. The names are the CLI's and the NixOS
+/// module's (`services.lblab.method`), and the keys of `nginx/methods.json`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub enum Method {
+    #[default]
+    RoundRobin,
+    LeastConn,
+    IpHash,
+    Hash,
+    Random,
+    RandomTwo,
+}
+
+/// One row of `nginx/methods.json`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MethodSpec {
+    /// The directive inside `upstream {}`, without `;`. `{key}` and `{consistent}` are filled in for
+    /// `hash`; empty for round-robin, which is nginx's default and has no directive.
+    pub directive: String,
+    pub summary: String,
+}
+
+impl Method {
+    pub const ALL: [Method; 6] = [
+        Method::RoundRobin,
+        Method::LeastConn,
+        Method::IpHash,
+        Method::Hash,
+        Method::Random,
+        Method::RandomTwo,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::RoundRobin => "round-robin",
+            Method::LeastConn => "least-conn",
+            Method::IpHash => "ip-hash",
+            Method::Hash => "hash",
+            Method::Random => "random",
+            Method::RandomTwo => "random-two",
+        }
+    }
+
+    pub fn spec(self) -> &'static MethodSpec {
+        &table()[self.name()]
+    }
+
+    /// The upstream directive line for this method (without `;`), or `None` for round-robin.
+    pub fn directive(self, hash_key: &str, consistent: bool) -> Option<String> {
+        let d = &self.spec().directive;
+        if d.is_empty() {
+            return None;
+        }
+        let consistent = if consistent { " consistent" } else { "" };
+        Some(
+            d.replace("{key}", hash_key)
+                .replace("{consistent}", consistent),
+        )
+    }
+
+    /// `round-robin, least-conn, …` for error messages.
+    pub fn names() -> String {
+        Method::ALL.map(Method::name).join(", ")
+    }
+}
+
+fn table() -> &'static BTreeMap<String, MethodSpec> {
+    static TABLE: OnceLock<BTreeMap<String, MethodSpec>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        // The file is compiled in and its shape is checked by the unit tests below, so a failure here
+        // is a build defect, not user input.
+        serde_json::from_str(METHODS_JSON).expect("nginx/methods.json is valid")
+    })
+}
+
+impl fmt::Display for Method {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Method {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Method::ALL
+            .into_iter()
+            .find(|m| m.name() == s)
+            .ok_or_else(|| format!("unknown method '{s}' (accepted: {})", Method::names()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_and_enum_name_the_same_methods() {
+        let keys: Vec<&str> = table().keys().map(String::as_str).collect();
+        let mut names: Vec<&str> = Method::ALL.iter().map(|m| m.name()).collect();
+        names.sort();
+        assert_eq!(keys, names);
+    }
+
+    #[test]
+    fn directives() {
+        assert_eq!(Method::RoundRobin.directive("$request_uri", false), None);
+        assert_eq!(
+            Method::LeastConn.directive("x", true).as_deref(),
+            Some("least_conn")
+        );
+        assert_eq!(
+            Method::Hash.directive("$request_uri", false).as_deref(),
+            Some("hash $request_uri")
+        );
+        assert_eq!(
+            Method::Hash.directive("$http_x_key", true).as_deref(),
+            Some("hash $http_x_key consistent")
+        );
+        assert_eq!(
+            Method::RandomTwo.directive("", false).as_deref(),
+            Some("random two least_conn")
+        );
+    }
+
+    #[test]
+    fn parse_round_trips_and_rejects() {
+        for m in Method::ALL {
+            assert_eq!(m.name().parse::<Method>(), Ok(m));
+        }
+        let err = "leastconn".parse::<Method>().unwrap_err();
+        assert!(
+            err.contains("'leastconn'") && err.contains("least-conn"),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,169 @@
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use crate::{Method, Weights};
+
+const TEMPLATE: &str = include_str!("../../../nginx/lblab.conf");
+
+/// The `upstream lblab {}` block: the part of the config the NixOS module must produce too.
+#[derive(Debug, Clone)]
+pub struct UpstreamConfig {
+    pub method: Method,
+    pub hash_key: String,
+    pub consistent: bool,
+    pub servers: Vec<SocketAddr>,
+    /// One per server, in the same order; `None` means nginx's default weight 1 everywhere.
+    pub weights: Option<Weights>,
+    /// Idle keepalive connections each worker keeps to the backends.
+    pub keepalive: u32,
+    /// A server that fails once is left out for `fail_timeout` (passive health check). 2 s instead of
+    /// nginx's 10 s so that a restarted backend is back in the rotation within a short run.
+    pub fail_timeout_s: u32,
+}
+
+/// A whole nginx.conf for a private prefix.
+#[derive(Debug, Clone)]
+pub struct NginxConfig {
+    pub prefix: PathBuf,
+    pub listen: SocketAddr,
+    pub worker_processes: u32,
+    /// The most client connections the load test will open at once.
+    pub concurrency: u32,
+    pub connect_timeout_ms: u32,
+    pub read_timeout_ms: u32,
+    pub upstream: UpstreamConfig,
+}
+
+pub const DEFAULT_HASH_KEY: &str = "$request_uri";
+
+impl UpstreamConfig {
+    pub fn new(method: Method, servers: Vec<SocketAddr>) -> Self {
+        UpstreamConfig {
+            method,
+            hash_key: DEFAULT_HASH_KEY.to_owned(),
+            consistent: false,
+            servers,
+            weights: None,
+            keepalive: 64,
+            fail_timeout_s: 2,
+        }
+    }
+
+    pub fn render(&self) -> String {
+        let mut s = String::new();
+        s.push_str("    upstream lblab {\n");
+        // Without a shared zone each worker keeps its own round-robin position and counters, and
+        // 1000 requests over two workers come out 334/334/332 instead of 333/333/334.
+        s.push_str("        zone lblab 64k;\n");
+        if let Some(d) = self.method.directive(&self.hash_key, self.consistent) {
+            let _ = writeln!(s, "        {d};");
+        }
+        for (i, addr) in self.servers.iter().enumerate() {
+            let _ = write!(s, "        server {addr}");
+            if let Some(w) = self.weights.as_ref().and_then(|w| w.0.get(i)) {
+                let _ = write!(s, " weight={w}");
+            }
+            let _ = writeln!(s, " max_fails=1 fail_timeout={}s;", self.fail_timeout_s);
+        }
+        // nginx wants keepalive after the balancing directive.
+        let _ = writeln!(s, "        keepalive {};", self.keepalive);
+        s.push_str("    }\n");
+        s
+    }
+}
+
+impl NginxConfig {
+    pub fn worker_connections(&self) -> u32 {
+        (2 * self.concurrency + 2 * self.upstream.keepalive + 64).max(1024)
+    }
+
+    pub fn render(&self) -> String {
+        let wc = self.worker_connections();
+        let tries = self.upstream.servers.len().max(1).to_string();
+        let vars: [(&str, String); 9] = [
+            ("worker_processes", self.worker_processes.to_string()),
+            ("worker_rlimit_nofile", (2 * wc).to_string()),
+            ("worker_connections", wc.to_string()),
+            ("prefix", self.prefix.display().to_string()),
+            ("upstream", self.upstream.render()),
+            ("listen", self.listen.to_string()),
+            ("next_upstream_tries", tries),
+            ("connect_timeout", format!("{}ms", self.connect_timeout_ms)),
+            ("read_timeout", format!("{}ms", self.read_timeout_ms)),
+        ];
+        let mut out = TEMPLATE.to_owned();
+        for (name, value) in &vars {
+            out = out.replace(&format!("{{{{{name}}}}}"), value);
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn addrs() -> Vec<SocketAddr> {
+        (1..=3)
+            .map(|i| format!("127.0.0.1:{}", 9000 + i).parse().unwrap())
+            .collect()
+    }
+
+    fn config(method: Method) -> NginxConfig {
+        NginxConfig {
+            prefix: "/tmp/p".into(),
+            listen: "127.0.0.1:8080".parse().unwrap(),
+            worker_processes: 2,
+            concurrency: 1000,
+            connect_timeout_ms: 500,
+            read_timeout_ms: 2000,
+            upstream: UpstreamConfig::new(method, addrs()),
+        }
+    }
+
+    #[test]
+    fn round_robin_upstream_has_zone_and_no_directive() {
+        let u = UpstreamConfig::new(Method::RoundRobin, addrs()).render();
+        assert_eq!(
+            u,
+            "    upstream lblab {\n        zone lblab 64k;\n\
+             \x20       server 127.0.0.1:9001 max_fails=1 fail_timeout=2s;\n\
+             \x20       server 127.0.0.1:9002 max_fails=1 fail_timeout=2s;\n\
+             \x20       server 127.0.0.1:9003 max_fails=1 fail_timeout=2s;\n\
+             \x20       keepalive 64;\n    }\n"
+        );
+    }
+
+    #[test]
+    fn weights_and_hash() {
+        let mut u = UpstreamConfig::new(Method::Hash, addrs());
+        u.weights = Some(Weights(vec![1, 2, 3]));
+        u.hash_key = "$http_x_key".into();
+        u.consistent = true;
+        let r = u.render();
+        assert!(r.contains("        hash $http_x_key consistent;\n"), "{r}");
+        assert!(r.contains("server 127.0.0.1:9002 weight=2 "), "{r}");
+        assert!(r.find("hash").unwrap() < r.find("keepalive").unwrap());
+    }
+
+    #[test]
+    fn every_placeholder_is_filled() {
+        for m in Method::ALL {
+            let c = config(m).render();
+            assert!(!c.contains("{{"), "unfilled placeholder for {m}:\n{c}");
+            assert!(c.contains("listen 127.0.0.1:8080 backlog=4096;"));
+            assert!(c.contains("pid /tmp/p/nginx.pid;"));
+            assert!(c.contains("proxy_next_upstream_tries 3;"));
+        }
+    }
+
+    #[test]
+    fn worker_connections_cover_concurrency() {
+        let mut c = config(Method::RoundRobin);
+        assert_eq!(c.worker_connections(), 2000 + 128 + 64);
+        c.concurrency = 10;
+        assert_eq!(c.worker_connections(), 1024);
+        assert!(c.render().contains("worker_rlimit_nofile 2048;"));
+    }
+}

@@ -1,0 +1,106 @@
+//! Command-line flags of the load test, shared by `loadtest` and `lblab run`.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use clap::Args;
+use reqwest::Url;
+
+use crate::{Config, Expectation, HeaderTemplate, MaxErrors, parse_duration, parse_source_ips};
+
+/// How to load the target; `lblab run` takes the same flags.
+#[derive(Debug, Clone, Args)]
+pub struct LoadArgs {
+    /// Number of requests to send.
+    #[arg(short = 'n', long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub requests: u64,
+
+    /// Requests in flight at once (the default sends all 1000 at the same moment).
+    #[arg(short = 'c', long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub concurrency: u32,
+
+    /// Send for this long instead of a number of requests (e.g. 10s, 500ms, 2m).
+    #[arg(short = 'd', long, value_parser = parse_duration, conflicts_with = "requests")]
+    pub duration: Option<Duration>,
+
+    /// Open a new connection for every request.
+    #[arg(long)]
+    pub no_keep_alive: bool,
+
+    /// Give up on a request after this long.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub timeout: Duration,
+
+    /// Send from this local address; repeat it, or give a range such as 127.0.1-30.1, for several
+    /// clients (nginx's ip_hash keys on the first three octets of IPv4).
+    #[arg(long = "source-ip", value_name = "ADDR|RANGE", value_parser = parse_source_ips)]
+    pub source_ips: Vec<Vec<IpAddr>>,
+
+    /// A request header, 'Name: value'; {n} is the request number and {n%K} cycles through K values.
+    #[arg(short = 'H', long = "header", value_name = "HEADER", value_parser = HeaderTemplate::parse)]
+    pub headers: Vec<HeaderTemplate>,
+
+    /// Fail (exit 1) unless the distribution is as expected; repeatable. One of: round-robin,
+    /// round-robin:W1,W2,…, one, uniform, uniform:W1,W2,…, backends=K, sticky, max-share:ID=P%,
+    /// min-share:ID=P%.
+    #[arg(long = "expect", value_name = "SPEC", value_parser = Expectation::parse)]
+    pub expectations: Vec<Expectation>,
+
+    /// Failed requests allowed before the run fails: a count (5) or a share (1%).
+    #[arg(long, default_value = "0", value_parser = MaxErrors::parse)]
+    pub max_errors: MaxErrors,
+
+    /// Print one JSON object instead of the report.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl LoadArgs {
+    /// `backends`: how many backends stand behind the URL, if known.
+    pub fn to_config(&self, url: Url, backends: Option<usize>) -> Config {
+        Config {
+            requests: self.requests,
+            duration: self.duration,
+            concurrency: self.concurrency,
+            keep_alive: !self.no_keep_alive,
+            timeout: self.timeout,
+            source_ips: self.source_ips.iter().flatten().copied().collect(),
+            headers: self.headers.clone(),
+            expectations: self.expectations.clone(),
+            backends,
+            max_errors: self.max_errors,
+            progress: !self.json,
+            ..Config::new(url)
+        }
+    }
+}
+
+/// An `http://` URL; the client speaks plain HTTP/1.1 only.
+pub fn parse_url(s: &str) -> Result<Url, String> {
+    let url = Url::parse(s)
+        .map_err(|e| format!("'{s}' is not a URL ({e}; accepted: e.g. http://127.0.0.1:8080/)"))?;
+    match url.scheme() {
+        "http" if url.host().is_some() => Ok(url),
+        "http" => Err(format!("'{s}' has no host")),
+        other => Err(format!(
+            "'{s}': scheme '{other}' is not supported (accepted: http://; the lab speaks plain HTTP/1.1)"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        assert!(parse_url("http://127.0.0.1:8080/").is_ok());
+        assert!(
+            parse_url("https://x/")
+                .unwrap_err()
+                .contains("not supported")
+        );
+        assert!(parse_url("127.0.0.1:80").is_err());
+        assert!(parse_url("http//x").unwrap_err().contains("not a URL"));
+    }
+}

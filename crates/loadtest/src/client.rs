@@ -1,0 +1,359 @@
+//! The engine: `concurrency` tasks share one HTTP/1 connection pool per source address and take
+//! request numbers from one counter until `requests` are issued or the duration is over. Each task
+//! keeps its own counts and a small buffer of latency samples; the shared histograms are locked once
+//! per buffer-full, never per request.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+use reqwest::header::{CONNECTION, HeaderMap, HeaderValue};
+use reqwest::{Client, Request};
+
+use crate::Config;
+use crate::attribution::backend_id;
+use crate::progress::Progress;
+use crate::report::{BackendKey, BackendReport, Latency, Report};
+
+/// A sample's outcome: answered by a backend, or failed.
+type SlotKey = Option<BackendKey>;
+
+/// All latency samples held by all tasks between flushes, at most (bounds the client's memory).
+const SAMPLE_BUDGET: usize = 1 << 18;
+
+struct Shared {
+    config: Config,
+    clients: Vec<(Client, Option<IpAddr>)>,
+    issued: AtomicU64,
+    deadline: Option<Instant>,
+    histograms: Mutex<HashMap<SlotKey, Histogram<u64>>>,
+    progress: Option<Arc<AtomicU64>>,
+    track_clients: bool,
+    buffer_cap: usize,
+}
+
+#[derive(Default)]
+struct TaskResult {
+    slots: Vec<(SlotKey, u64)>,
+    errors: Vec<(String, u64)>,
+    clients: HashMap<String, Vec<(BackendKey, u64)>>,
+}
+
+/// Runs the load test described by `config` and judges its expectations.
+pub async fn run(config: &Config) -> Result<Report, String> {
+    let clients = build_clients(config)?;
+    let tasks = if config.duration.is_some() {
+        u64::from(config.concurrency)
+    } else {
+        u64::from(config.concurrency).min(config.requests)
+    };
+    let start = Instant::now();
+    let shared = Arc::new(Shared {
+        config: config.clone(),
+        clients,
+        issued: AtomicU64::new(0),
+        deadline: config.duration.map(|d| start + d),
+        histograms: Mutex::new(HashMap::new()),
+        progress: config.progress.then(|| Arc::new(AtomicU64::new(0))),
+        track_clients: config.tracks_clients(),
+        buffer_cap: (SAMPLE_BUDGET / tasks.max(1) as usize).clamp(16, 4096),
+    });
+    let bar = Progress::start(config, shared.progress.clone());
+    let handles: Vec<_> = (0..tasks)
+        .map(|i| tokio::spawn(worker(shared.clone(), i as usize)))
+        .collect();
+    let mut results = Vec::with_capacity(handles.len());
+    for h in handles {
+        results.push(
+            h.await
+                .map_err(|e| format!("a load-test task failed: {e}"))?,
+        );
+    }
+    let elapsed = start.elapsed();
+    if let Some(bar) = bar {
+        bar.finish().await;
+    }
+    Ok(build_report(config, &shared, results, elapsed))
+}
+
+fn build_clients(config: &Config) -> Result<Vec<(Client, Option<IpAddr>)>, String> {
+    let sources: Vec<Option<IpAddr>> = if config.source_ips.is_empty() {
+        vec![None]
+    } else {
+        config.source_ips.iter().copied().map(Some).collect()
+    };
+    let mut defaults = HeaderMap::new();
+    if !config.keep_alive {
+        defaults.insert(CONNECTION, HeaderValue::from_static("close"));
+    }
+    for h in config.headers.iter().filter(|h| h.is_constant()) {
+        defaults.append(h.name.clone(), h.value(0));
+    }
+    let per_client = (config.concurrency as usize).div_ceil(sources.len());
+    sources
+        .into_iter()
+        .map(|ip| {
+            let b = Client::builder()
+                .http1_only()
+                .no_proxy()
+                .redirect(reqwest::redirect::Policy::none())
+                // Every request is sent exactly once: a retried request would be counted once by the
+                // client and twice by the backends.
+                .retry(reqwest::retry::never())
+                .timeout(config.timeout)
+                .tcp_nodelay(true)
+                .pool_max_idle_per_host(if config.keep_alive { per_client } else { 0 })
+                .default_headers(defaults.clone())
+                .local_address(ip);
+            b.build()
+                .map(|c| (c, ip))
+                .map_err(|e| format!("cannot build the HTTP client: {e}"))
+        })
+        .collect()
+}
+
+async fn worker(shared: Arc<Shared>, index: usize) -> TaskResult {
+    let cfg = &shared.config;
+    let (client, source) = &shared.clients[index % shared.clients.len()];
+    let varying: Vec<_> = cfg.headers.iter().filter(|h| !h.is_constant()).collect();
+    let template = client.get(cfg.url.clone()).build().ok();
+    let mut result = TaskResult::default();
+    let mut samples: Vec<u64> = Vec::with_capacity(shared.buffer_cap.min(64));
+
+    loop {
+        if let Some(deadline) = shared.deadline {
+            if Instant::now() >= deadline {
+                break;
+            }
+        }
+        let seq = shared.issued.fetch_add(1, Ordering::Relaxed);
+        if shared.deadline.is_none() && seq >= cfg.requests {
+            break;
+        }
+        let mut request = match template.as_ref().and_then(Request::try_clone) {
+            Some(r) => r,
+            None => match client.get(cfg.url.clone()).build() {
+                Ok(r) => r,
+                Err(e) => {
+                    bump(&mut result.errors, &format!("request error: {e}"));
+                    continue;
+                }
+            },
+        };
+        for h in &varying {
+            request.headers_mut().insert(h.name.clone(), h.value(seq));
+        }
+
+        let sent = Instant::now();
+        let outcome = send(client, request).await;
+        let micros = sent.elapsed().as_micros().min(u128::from(u32::MAX)) as u64;
+        let slot_key = match outcome {
+            Ok(key) => Some(key),
+            Err(kind) => {
+                bump(&mut result.errors, &kind);
+                None
+            }
+        };
+        let slot = slot_index(&mut result.slots, slot_key);
+        result.slots[slot].1 += 1;
+        samples.push(((slot as u64) << 32) | micros);
+        if samples.len() >= shared.buffer_cap {
+            flush(&shared, &result.slots, &mut samples);
+        }
+        if shared.track_clients {
+            if let Some(key) = slot_key {
+                let mut client_key = source.map(|ip| ip.to_string()).unwrap_or_default();
+                for h in &varying {
+                    if !client_key.is_empty() {
+                        client_key.push(' ');
+                    }
+                    client_key.push_str(&format!("{}: {}", h.name, h.render(seq)));
+                }
+                let backends = result.clients.entry(client_key).or_default();
+                match backends.iter_mut().find(|(k, _)| *k == key) {
+                    Some((_, n)) => *n += 1,
+                    None => backends.push((key, 1)),
+                }
+            }
+        }
+        if let Some(p) = &shared.progress {
+            p.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    flush(&shared, &result.slots, &mut samples);
+    result
+}
+
+/// Sends one request and reads the whole answer; `Err` names the kind of failure.
+async fn send(client: &Client, request: Request) -> Result<BackendKey, String> {
+    let response = client.execute(request).await.map_err(|e| classify(&e))?;
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response.bytes().await.map_err(|e| classify(&e))?;
+    if !status.is_success() {
+        return Err(format!("status {}", status.as_u16()));
+    }
+    Ok(backend_id(&headers, &body).map_or(BackendKey::Unknown, BackendKey::Id))
+}
+
+fn classify(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        return "timeout".into();
+    }
+    let io = std::iter::successors(Some(e as &dyn std::error::Error), |e| e.source())
+        .find_map(|e| e.downcast_ref::<std::io::Error>());
+    use std::io::ErrorKind::*;
+    match (e.is_connect(), io.map(std::io::Error::kind)) {
+        (_, Some(ConnectionRefused)) => "connect refused".into(),
+        (_, Some(ConnectionReset)) => "connection reset".into(),
+        (_, Some(AddrNotAvailable)) => "source address not available".into(),
+        (_, Some(TimedOut)) => "timeout".into(),
+        (true, _) => "connect error".into(),
+        _ if e.is_body() || e.is_decode() => "body error".into(),
+        _ => "connection closed".into(),
+    }
+}
+
+fn bump(list: &mut Vec<(String, u64)>, kind: &str) {
+    match list.iter_mut().find(|(k, _)| k == kind) {
+        Some((_, n)) => *n += 1,
+        None => list.push((kind.to_owned(), 1)),
+    }
+}
+
+fn slot_index(slots: &mut Vec<(SlotKey, u64)>, key: SlotKey) -> usize {
+    match slots.iter().position(|(k, _)| *k == key) {
+        Some(i) => i,
+        None => {
+            slots.push((key, 0));
+            slots.len() - 1
+        }
+    }
+}
+
+fn new_histogram() -> Histogram<u64> {
+    // 1 µs to 1 h at 3 significant figures; a handful exist per run, shared by all tasks.
+    Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("static histogram bounds are valid")
+}
+
+fn flush(shared: &Shared, slots: &[(SlotKey, u64)], samples: &mut Vec<u64>) {
+    if samples.is_empty() {
+        return;
+    }
+    let mut hists = shared
+        .histograms
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    for &s in samples.iter() {
+        let key = slots[(s >> 32) as usize].0;
+        hists
+            .entry(key)
+            .or_insert_with(new_histogram)
+            .saturating_record((s & 0xffff_ffff).max(1));
+    }
+    samples.clear();
+}
+
+fn latency(h: Option<&Histogram<u64>>) -> Latency {
+    let Some(h) = h.filter(|h| !h.is_empty()) else {
+        return Latency::default();
+    };
+    let ms = |us: u64| us as f64 / 1000.0;
+    Latency {
+        p50: ms(h.value_at_quantile(0.50)),
+        p90: ms(h.value_at_quantile(0.90)),
+        p99: ms(h.value_at_quantile(0.99)),
+        max: ms(h.max()),
+        mean: h.mean() / 1000.0,
+    }
+}
+
+fn build_report(
+    config: &Config,
+    shared: &Shared,
+    results: Vec<TaskResult>,
+    elapsed: Duration,
+) -> Report {
+    let mut counts: BTreeMap<BackendKey, u64> = BTreeMap::new();
+    if let Some(k) = config.backends {
+        for id in 1..=k as u32 {
+            counts.insert(BackendKey::Id(id), 0);
+        }
+    }
+    let mut errors_by_kind: BTreeMap<String, u64> = BTreeMap::new();
+    let mut clients: BTreeMap<String, BTreeMap<BackendKey, u64>> = BTreeMap::new();
+    let mut errors = 0;
+    for r in results {
+        for (key, n) in r.slots {
+            if let Some(key) = key {
+                *counts.entry(key).or_default() += n;
+            }
+        }
+        for (kind, n) in r.errors {
+            errors += n;
+            *errors_by_kind.entry(kind).or_default() += n;
+        }
+        for (client, backends) in r.clients {
+            let entry = clients.entry(client).or_default();
+            for (k, n) in backends {
+                *entry.entry(k).or_default() += n;
+            }
+        }
+    }
+    let ok: u64 = counts.values().sum();
+    let requests = ok + errors;
+    let hists = shared
+        .histograms
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut all = new_histogram();
+    for h in hists.values() {
+        // Same bounds and precision everywhere, so adding cannot fail.
+        let _ = all.add(h);
+    }
+    let backends = counts
+        .iter()
+        .map(|(&k, &n)| {
+            let share = if ok == 0 { 0.0 } else { n as f64 / ok as f64 };
+            let latency_ms = latency(hists.get(&Some(k)));
+            (
+                k,
+                BackendReport {
+                    count: n,
+                    share,
+                    latency_ms,
+                },
+            )
+        })
+        .collect();
+    let clients = shared.track_clients.then_some(clients);
+    let expectations: Vec<_> = config
+        .expectations
+        .iter()
+        .map(|e| e.check(&counts, config.backends, clients.as_ref()))
+        .collect();
+    let passed = expectations.iter().all(|o| o.ok) && config.max_errors.allows(errors, requests);
+    let secs = elapsed.as_secs_f64();
+    Report {
+        url: config.url.to_string(),
+        requests,
+        ok,
+        errors,
+        errors_by_kind,
+        counts,
+        elapsed_s: secs,
+        rps: if secs > 0.0 {
+            requests as f64 / secs
+        } else {
+            0.0
+        },
+        latency_ms: latency(Some(&all)),
+        backends,
+        clients,
+        expectations,
+        passed,
+    }
+}

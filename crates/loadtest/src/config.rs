@@ -1,0 +1,105 @@
+use std::net::IpAddr;
+use std::time::Duration;
+
+use reqwest::Url;
+
+use crate::{Expectation, HeaderTemplate};
+
+/// One load test, as the CLI or `lblab run` describe it.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub url: Url,
+    /// Stop after this many requests…
+    pub requests: u64,
+    /// …or, when set, send until this much time has passed.
+    pub duration: Option<Duration>,
+    pub concurrency: u32,
+    pub keep_alive: bool,
+    pub timeout: Duration,
+    pub source_ips: Vec<IpAddr>,
+    pub headers: Vec<HeaderTemplate>,
+    pub expectations: Vec<Expectation>,
+    /// How many backends are behind the URL, for the expectations; `None`: as many as answered.
+    pub backends: Option<usize>,
+    pub max_errors: MaxErrors,
+    /// Draw a progress bar on stderr (only ever on a terminal).
+    pub progress: bool,
+}
+
+/// How many failed requests a run may have and still pass.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum MaxErrors {
+    Count(u64),
+    Percent(f64),
+}
+
+impl MaxErrors {
+    pub fn parse(s: &str) -> Result<MaxErrors, String> {
+        let bad = || {
+            format!(
+                "'{s}' is not an error allowance (accepted: a count such as 5, or a share such as 1.5%)"
+            )
+        };
+        match s.trim().strip_suffix('%') {
+            Some(p) => {
+                let p: f64 = p.trim().parse().map_err(|_| bad())?;
+                if !(0.0..=100.0).contains(&p) {
+                    return Err(format!("'{s}': a share is from 0% to 100%"));
+                }
+                Ok(MaxErrors::Percent(p))
+            }
+            None => s.trim().parse().map(MaxErrors::Count).map_err(|_| bad()),
+        }
+    }
+
+    pub fn allows(self, errors: u64, requests: u64) -> bool {
+        match self {
+            MaxErrors::Count(n) => errors <= n,
+            MaxErrors::Percent(p) => (errors as f64) <= requests as f64 * p / 100.0,
+        }
+    }
+}
+
+impl Config {
+    pub fn new(url: Url) -> Config {
+        Config {
+            url,
+            requests: 1000,
+            duration: None,
+            concurrency: 1000,
+            keep_alive: true,
+            timeout: Duration::from_secs(10),
+            source_ips: Vec::new(),
+            headers: Vec::new(),
+            expectations: Vec::new(),
+            backends: None,
+            max_errors: MaxErrors::Count(0),
+            progress: false,
+        }
+    }
+
+    /// Whether the run keeps, per client (source address and varying headers), which backends
+    /// answered it: needed by `sticky`, and cheap to skip otherwise.
+    pub fn tracks_clients(&self) -> bool {
+        self.source_ips.len() > 1
+            || self.headers.iter().any(|h| !h.is_constant())
+            || self.expectations.contains(&Expectation::Sticky)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn max_errors() {
+        assert_eq!(MaxErrors::parse("5"), Ok(MaxErrors::Count(5)));
+        assert_eq!(MaxErrors::parse("1.5%"), Ok(MaxErrors::Percent(1.5)));
+        assert!(MaxErrors::parse("x").is_err());
+        assert!(MaxErrors::parse("101%").is_err());
+        assert!(MaxErrors::Count(0).allows(0, 10));
+        assert!(!MaxErrors::Count(0).allows(1, 10));
+        assert!(MaxErrors::Percent(10.0).allows(1, 10));
+        assert!(!MaxErrors::Percent(10.0).allows(2, 10));
+    }
+}

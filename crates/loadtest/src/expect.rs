@@ -1,0 +1,432 @@
+//! `--expect`: the distribution as a pass/fail.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::report::BackendKey;
+use crate::stats::chi_square;
+
+/// The significance level below which `uniform` is rejected.
+pub const UNIFORM_ALPHA: f64 = 0.001;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expectation {
+    /// Every backend within ±1 of its exact share (by weight when given).
+    RoundRobin(Option<Vec<u32>>),
+    /// All answers from a single backend.
+    One,
+    /// Every backend seen and a chi-square goodness of fit to the (weighted) shares not rejected.
+    Uniform(Option<Vec<u32>>),
+    /// Exactly K distinct backends answered.
+    Backends(usize),
+    /// Every client (source address, varying header values) was always answered by one backend.
+    Sticky,
+    /// Backend ID's share of the answers is at most / at least the fraction.
+    MaxShare(u32, f64),
+    MinShare(u32, f64),
+}
+
+/// One expectation's verdict, with the sentence that explains it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Outcome {
+    pub expect: String,
+    pub ok: bool,
+    pub message: String,
+}
+
+const ACCEPTED: &str = "round-robin, round-robin:W1,W2,…, one, uniform, uniform:W1,W2,…, backends=K, sticky, max-share:ID=P%, min-share:ID=P%";
+
+impl Expectation {
+    pub fn parse(s: &str) -> Result<Expectation, String> {
+        let s = s.trim();
+        let bad = || format!("unknown expectation '{s}' (accepted: {ACCEPTED})");
+        let weights = |w: &str| -> Result<Vec<u32>, String> {
+            w.split(',')
+                .map(|x| match x.trim().parse::<u32>() {
+                    Ok(v) if v > 0 => Ok(v),
+                    _ => Err(format!("'{x}' in '{s}' is not a weight (whole numbers from 1, e.g. round-robin:1,2,3)")),
+                })
+                .collect()
+        };
+        let (head, arg) = match s.split_once(':') {
+            Some((h, a)) => (h, Some(a)),
+            None => match s.split_once('=') {
+                Some((h, a)) => (h, Some(a)),
+                None => (s, None),
+            },
+        };
+        match (head, arg) {
+            ("round-robin", None) => Ok(Expectation::RoundRobin(None)),
+            ("round-robin", Some(w)) => Ok(Expectation::RoundRobin(Some(weights(w)?))),
+            ("uniform", None) => Ok(Expectation::Uniform(None)),
+            ("uniform", Some(w)) => Ok(Expectation::Uniform(Some(weights(w)?))),
+            ("one", None) => Ok(Expectation::One),
+            ("sticky", None) => Ok(Expectation::Sticky),
+            ("backends", Some(k)) => match k.trim().parse::<usize>() {
+                Ok(k) if k > 0 => Ok(Expectation::Backends(k)),
+                _ => Err(format!("'{s}': backends=K takes a whole number from 1")),
+            },
+            ("max-share" | "min-share", Some(a)) => {
+                let (id, pct) = a.split_once('=').ok_or_else(bad)?;
+                let id: u32 = id
+                    .trim()
+                    .parse()
+                    .map_err(|_| format!("'{s}': '{id}' is not a backend id"))?;
+                let frac = parse_share(pct).ok_or_else(|| {
+                    format!("'{s}': '{pct}' is not a share (accepted: 0%–100% or 0.0–1.0)")
+                })?;
+                Ok(if head == "max-share" {
+                    Expectation::MaxShare(id, frac)
+                } else {
+                    Expectation::MinShare(id, frac)
+                })
+            }
+            _ => Err(bad()),
+        }
+    }
+
+    /// Judges a run. `backends` is how many backends are behind the target, if known; otherwise the
+    /// ones that answered (or the weights' count) are taken as all of them.
+    pub fn check(
+        &self,
+        counts: &BTreeMap<BackendKey, u64>,
+        backends: Option<usize>,
+        clients: Option<&BTreeMap<String, BTreeMap<BackendKey, u64>>>,
+    ) -> Outcome {
+        let (ok, message) = self.judge(counts, backends, clients);
+        Outcome {
+            expect: self.to_string(),
+            ok,
+            message,
+        }
+    }
+
+    fn judge(
+        &self,
+        counts: &BTreeMap<BackendKey, u64>,
+        backends: Option<usize>,
+        clients: Option<&BTreeMap<String, BTreeMap<BackendKey, u64>>>,
+    ) -> (bool, String) {
+        let total: u64 = counts.values().sum();
+        let seen: Vec<BackendKey> = counts
+            .iter()
+            .filter(|(_, n)| **n > 0)
+            .map(|(k, _)| *k)
+            .collect();
+        let shown = render(counts);
+        if total == 0 && !matches!(self, Expectation::Sticky) {
+            return (false, "no request was answered".into());
+        }
+        match self {
+            Expectation::RoundRobin(w) | Expectation::Uniform(w) => {
+                // The backends that should answer: 1..=K when the weights or the caller say how many
+                // there are, else the ones that did.
+                let ids: Vec<u32> = match w.as_ref().map(Vec::len).or(backends) {
+                    Some(k) => (1..=k as u32).collect(),
+                    None => seen
+                        .iter()
+                        .filter_map(|b| match b {
+                            BackendKey::Id(id) => Some(*id),
+                            BackendKey::Unknown => None,
+                        })
+                        .collect(),
+                };
+                let k = ids.len();
+                let weights: Vec<f64> = match w {
+                    Some(w) => w.iter().map(|&x| f64::from(x)).collect(),
+                    None => vec![1.0; k],
+                };
+                if let Some(stray) = seen.iter().find(|b| match b {
+                    BackendKey::Id(id) => !ids.contains(id),
+                    BackendKey::Unknown => true,
+                }) {
+                    return (
+                        false,
+                        format!(
+                            "expected answers from backends {ids:?} only, got some from {stray}: {shown}"
+                        ),
+                    );
+                }
+                let observed: Vec<u64> = ids
+                    .iter()
+                    .map(|id| counts.get(&BackendKey::Id(*id)).copied().unwrap_or(0))
+                    .collect();
+                let wsum: f64 = weights.iter().sum();
+                let exact: Vec<f64> = weights.iter().map(|w| total as f64 * w / wsum).collect();
+                if let Expectation::RoundRobin(_) = self {
+                    let off = observed
+                        .iter()
+                        .zip(&exact)
+                        .enumerate()
+                        .find(|(_, (o, e))| (**o as f64 - **e).abs() > 1.0 + 1e-9);
+                    let want: Vec<String> = exact.iter().map(|e| format!("{e:.1}")).collect();
+                    match off {
+                        Some((i, (o, e))) => (
+                            false,
+                            format!(
+                                "expected each backend within ±1 of [{}], backend {} got {o} (exact share {e:.1}): {shown}",
+                                want.join(", "),
+                                ids[i]
+                            ),
+                        ),
+                        None => (
+                            true,
+                            format!("every backend within ±1 of [{}]: {shown}", want.join(", ")),
+                        ),
+                    }
+                } else {
+                    if let Some(i) = observed.iter().position(|&o| o == 0) {
+                        return (
+                            false,
+                            format!(
+                                "expected all {k} backends to answer, backend {} got none: {shown}",
+                                ids[i]
+                            ),
+                        );
+                    }
+                    let (stat, p) = chi_square(&observed, &weights);
+                    let verdict = format!(
+                        "chi-square {stat:.2}, df {}, p = {p:.4} (rejected below {UNIFORM_ALPHA})",
+                        k - 1
+                    );
+                    (p >= UNIFORM_ALPHA, format!("{verdict}: {shown}"))
+                }
+            }
+            Expectation::One => match seen.as_slice() {
+                [only] => (true, format!("all {total} from backend {only}")),
+                _ => (
+                    false,
+                    format!(
+                        "expected every answer from one backend, got {}: {shown}",
+                        seen.len()
+                    ),
+                ),
+            },
+            Expectation::Backends(k) => (
+                seen.len() == *k,
+                format!(
+                    "{} distinct backends answered (expected {k}): {shown}",
+                    seen.len()
+                ),
+            ),
+            Expectation::MaxShare(id, f) | Expectation::MinShare(id, f) => {
+                let got = counts.get(&BackendKey::Id(*id)).copied().unwrap_or(0);
+                let share = got as f64 / total as f64;
+                let (ok, rel) = match self {
+                    Expectation::MaxShare(..) => (share <= *f, "at most"),
+                    _ => (share >= *f, "at least"),
+                };
+                (
+                    ok,
+                    format!(
+                        "backend {id} got {:.1}% (expected {rel} {:.1}%): {shown}",
+                        share * 100.0,
+                        f * 100.0
+                    ),
+                )
+            }
+            Expectation::Sticky => {
+                let Some(clients) = clients else {
+                    return (false, "sticky needs several clients: give several --source-ip addresses or a varying -H header".into());
+                };
+                let split: Vec<String> = clients
+                    .iter()
+                    .filter(|(_, m)| m.values().filter(|n| **n > 0).count() > 1)
+                    .map(|(c, m)| format!("{c} → {}", render(m)))
+                    .collect();
+                let used: std::collections::BTreeSet<BackendKey> =
+                    clients.values().flat_map(|m| m.keys().copied()).collect();
+                if split.is_empty() {
+                    (
+                        true,
+                        format!(
+                            "each of {} clients always reached the same backend ({} backends used in all)",
+                            clients.len(),
+                            used.len()
+                        ),
+                    )
+                } else {
+                    let n = split.len();
+                    let first: Vec<String> = split.into_iter().take(3).collect();
+                    (
+                        false,
+                        format!(
+                            "{n} of {} clients reached more than one backend, e.g. {}",
+                            clients.len(),
+                            first.join("; ")
+                        ),
+                    )
+                }
+            }
+        }
+    }
+}
+
+fn parse_share(s: &str) -> Option<f64> {
+    let s = s.trim();
+    let v = match s.strip_suffix('%') {
+        Some(p) => p.trim().parse::<f64>().ok()? / 100.0,
+        None => s.parse::<f64>().ok()?,
+    };
+    (0.0..=1.0).contains(&v).then_some(v)
+}
+
+fn render(counts: &BTreeMap<BackendKey, u64>) -> String {
+    let parts: Vec<String> = counts.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+    format!("{{{}}}", parts.join(", "))
+}
+
+impl fmt::Display for Expectation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let join = |w: &Vec<u32>| w.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
+        match self {
+            Expectation::RoundRobin(None) => f.write_str("round-robin"),
+            Expectation::RoundRobin(Some(w)) => write!(f, "round-robin:{}", join(w)),
+            Expectation::Uniform(None) => f.write_str("uniform"),
+            Expectation::Uniform(Some(w)) => write!(f, "uniform:{}", join(w)),
+            Expectation::One => f.write_str("one"),
+            Expectation::Sticky => f.write_str("sticky"),
+            Expectation::Backends(k) => write!(f, "backends={k}"),
+            Expectation::MaxShare(id, s) => write!(f, "max-share:{id}={}%", s * 100.0),
+            Expectation::MinShare(id, s) => write!(f, "min-share:{id}={}%", s * 100.0),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn counts(v: &[(u32, u64)]) -> BTreeMap<BackendKey, u64> {
+        v.iter().map(|&(k, n)| (BackendKey::Id(k), n)).collect()
+    }
+
+    fn ok(e: &str, c: &[(u32, u64)], k: Option<usize>) -> bool {
+        Expectation::parse(e).unwrap().check(&counts(c), k, None).ok
+    }
+
+    #[test]
+    fn parse_round_trip() {
+        for s in [
+            "round-robin",
+            "round-robin:1,2,3",
+            "one",
+            "uniform",
+            "uniform:2,1",
+            "backends=3",
+            "sticky",
+            "max-share:1=15%",
+            "min-share:2=50%",
+        ] {
+            assert_eq!(Expectation::parse(s).unwrap().to_string(), s);
+        }
+        assert_eq!(
+            Expectation::parse("max-share:1=0.15"),
+            Ok(Expectation::MaxShare(1, 0.15))
+        );
+    }
+
+    #[test]
+    fn parse_rejects() {
+        for s in [
+            "roundrobin",
+            "round-robin:",
+            "round-robin:1,0",
+            "backends=0",
+            "backends",
+            "one:2",
+            "max-share:x=1%",
+            "max-share:1=150%",
+            "max-share:1",
+        ] {
+            assert!(Expectation::parse(s).is_err(), "{s}");
+        }
+        assert!(
+            Expectation::parse("nope")
+                .unwrap_err()
+                .contains("accepted: round-robin")
+        );
+    }
+
+    #[test]
+    fn round_robin_exact_within_one() {
+        assert!(ok("round-robin", &[(1, 333), (2, 333), (3, 334)], Some(3)));
+        assert!(ok("round-robin", &[(1, 333), (2, 333), (3, 333)], None));
+        assert!(!ok("round-robin", &[(1, 332), (2, 334), (3, 334)], Some(3)));
+        // A backend that got nothing still counts when the backend count is known.
+        assert!(!ok("round-robin", &[(1, 500), (2, 500)], Some(3)));
+        assert!(ok(
+            "round-robin:1,2,3",
+            &[(1, 100), (2, 200), (3, 300)],
+            None
+        ));
+        assert!(!ok(
+            "round-robin:1,2,3",
+            &[(1, 200), (2, 200), (3, 200)],
+            None
+        ));
+        assert!(!ok(
+            "round-robin",
+            &[(1, 1), (2, 1), (3, 1), (4, 1)],
+            Some(3)
+        ));
+        // Without a count, the backends that answered are all of them, whatever their ids.
+        assert!(ok("round-robin", &[(2, 5), (7, 5)], None));
+    }
+
+    #[test]
+    fn unknown_answers_fail_round_robin() {
+        let mut c = counts(&[(1, 1), (2, 1)]);
+        c.insert(BackendKey::Unknown, 1);
+        assert!(!Expectation::RoundRobin(None).check(&c, Some(2), None).ok);
+    }
+
+    #[test]
+    fn one_and_backends() {
+        assert!(ok("one", &[(2, 1000)], Some(3)));
+        assert!(ok("one", &[(1, 0), (2, 1000), (3, 0)], Some(3)));
+        assert!(!ok("one", &[(1, 1), (2, 999)], Some(3)));
+        assert!(ok("backends=2", &[(1, 1), (2, 999), (3, 0)], Some(3)));
+        assert!(!ok("backends=3", &[(1, 1), (2, 999)], Some(3)));
+    }
+
+    #[test]
+    fn uniform() {
+        assert!(ok("uniform", &[(1, 3400), (2, 3300), (3, 3300)], Some(3)));
+        assert!(!ok("uniform", &[(1, 4000), (2, 3000), (3, 3000)], Some(3)));
+        assert!(!ok("uniform", &[(1, 5000), (2, 5000)], Some(3)));
+        assert!(ok("uniform:1,2", &[(1, 330), (2, 670)], None));
+    }
+
+    #[test]
+    fn shares() {
+        assert!(ok("max-share:1=15%", &[(1, 10), (2, 45), (3, 45)], None));
+        assert!(!ok("max-share:1=15%", &[(1, 20), (2, 40), (3, 40)], None));
+        assert!(ok("min-share:2=40%", &[(1, 20), (2, 40), (3, 40)], None));
+    }
+
+    #[test]
+    fn sticky() {
+        let mut clients = BTreeMap::new();
+        clients.insert("a".to_string(), counts(&[(1, 5)]));
+        clients.insert("b".to_string(), counts(&[(2, 5)]));
+        let c = counts(&[(1, 5), (2, 5)]);
+        assert!(Expectation::Sticky.check(&c, None, Some(&clients)).ok);
+        clients.insert("c".to_string(), counts(&[(1, 1), (3, 4)]));
+        let out = Expectation::Sticky.check(&c, None, Some(&clients));
+        assert!(
+            !out.ok && out.message.contains("c → {1: 1, 3: 4}"),
+            "{}",
+            out.message
+        );
+        assert!(!Expectation::Sticky.check(&c, None, None).ok);
+    }
+
+    #[test]
+    fn nothing_answered_fails() {
+        assert!(!ok("uniform", &[], Some(3)));
+        assert!(!ok("one", &[], Some(3)));
+    }
+}

@@ -1,0 +1,27 @@
+//! The load-test client: fires requests at a URL, attributes every answer to the backend that served
+//! it, and checks the distribution against an expectation. The `loadtest` binary and `lblab run` both
+//! drive it through [`run`].
+
+mod attribution;
+pub mod cli;
+mod client;
+mod config;
+mod duration;
+mod expect;
+mod header;
+mod limits;
+mod printer;
+mod progress;
+mod report;
+mod source_ip;
+mod stats;
+
+pub use client::run;
+pub use config::{Config, MaxErrors};
+pub use duration::parse_duration;
+pub use expect::{Expectation, Outcome};
+pub use header::HeaderTemplate;
+pub use limits::raise_nofile_limit;
+pub use printer::print_text;
+pub use report::{BackendKey, Report};
+pub use source_ip::parse_source_ips;

@@ -1,0 +1,65 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+use loadtest::cli::{LoadArgs, parse_url};
+use reqwest::Url;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "loadtest",
+    version,
+    about = "Fire many HTTP requests at once and report which backend answered each",
+    after_help = "Exit status: 0 when every expectation held and the errors are within --max-errors, 1 when not, 2 on bad input."
+)]
+struct Args {
+    /// The target.
+    #[arg(default_value = "http://127.0.0.1:80/", value_parser = parse_url)]
+    url: Url,
+
+    /// How many backends stand behind the target, for --expect (default: as many as answered).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    backends: Option<u64>,
+
+    #[command(flatten)]
+    load: LoadArgs,
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let args = Args::parse();
+    loadtest::raise_nofile_limit();
+    let config = args
+        .load
+        .to_config(args.url, args.backends.map(|k| k as usize));
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("loadtest: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(loadtest::run(&config)) {
+        Ok(report) => {
+            if args.load.json {
+                println!("{}", serde_json::to_string(&report).unwrap_or_default());
+            } else {
+                print!("{}", loadtest::print_text(&report));
+            }
+            if report.passed {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Err(e) => {
+            eprintln!("loadtest: {e}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,73 @@
+use std::fmt::Write as _;
+
+use crate::Report;
+
+/// The human report: the original lab's one-line map first, then a table per backend and totals.
+pub fn print_text(r: &Report) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "{}", r.counts_line());
+    let _ = writeln!(s);
+    let _ = writeln!(
+        s,
+        "{:<9} {:>8} {:>7} {:>9} {:>9} {:>9} {:>9}",
+        "backend", "count", "share", "p50 ms", "p90 ms", "p99 ms", "max ms"
+    );
+    for (k, b) in &r.backends {
+        let l = b.latency_ms;
+        let _ = writeln!(
+            s,
+            "{:<9} {:>8} {:>6.1}% {:>9.2} {:>9.2} {:>9.2} {:>9.2}",
+            k.to_string(),
+            b.count,
+            b.share * 100.0,
+            l.p50,
+            l.p90,
+            l.p99,
+            l.max
+        );
+    }
+    let _ = writeln!(s);
+    let l = r.latency_ms;
+    let _ = writeln!(
+        s,
+        "requests {}  ok {}  errors {}  elapsed {:.3} s  {:.0} req/s",
+        r.requests, r.ok, r.errors, r.elapsed_s, r.rps
+    );
+    let _ = writeln!(
+        s,
+        "latency  p50 {:.2} ms  p90 {:.2} ms  p99 {:.2} ms  max {:.2} ms",
+        l.p50, l.p90, l.p99, l.max
+    );
+    if !r.errors_by_kind.is_empty() {
+        let kinds: Vec<String> = r
+            .errors_by_kind
+            .iter()
+            .map(|(k, n)| format!("{k}: {n}"))
+            .collect();
+        let _ = writeln!(s, "errors   {}", kinds.join(", "));
+    }
+    if let Some(c) = &r.clients {
+        let split = c
+            .values()
+            .filter(|m| m.values().filter(|n| **n > 0).count() > 1)
+            .count();
+        let _ = writeln!(
+            s,
+            "clients  {} distinct, {} reached more than one backend",
+            c.len(),
+            split
+        );
+    }
+    if !r.passed && r.expectations.iter().all(|o| o.ok) {
+        let _ = writeln!(
+            s,
+            "FAIL: {} of {} requests failed, more than --max-errors allows",
+            r.errors, r.requests
+        );
+    }
+    for o in &r.expectations {
+        let verdict = if o.ok { "PASS" } else { "FAIL" };
+        let _ = writeln!(s, "expect {}: {verdict}: {}", o.expect, o.message);
+    }
+    s
+}

@@ -1,0 +1,89 @@
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Serialize, Serializer};
+
+use crate::Outcome;
+
+/// Who answered a request: a backend's id, or `unknown` when the answer named none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum BackendKey {
+    Id(u32),
+    Unknown,
+}
+
+impl fmt::Display for BackendKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BackendKey::Id(id) => write!(f, "{id}"),
+            BackendKey::Unknown => f.write_str("unknown"),
+        }
+    }
+}
+
+impl Serialize for BackendKey {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// Latency percentiles in milliseconds.
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq)]
+pub struct Latency {
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+    pub max: f64,
+    pub mean: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BackendReport {
+    pub count: u64,
+    /// Of the answered requests, 0.0–1.0.
+    pub share: f64,
+    pub latency_ms: Latency,
+}
+
+/// The result of a run; `--json` prints it as is (the README documents the schema).
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub url: String,
+    /// Requests completed: `ok + errors`.
+    pub requests: u64,
+    /// Requests answered with a 2xx status.
+    pub ok: u64,
+    pub errors: u64,
+    /// `connect refused`, `timeout`, `status 502`, … → count.
+    pub errors_by_kind: BTreeMap<String, u64>,
+    /// Backend id (or `unknown`) → answered requests; every expected backend is listed, 0 included.
+    pub counts: BTreeMap<BackendKey, u64>,
+    pub elapsed_s: f64,
+    pub rps: f64,
+    /// Over all requests, failed ones included.
+    pub latency_ms: Latency,
+    pub backends: BTreeMap<BackendKey, BackendReport>,
+    /// Per client (source address and the values of varying headers) → backend → count; present
+    /// when the run used several source addresses or varying headers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clients: Option<BTreeMap<String, BTreeMap<BackendKey, u64>>>,
+    pub expectations: Vec<Outcome>,
+    /// No expectation failed and the errors are within `--max-errors`.
+    pub passed: bool,
+}
+
+impl Report {
+    /// The original lab's one-line summary: `{1: 333, 2: 333, 3: 334}`.
+    pub fn counts_line(&self) -> String {
+        let parts: Vec<String> = self
+            .counts
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect();
+        format!("{{{}}}", parts.join(", "))
+    }
+
+    pub fn answered(&self) -> u64 {
+        self.counts.values().sum()
+    }
+}
