@@ -1,4 +1,5 @@
 use std::cell::Cell;
+use std::fmt;
 use std::time::Duration;
 
 /// How long the backend waits before answering `/`.
@@ -43,6 +44,16 @@ impl Delay {
     }
 }
 
+/// The form `parse` reads, so a delay can be handed on to another process's command line.
+impl fmt::Display for Delay {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Delay::Fixed(d) => write!(f, "{}", d.as_millis()),
+            Delay::Range(a, b) => write!(f, "{a}-{b}"),
+        }
+    }
+}
+
 /// xorshift64*, one state per thread: a delay needs spread, not cryptographic randomness.
 fn next_random() -> u64 {
     thread_local! {
@@ -82,6 +93,9 @@ mod tests {
         assert!(Delay::parse("fast").unwrap_err().contains("MS or MIN-MAX"));
         assert!(Delay::parse("-5").is_err());
         assert!(Delay::parse("9999999").unwrap_err().contains("limit"));
+        for s in ["50", "10-50", "0"] {
+            assert_eq!(Delay::parse(s).unwrap().to_string(), s);
+        }
     }
 
     #[test]

@@ -14,3 +14,14 @@ pub use server::run;
 /// The first line the backend prints on stdout once it accepts connections; the lab runner reads it
 /// to learn the port when started with port 0.
 pub const LISTENING_PREFIX: &str = "listening on http://";
+
+/// Logs to stderr through tracing, filtered by `RUST_LOG` (default: warnings and errors).
+pub fn init_tracing() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+}

@@ -2,12 +2,14 @@ use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use serde::{Deserialize, Serialize};
+
 use crate::{Method, Weights};
 
 const TEMPLATE: &str = include_str!("../../../nginx/lblab.conf");
 
 /// The `upstream lblab {}` block: the part of the config the NixOS module must produce too.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct UpstreamConfig {
     pub method: Method,
     pub hash_key: String,
@@ -23,7 +25,7 @@ pub struct UpstreamConfig {
 }
 
 /// A whole nginx.conf for a private prefix.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NginxConfig {
     pub prefix: PathBuf,
     pub listen: SocketAddr,

@@ -1,8 +1,11 @@
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
+
 /// Server weights in backend order (backend 1 first). nginx accepts `weight=1..` on every method
 /// lblab offers (ip_hash since nginx 1.3.1).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
 pub struct Weights(pub Vec<u32>);
 
 /// Parses `1,2,3`. The error names what was wrong; the caller adds the flag's name.

@@ -1,1 +1,95 @@
-fn main() {}
+use std::process::ExitCode;
+
+use clap::Parser;
+use lblab_config::NginxConfig;
+
+mod backends;
+mod child;
+mod cli;
+mod lab;
+mod nginx;
+mod probe;
+mod run;
+mod signals;
+mod state;
+mod status;
+mod switch;
+mod up;
+
+use cli::{Cli, Command, NginxConfigArgs};
+
+/// How a command ended: a status, or bad input / a lab that could not start (one line, exit 2).
+pub enum Exit {
+    Code(u8),
+    Usage(String),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    lblab_backend::init_tracing();
+    if let Command::Backend(args) = cli.command {
+        // The backend runs its own runtime, exactly as the lblab-backend binary does.
+        return match lblab_backend::run(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("lblab backend: {e}");
+                ExitCode::from(2)
+            }
+        };
+    }
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("lblab: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let exit = runtime.block_on(async {
+        match cli.command {
+            Command::Run(a) => run::run(a).await,
+            Command::Up(a) => up::up(a).await,
+            Command::Switch(a) => switch::switch(a).await,
+            Command::Status(a) => status::status(a).await,
+            Command::NginxConfig(a) => nginx_config(a),
+            Command::Backend(_) => unreachable!("handled above"),
+        }
+    });
+    match exit {
+        Exit::Code(c) => ExitCode::from(c),
+        Exit::Usage(msg) => {
+            eprintln!("lblab: {msg}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn nginx_config(a: NginxConfigArgs) -> Exit {
+    if let Err(e) = a.method.validate(a.backends) {
+        return Exit::Usage(e);
+    }
+    let servers = (0..a.backends)
+        .map(|i| match a.base_port.checked_add(i as u16) {
+            Some(p) => Ok(std::net::SocketAddr::new(a.address, p)),
+            None => Err(format!("--base-port {} + {} backends runs past port 65535", a.base_port, a.backends)),
+        })
+        .collect::<Result<Vec<_>, _>>();
+    let servers = match servers {
+        Ok(s) => s,
+        Err(e) => return Exit::Usage(e),
+    };
+    let config = NginxConfig {
+        prefix: a.prefix,
+        listen: a.listen,
+        worker_processes: 2,
+        concurrency: a.concurrency,
+        connect_timeout_ms: 500,
+        read_timeout_ms: 2000,
+        upstream: lab::upstream(&a.method, servers),
+    };
+    if a.upstream_only {
+        print!("{}", config.upstream.render());
+    } else {
+        print!("{}", config.render());
+    }
+    Exit::Code(0)
+}

@@ -1,0 +1,227 @@
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use lblab_backend::Delay;
+use lblab_config::{DEFAULT_HASH_KEY, Method, Weights, parse_weights};
+use loadtest::cli::LoadArgs;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "lblab",
+    version,
+    about = "A load-balancing lab: backends behind a real nginx, a load test, and the distribution asserted",
+    after_help = "Examples:\n  lblab run                                  # 3 backends, round-robin, 1000 requests at once\n  lblab run --method ip-hash --expect one\n  lblab up --listen 127.0.0.1:8080           # keep the lab running; then, from another terminal:\n  lblab switch --method least-conn           # reload nginx only, the backends keep their PIDs\n  lblab status\n  lblab nginx-config --method hash --hash-key '$http_x_key'"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start the lab, run one load test through nginx, print the report, stop everything.
+    Run(RunArgs),
+    /// Start the lab and keep it running until Ctrl-C; `switch` and `status` find it.
+    Up(UpArgs),
+    /// Change the balancing method of the running lab: rewrite nginx.conf and reload nginx (SIGHUP).
+    Switch(SwitchArgs),
+    /// Show the running lab: method, URL, nginx and the backends with their PIDs.
+    Status(StatusArgs),
+    /// Print the nginx config the lab would use.
+    NginxConfig(NginxConfigArgs),
+    /// Run one backend in the foreground (what `lblab run` starts; same as `lblab-backend`).
+    #[command(hide = true)]
+    Backend(lblab_backend::Args),
+}
+
+/// The balancing method and what goes with it.
+#[derive(Debug, Clone, Args)]
+pub struct MethodArgs {
+    /// Balancing method: round-robin, least-conn, ip-hash, hash, random, random-two.
+    #[arg(short, long, default_value = "round-robin", value_parser = parse_method)]
+    pub method: Method,
+
+    /// Server weights in backend order, e.g. 1,2,3 (one per backend).
+    #[arg(long, value_parser = parse_weights)]
+    pub weights: Option<Weights>,
+
+    /// The key of --method hash (an nginx expression).
+    #[arg(long, value_name = "NGINX-EXPR")]
+    pub hash_key: Option<String>,
+
+    /// With --method hash: ketama consistent hashing.
+    #[arg(long)]
+    pub consistent: bool,
+}
+
+/// What a lab is made of.
+#[derive(Debug, Clone, Args)]
+pub struct LabArgs {
+    #[command(flatten)]
+    pub method: MethodArgs,
+
+    /// Number of backends.
+    #[arg(short, long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub backends: u32,
+
+    /// Slow a backend down: ID=MS or ID=MIN-MAX (milliseconds), repeatable; a bare MS slows them all.
+    #[arg(long, value_name = "ID=MS", value_parser = parse_backend_delay)]
+    pub delay: Vec<(Option<u32>, Delay)>,
+
+    /// Where nginx listens (default: a free port on 127.0.0.1).
+    #[arg(long)]
+    pub listen: Option<SocketAddr>,
+
+    /// The nginx binary (default: nginx on PATH, then /usr/sbin/nginx).
+    #[arg(long, value_name = "PATH")]
+    pub nginx: Option<PathBuf>,
+
+    /// nginx worker processes (default: one per CPU).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub workers: Option<u32>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub lab: LabArgs,
+    #[command(flatten)]
+    pub load: LoadArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct StateArgs {
+    /// Where a running lab records itself (default: $XDG_RUNTIME_DIR/lblab, else /tmp/lblab-UID).
+    #[arg(long, env = "LBLAB_STATE_DIR", value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    #[command(flatten)]
+    pub lab: LabArgs,
+    #[command(flatten)]
+    pub state: StateArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SwitchArgs {
+    #[command(flatten)]
+    pub method: MethodArgs,
+    #[command(flatten)]
+    pub state: StateArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub state: StateArgs,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct NginxConfigArgs {
+    #[command(flatten)]
+    pub method: MethodArgs,
+
+    /// Number of backends.
+    #[arg(short, long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub backends: u32,
+
+    /// The backends' address (as the NixOS module's services.lblab.address).
+    #[arg(long, default_value = "127.0.0.1")]
+    pub address: std::net::IpAddr,
+
+    /// Backend N listens on BASE-PORT + N - 1 (as services.lblab.basePort).
+    #[arg(long, default_value_t = 8001, value_parser = clap::value_parser!(u16).range(1..))]
+    pub base_port: u16,
+
+    /// Where nginx listens.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// The prefix nginx runs in.
+    #[arg(long, default_value = "/tmp/lblab")]
+    pub prefix: PathBuf,
+
+    /// Concurrency to size worker_connections for.
+    #[arg(short = 'c', long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub concurrency: u32,
+
+    /// Print only the `upstream lblab { … }` block.
+    #[arg(long)]
+    pub upstream_only: bool,
+}
+
+fn parse_method(s: &str) -> Result<Method, String> {
+    s.parse()
+}
+
+fn parse_backend_delay(s: &str) -> Result<(Option<u32>, Delay), String> {
+    match s.split_once('=') {
+        None => Ok((None, Delay::parse(s)?)),
+        Some((id, d)) => {
+            let id: u32 = id
+                .trim()
+                .parse()
+                .ok()
+                .filter(|&i| i > 0)
+                .ok_or_else(|| format!("'{id}' in '{s}' is not a backend id (accepted: ID=MS, e.g. 1=50)"))?;
+            Ok((Some(id), Delay::parse(d)?))
+        }
+    }
+}
+
+impl MethodArgs {
+    /// Checks the flags that only some methods take; `backends` is the number of servers.
+    pub fn validate(&self, backends: u32) -> Result<(), String> {
+        if let Some(w) = &self.weights {
+            if w.len() != backends as usize {
+                return Err(format!(
+                    "--weights {w} has {} weights for {backends} backends (give one weight per backend)",
+                    w.len()
+                ));
+            }
+        }
+        if self.method != Method::Hash {
+            if self.hash_key.is_some() {
+                return Err(format!("--hash-key only applies to --method hash, not {}", self.method));
+            }
+            if self.consistent {
+                return Err(format!("--consistent only applies to --method hash, not {}", self.method));
+            }
+        }
+        if let Some(k) = &self.hash_key {
+            if k.trim().is_empty() || k.contains([';', '{', '}', '\n', '\'', '"']) {
+                return Err(format!(
+                    "--hash-key '{k}' is not a plain nginx expression (no quotes, braces, ';' or newlines; e.g. $request_uri, $http_x_key)"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn hash_key(&self) -> &str {
+        self.hash_key.as_deref().unwrap_or(DEFAULT_HASH_KEY)
+    }
+}
+
+impl LabArgs {
+    pub fn validate(&self) -> Result<(), String> {
+        self.method.validate(self.backends)?;
+        if let Some(id) = self.delay.iter().filter_map(|(id, _)| *id).find(|&id| id > self.backends) {
+            return Err(format!("--delay {id}=…: there is no backend {id} (backends are 1..={})", self.backends));
+        }
+        Ok(())
+    }
+
+    /// The delay for backend `id`: its own, else the one for all.
+    pub fn delay_for(&self, id: u32) -> Option<Delay> {
+        let own = self.delay.iter().find(|(i, _)| *i == Some(id));
+        let all = self.delay.iter().find(|(i, _)| i.is_none());
+        own.or(all).map(|(_, d)| *d)
+    }
+}

@@ -1,0 +1,127 @@
+//! A lab: N backends and one nginx in a private temporary prefix, stopped together.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use lblab_config::{Method, NginxConfig, UpstreamConfig};
+use serde::{Deserialize, Serialize};
+
+use crate::backends::{self, Backend, BackendInfo};
+use crate::child::Guarded;
+use crate::cli::{LabArgs, MethodArgs};
+use crate::{nginx, probe};
+
+pub struct Lab {
+    // Field order is drop order: nginx before the backends it proxies to, the prefix last.
+    pub nginx: Guarded,
+    pub backends: Vec<Backend>,
+    pub nginx_bin: PathBuf,
+    pub config: NginxConfig,
+    prefix: tempfile::TempDir,
+}
+
+/// What `--json`, `status` and the state file say of a lab.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LabInfo {
+    pub method: Method,
+    pub url: String,
+    pub prefix: PathBuf,
+    pub nginx_pid: u32,
+    pub backends: Vec<BackendInfo>,
+}
+
+/// How often nginx is restarted on a fresh port when the free port it was given got taken.
+const PORT_RETRIES: usize = 3;
+
+impl Lab {
+    /// Starts the backends, waits until each is healthy, then starts nginx in front of them.
+    /// `concurrency` sizes nginx's worker_connections.
+    pub async fn start(args: &LabArgs, concurrency: u32) -> Result<Lab, String> {
+        args.validate()?;
+        let nginx_bin = nginx::locate(args.nginx.as_deref())?;
+        if let Some(listen) = args.listen {
+            nginx::check_listen(listen)?;
+        }
+        let prefix = tempfile::Builder::new()
+            .prefix("lblab-")
+            .tempdir()
+            .map_err(|e| format!("cannot create a temporary directory: {e}"))?;
+        let backends = backends::start(args).await?;
+        let mut config = NginxConfig {
+            prefix: prefix.path().to_owned(),
+            listen: match args.listen {
+                Some(l) => l,
+                None => nginx::free_port(IpAddr::V4(Ipv4Addr::LOCALHOST))?,
+            },
+            worker_processes: args.workers.unwrap_or_else(|| {
+                std::thread::available_parallelism().map_or(1, |n| n.get() as u32)
+            }),
+            concurrency,
+            connect_timeout_ms: 500,
+            read_timeout_ms: 2000,
+            upstream: upstream(&args.method, backends.iter().map(|b| b.addr).collect()),
+        };
+        let mut attempt = 0;
+        let nginx = loop {
+            match nginx::start(&nginx_bin, &config).await {
+                Ok(n) => break n,
+                Err(e)
+                    if args.listen.is_none()
+                        && e.contains("Address already in use")
+                        && attempt < PORT_RETRIES =>
+                {
+                    attempt += 1;
+                    config.listen = nginx::free_port(config.listen.ip())?;
+                }
+                Err(e) => return Err(e),
+            }
+        };
+        Ok(Lab { nginx, backends, nginx_bin, config, prefix })
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}/", self.config.listen)
+    }
+
+    /// Each backend's `served` counter, read from its `/stats`.
+    pub async fn served(&self) -> Vec<Option<u64>> {
+        let mut out = Vec::with_capacity(self.backends.len());
+        for b in &self.backends {
+            out.push(probe::served(b.addr).await.ok());
+        }
+        out
+    }
+
+    pub fn info(&self, served: &[Option<u64>]) -> LabInfo {
+        LabInfo {
+            method: self.config.upstream.method,
+            url: self.url(),
+            prefix: self.prefix.path().to_owned(),
+            nginx_pid: self.nginx.pid(),
+            backends: self
+                .backends
+                .iter()
+                .zip(served.iter().copied().chain(std::iter::repeat(None)))
+                .map(|(b, s)| b.info(s))
+                .collect(),
+        }
+    }
+
+    /// nginx first (it stops sending), then the backends drain; then the prefix is removed.
+    pub fn stop(mut self) {
+        self.nginx.stop(Duration::from_secs(5));
+        for b in &mut self.backends {
+            b.process.stop(Duration::from_secs(5));
+        }
+    }
+}
+
+/// The upstream for `servers` with the method flags applied (validated by the caller).
+pub fn upstream(m: &MethodArgs, servers: Vec<SocketAddr>) -> UpstreamConfig {
+    let mut u = UpstreamConfig::new(m.method, servers);
+    u.hash_key = m.hash_key().to_owned();
+    u.consistent = m.consistent;
+    u.weights = m.weights.clone();
+    u
+}

@@ -1,0 +1,50 @@
+//! `lblab status`: the running lab.
+
+use serde::Serialize;
+
+use crate::backends::BackendInfo;
+use crate::cli::StatusArgs;
+use crate::state::{self, State};
+use crate::{Exit, probe};
+
+#[derive(Serialize)]
+struct Status<'a> {
+    method: lblab_config::Method,
+    url: &'a str,
+    runner_pid: u32,
+    nginx_pid: u32,
+    config: String,
+    backends: Vec<BackendInfo>,
+}
+
+pub async fn status(args: StatusArgs) -> Exit {
+    let dir = state::dir(args.state.state_dir.as_deref());
+    let state = match State::load(&dir) {
+        Ok(s) => s,
+        Err(e) => return Exit::Usage(e),
+    };
+    let mut backends = state.backends.clone();
+    for b in &mut backends {
+        b.served = probe::served(b.addr).await.ok();
+    }
+    let s = Status {
+        method: state.config.upstream.method,
+        url: &state.url,
+        runner_pid: state.runner_pid,
+        nginx_pid: state.nginx_pid,
+        config: state.config.prefix.join("nginx.conf").display().to_string(),
+        backends,
+    };
+    if args.json {
+        println!("{}", serde_json::to_string(&s).unwrap_or_default());
+    } else {
+        println!("method   {}", s.method);
+        println!("url      {}", s.url);
+        println!("nginx    pid {} ({})", s.nginx_pid, s.config);
+        for b in &s.backends {
+            let served = b.served.map_or("not answering".to_owned(), |n| format!("served {n}"));
+            println!("backend  {} pid {} at {} {served}", b.id, b.pid, b.addr);
+        }
+    }
+    Exit::Code(0)
+}

@@ -1,0 +1,51 @@
+//! `lblab up`: the lab kept running until Ctrl-C.
+
+use crate::cli::UpArgs;
+use crate::lab::Lab;
+use crate::signals::interrupted;
+use crate::state::{self, State};
+use crate::Exit;
+
+pub async fn up(args: UpArgs) -> Exit {
+    loadtest::raise_nofile_limit();
+    let dir = state::dir(args.state.state_dir.as_deref());
+    if let Ok(other) = State::load(&dir) {
+        return Exit::Usage(format!(
+            "a lab is already up at {} (runner pid {}); stop it, or give this one another --state-dir",
+            other.url, other.runner_pid
+        ));
+    }
+    // Size nginx for a large load: `up` does not know what will be sent through it.
+    let lab = tokio::select! {
+        lab = Lab::start(&args.lab, 10_000) => lab,
+        () = interrupted() => return Exit::Code(crate::signals::INTERRUPTED_EXIT),
+    };
+    let lab = match lab {
+        Ok(lab) => lab,
+        Err(e) => return Exit::Usage(e),
+    };
+    let info = lab.info(&[]);
+    let state = State {
+        runner_pid: std::process::id(),
+        url: info.url.clone(),
+        nginx_bin: lab.nginx_bin.clone(),
+        nginx_pid: info.nginx_pid,
+        config: lab.config.clone(),
+        backends: info.backends.clone(),
+    };
+    if let Err(e) = state.save(&dir) {
+        lab.stop();
+        return Exit::Usage(e);
+    }
+    println!("lblab: {} balancing {} backends at {}", info.method, info.backends.len(), info.url);
+    for b in &info.backends {
+        println!("  backend {} pid {} at http://{}/", b.id, b.pid, b.addr);
+    }
+    println!("  nginx pid {}, config {}", info.nginx_pid, info.prefix.join("nginx.conf").display());
+    println!("Switch with `lblab switch --method M`; Ctrl-C stops the lab.");
+    interrupted().await;
+    State::remove(&dir);
+    lab.stop();
+    println!("lblab: stopped");
+    Exit::Code(0)
+}
