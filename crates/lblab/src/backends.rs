@@ -39,10 +39,16 @@ pub async fn start(args: &LabArgs) -> Result<Vec<Backend>, String> {
     let mut started = Vec::new();
     for id in 1..=args.backends {
         let mut cmd = Command::new(&exe);
-        cmd.args(["backend", "--id", &id.to_string(), "--listen", "127.0.0.1:0"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
+        cmd.args([
+            "backend",
+            "--id",
+            &id.to_string(),
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
         if let Some(d) = args.delay_for(id) {
             cmd.args(["--delay", &d.to_string()]);
         }
@@ -55,7 +61,9 @@ pub async fn start(args: &LabArgs) -> Result<Vec<Backend>, String> {
     for b in &mut started {
         let Backend { id, addr, process } = b;
         probe::wait_ok(*addr, "/healthz", READY_WITHIN, || match process.exited() {
-            Some(status) => Err(format!("backend {id} exited ({status}) before it was ready")),
+            Some(status) => Err(format!(
+                "backend {id} exited ({status}) before it was ready"
+            )),
             None => Ok(()),
         })
         .await?;

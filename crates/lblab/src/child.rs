@@ -12,7 +12,11 @@ pub struct Guarded {
 
 impl Guarded {
     /// Spawns `cmd`; `on_parent_death` is delivered to the child if the runner dies first.
-    pub fn spawn(name: String, cmd: &mut Command, on_parent_death: libc::c_int) -> std::io::Result<Guarded> {
+    pub fn spawn(
+        name: String,
+        cmd: &mut Command,
+        on_parent_death: libc::c_int,
+    ) -> std::io::Result<Guarded> {
         // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
         unsafe {
             cmd.pre_exec(move || {

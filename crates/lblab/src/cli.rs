@@ -164,12 +164,9 @@ fn parse_backend_delay(s: &str) -> Result<(Option<u32>, Delay), String> {
     match s.split_once('=') {
         None => Ok((None, Delay::parse(s)?)),
         Some((id, d)) => {
-            let id: u32 = id
-                .trim()
-                .parse()
-                .ok()
-                .filter(|&i| i > 0)
-                .ok_or_else(|| format!("'{id}' in '{s}' is not a backend id (accepted: ID=MS, e.g. 1=50)"))?;
+            let id: u32 = id.trim().parse().ok().filter(|&i| i > 0).ok_or_else(|| {
+                format!("'{id}' in '{s}' is not a backend id (accepted: ID=MS, e.g. 1=50)")
+            })?;
             Ok((Some(id), Delay::parse(d)?))
         }
     }
@@ -178,28 +175,34 @@ fn parse_backend_delay(s: &str) -> Result<(Option<u32>, Delay), String> {
 impl MethodArgs {
     /// Checks the flags that only some methods take; `backends` is the number of servers.
     pub fn validate(&self, backends: u32) -> Result<(), String> {
-        if let Some(w) = &self.weights {
-            if w.len() != backends as usize {
-                return Err(format!(
-                    "--weights {w} has {} weights for {backends} backends (give one weight per backend)",
-                    w.len()
-                ));
-            }
+        if let Some(w) = &self.weights
+            && w.len() != backends as usize
+        {
+            return Err(format!(
+                "--weights {w} has {} weights for {backends} backends (give one weight per backend)",
+                w.len()
+            ));
         }
         if self.method != Method::Hash {
             if self.hash_key.is_some() {
-                return Err(format!("--hash-key only applies to --method hash, not {}", self.method));
-            }
-            if self.consistent {
-                return Err(format!("--consistent only applies to --method hash, not {}", self.method));
-            }
-        }
-        if let Some(k) = &self.hash_key {
-            if k.trim().is_empty() || k.contains([';', '{', '}', '\n', '\'', '"']) {
                 return Err(format!(
-                    "--hash-key '{k}' is not a plain nginx expression (no quotes, braces, ';' or newlines; e.g. $request_uri, $http_x_key)"
+                    "--hash-key only applies to --method hash, not {}",
+                    self.method
                 ));
             }
+            if self.consistent {
+                return Err(format!(
+                    "--consistent only applies to --method hash, not {}",
+                    self.method
+                ));
+            }
+        }
+        if let Some(k) = &self.hash_key
+            && (k.trim().is_empty() || k.contains([';', '{', '}', '\n', '\'', '"']))
+        {
+            return Err(format!(
+                "--hash-key '{k}' is not a plain nginx expression (no quotes, braces, ';' or newlines; e.g. $request_uri, $http_x_key)"
+            ));
         }
         Ok(())
     }
@@ -212,8 +215,16 @@ impl MethodArgs {
 impl LabArgs {
     pub fn validate(&self) -> Result<(), String> {
         self.method.validate(self.backends)?;
-        if let Some(id) = self.delay.iter().filter_map(|(id, _)| *id).find(|&id| id > self.backends) {
-            return Err(format!("--delay {id}=…: there is no backend {id} (backends are 1..={})", self.backends));
+        if let Some(id) = self
+            .delay
+            .iter()
+            .filter_map(|(id, _)| *id)
+            .find(|&id| id > self.backends)
+        {
+            return Err(format!(
+                "--delay {id}=…: there is no backend {id} (backends are 1..={})",
+                self.backends
+            ));
         }
         Ok(())
     }

@@ -77,7 +77,13 @@ impl Lab {
                 Err(e) => return Err(e),
             }
         };
-        Ok(Lab { nginx, backends, nginx_bin, config, prefix })
+        Ok(Lab {
+            nginx,
+            backends,
+            nginx_bin,
+            config,
+            prefix,
+        })
     }
 
     pub fn url(&self) -> String {

@@ -70,7 +70,10 @@ fn nginx_config(a: NginxConfigArgs) -> Exit {
     let servers = (0..a.backends)
         .map(|i| match a.base_port.checked_add(i as u16) {
             Some(p) => Ok(std::net::SocketAddr::new(a.address, p)),
-            None => Err(format!("--base-port {} + {} backends runs past port 65535", a.base_port, a.backends)),
+            None => Err(format!(
+                "--base-port {} + {} backends runs past port 65535",
+                a.base_port, a.backends
+            )),
         })
         .collect::<Result<Vec<_>, _>>();
     let servers = match servers {

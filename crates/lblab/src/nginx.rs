@@ -18,13 +18,23 @@ pub fn locate(explicit: Option<&Path>) -> Result<PathBuf, String> {
         return if p.is_file() {
             Ok(p.to_owned())
         } else {
-            Err(format!("--nginx {}: no such file; {INSTALL_HINT}", p.display()))
+            Err(format!(
+                "--nginx {}: no such file; {INSTALL_HINT}",
+                p.display()
+            ))
         };
     }
     let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path)
         .map(|d| d.join("nginx"))
-        .chain(["/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/local/nginx/sbin/nginx"].map(PathBuf::from))
+        .chain(
+            [
+                "/usr/sbin/nginx",
+                "/usr/local/sbin/nginx",
+                "/usr/local/nginx/sbin/nginx",
+            ]
+            .map(PathBuf::from),
+        )
         .find(|p| p.is_file())
         .ok_or_else(|| format!("nginx was not found on PATH or in /usr/sbin; {INSTALL_HINT}"))
 }
@@ -66,7 +76,10 @@ pub fn test_config(binary: &Path, prefix: &Path, conf: &Path) -> Result<(), Stri
     if out.status.success() {
         return Ok(());
     }
-    Err(format!("nginx rejected the config: {}", nginx_message(&String::from_utf8_lossy(&out.stderr))))
+    Err(format!(
+        "nginx rejected the config: {}",
+        nginx_message(&String::from_utf8_lossy(&out.stderr))
+    ))
 }
 
 /// The lines of nginx's output that say what went wrong.
@@ -75,7 +88,11 @@ fn nginx_message(output: &str) -> String {
         .lines()
         .filter(|l| l.contains("[emerg]") || l.contains("[alert]") || l.contains("[crit]"))
         .collect();
-    let chosen = if lines.is_empty() { output.lines().collect() } else { lines };
+    let chosen = if lines.is_empty() {
+        output.lines().collect()
+    } else {
+        lines
+    };
     chosen.join(" | ").trim().to_owned()
 }
 
@@ -104,7 +121,9 @@ pub async fn start(binary: &Path, config: &NginxConfig) -> Result<Guarded, Strin
     let stderr = std::fs::File::create(&stderr_path)
         .map_err(|e| format!("cannot create {}: {e}", stderr_path.display()))?;
     let mut cmd = base_command(binary, prefix, &conf);
-    cmd.args(["-g", "daemon off;"]).stdout(Stdio::null()).stderr(stderr);
+    cmd.args(["-g", "daemon off;"])
+        .stdout(Stdio::null())
+        .stderr(stderr);
     // SIGTERM, not SIGKILL, if the runner dies: the master then takes its workers down with it.
     let mut process = Guarded::spawn("nginx".into(), &mut cmd, libc::SIGTERM)
         .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
@@ -119,7 +138,10 @@ pub async fn start(binary: &Path, config: &NginxConfig) -> Result<Guarded, Strin
             return Ok(process);
         }
         if Instant::now() >= until {
-            return Err(format!("nginx did not listen on {} within 10 s", config.listen));
+            return Err(format!(
+                "nginx did not listen on {} within 10 s",
+                config.listen
+            ));
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
@@ -131,7 +153,10 @@ pub async fn reload(master: u32) -> Result<(), String> {
     let old = children_of(master);
     // SAFETY: kill(2) on the master PID the state file records, checked alive by the caller.
     if unsafe { libc::kill(master as libc::pid_t, libc::SIGHUP) } != 0 {
-        return Err(format!("cannot signal nginx (pid {master}): {}", std::io::Error::last_os_error()));
+        return Err(format!(
+            "cannot signal nginx (pid {master}): {}",
+            std::io::Error::last_os_error()
+        ));
     }
     let until = Instant::now() + Duration::from_secs(10);
     loop {

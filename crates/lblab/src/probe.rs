@@ -44,7 +44,9 @@ pub async fn wait_ok(
         match get(addr, path).await {
             Ok((200, _)) => return Ok(()),
             Ok((code, _)) if Instant::now() >= until => {
-                return Err(format!("{addr}{path} answered {code}, not 200, within {within:?}"));
+                return Err(format!(
+                    "{addr}{path} answered {code}, not 200, within {within:?}"
+                ));
             }
             Err(e) if Instant::now() >= until => return Err(e),
             _ => tokio::time::sleep(Duration::from_millis(10)).await,

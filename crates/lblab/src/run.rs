@@ -5,10 +5,10 @@ use std::fmt::Write as _;
 use loadtest::Report;
 use serde::Serialize;
 
+use crate::Exit;
 use crate::cli::RunArgs;
 use crate::lab::{Lab, LabInfo};
 use crate::signals::{INTERRUPTED_EXIT, interrupted};
-use crate::Exit;
 
 #[derive(Serialize)]
 struct RunOutput<'a> {
@@ -52,7 +52,11 @@ pub async fn run(args: RunArgs) -> Exit {
     let served_total: Option<u64> = served.iter().copied().sum();
     let reconciled = served_total == Some(report.ok);
     if args.load.json {
-        let out = RunOutput { report: &report, lab: info, reconciled };
+        let out = RunOutput {
+            report: &report,
+            lab: info,
+            reconciled,
+        };
         println!("{}", serde_json::to_string(&out).unwrap_or_default());
     } else {
         print!("{}", loadtest::print_text(&report));
@@ -75,13 +79,25 @@ fn describe(info: &LabInfo, served_total: Option<u64>, answered: u64) -> String 
             None => format!("{}: ?", b.id),
         })
         .collect();
-    let _ = writeln!(s, "lab      {} via nginx {} (method {})", info.url, info.nginx_pid, info.method);
+    let _ = writeln!(
+        s,
+        "lab      {} via nginx {} (method {})",
+        info.url, info.nginx_pid, info.method
+    );
     match served_total {
         Some(t) if t == answered => {
-            let _ = writeln!(s, "served   {{{}}} by the backends' own count = {answered} answered", per.join(", "));
+            let _ = writeln!(
+                s,
+                "served   {{{}}} by the backends' own count = {answered} answered",
+                per.join(", ")
+            );
         }
         _ => {
-            let _ = writeln!(s, "FAIL: the backends' own count {{{}}} does not add up to the {answered} answered", per.join(", "));
+            let _ = writeln!(
+                s,
+                "FAIL: the backends' own count {{{}}} does not add up to the {answered} answered",
+                per.join(", ")
+            );
         }
     }
     s

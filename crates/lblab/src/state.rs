@@ -38,7 +38,10 @@ impl State {
     pub fn load(dir: &Path) -> Result<State, String> {
         let path = file(dir);
         let text = std::fs::read_to_string(&path).map_err(|_| {
-            format!("no lab is up (nothing in {}; start one with `lblab up`)", dir.display())
+            format!(
+                "no lab is up (nothing in {}; start one with `lblab up`)",
+                dir.display()
+            )
         })?;
         let state: State = serde_json::from_str(&text)
             .map_err(|e| format!("{} is not a lab record: {e}", path.display()))?;
@@ -66,13 +69,12 @@ impl State {
     /// Removes the record if it is this process's own.
     pub fn remove(dir: &Path) {
         let path = file(dir);
-        if let Ok(state) = std::fs::read_to_string(&path)
-            .map_err(|_| ())
-            .and_then(|t| serde_json::from_str::<State>(&t).map_err(|_| ()))
-        {
-            if state.runner_pid == std::process::id() {
-                let _ = std::fs::remove_file(&path);
-            }
+        let own = std::fs::read_to_string(&path)
+            .ok()
+            .and_then(|t| serde_json::from_str::<State>(&t).ok())
+            .is_some_and(|s| s.runner_pid == std::process::id());
+        if own {
+            let _ = std::fs::remove_file(&path);
         }
     }
 }

@@ -42,7 +42,9 @@ pub async fn status(args: StatusArgs) -> Exit {
         println!("url      {}", s.url);
         println!("nginx    pid {} ({})", s.nginx_pid, s.config);
         for b in &s.backends {
-            let served = b.served.map_or("not answering".to_owned(), |n| format!("served {n}"));
+            let served = b
+                .served
+                .map_or("not answering".to_owned(), |n| format!("served {n}"));
             println!("backend  {} pid {} at {} {served}", b.id, b.pid, b.addr);
         }
     }

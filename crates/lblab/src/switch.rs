@@ -1,10 +1,10 @@
 //! `lblab switch`: a new method for the running lab, by reloading nginx alone.
 
+use crate::Exit;
 use crate::cli::SwitchArgs;
 use crate::lab::upstream;
 use crate::nginx;
 use crate::state::{self, State};
-use crate::Exit;
 
 pub async fn switch(args: SwitchArgs) -> Exit {
     match try_switch(args).await {
@@ -33,7 +33,8 @@ async fn try_switch(args: SwitchArgs) -> Result<(), String> {
         let _ = std::fs::remove_file(&candidate);
         return Err(e);
     }
-    std::fs::rename(&candidate, &conf).map_err(|e| format!("cannot replace {}: {e}", conf.display()))?;
+    std::fs::rename(&candidate, &conf)
+        .map_err(|e| format!("cannot replace {}: {e}", conf.display()))?;
     nginx::reload(state.nginx_pid).await?;
     state.config = config;
     state.save(&dir)?;

@@ -1,10 +1,10 @@
 //! `lblab up`: the lab kept running until Ctrl-C.
 
+use crate::Exit;
 use crate::cli::UpArgs;
 use crate::lab::Lab;
 use crate::signals::interrupted;
 use crate::state::{self, State};
-use crate::Exit;
 
 pub async fn up(args: UpArgs) -> Exit {
     loadtest::raise_nofile_limit();
@@ -37,11 +37,20 @@ pub async fn up(args: UpArgs) -> Exit {
         lab.stop();
         return Exit::Usage(e);
     }
-    println!("lblab: {} balancing {} backends at {}", info.method, info.backends.len(), info.url);
+    println!(
+        "lblab: {} balancing {} backends at {}",
+        info.method,
+        info.backends.len(),
+        info.url
+    );
     for b in &info.backends {
         println!("  backend {} pid {} at http://{}/", b.id, b.pid, b.addr);
     }
-    println!("  nginx pid {}, config {}", info.nginx_pid, info.prefix.join("nginx.conf").display());
+    println!(
+        "  nginx pid {}, config {}",
+        info.nginx_pid,
+        info.prefix.join("nginx.conf").display()
+    );
     println!("Switch with `lblab switch --method M`; Ctrl-C stops the lab.");
     interrupted().await;
     State::remove(&dir);

@@ -124,10 +124,10 @@ async fn worker(shared: Arc<Shared>, index: usize) -> TaskResult {
     let mut samples: Vec<u64> = Vec::with_capacity(shared.buffer_cap.min(64));
 
     loop {
-        if let Some(deadline) = shared.deadline {
-            if Instant::now() >= deadline {
-                break;
-            }
+        if let Some(deadline) = shared.deadline
+            && Instant::now() >= deadline
+        {
+            break;
         }
         let seq = shared.issued.fetch_add(1, Ordering::Relaxed);
         if shared.deadline.is_none() && seq >= cfg.requests {
@@ -163,21 +163,10 @@ async fn worker(shared: Arc<Shared>, index: usize) -> TaskResult {
         if samples.len() >= shared.buffer_cap {
             flush(&shared, &result.slots, &mut samples);
         }
-        if shared.track_clients {
-            if let Some(key) = slot_key {
-                let mut client_key = source.map(|ip| ip.to_string()).unwrap_or_default();
-                for h in &varying {
-                    if !client_key.is_empty() {
-                        client_key.push(' ');
-                    }
-                    client_key.push_str(&format!("{}: {}", h.name, h.render(seq)));
-                }
-                let backends = result.clients.entry(client_key).or_default();
-                match backends.iter_mut().find(|(k, _)| *k == key) {
-                    Some((_, n)) => *n += 1,
-                    None => backends.push((key, 1)),
-                }
-            }
+        if shared.track_clients
+            && let Some(key) = slot_key
+        {
+            record_client(&mut result.clients, *source, &varying, seq, key);
         }
         if let Some(p) = &shared.progress {
             p.fetch_add(1, Ordering::Relaxed);
@@ -185,6 +174,28 @@ async fn worker(shared: Arc<Shared>, index: usize) -> TaskResult {
     }
     flush(&shared, &result.slots, &mut samples);
     result
+}
+
+/// Notes that the client (source address and varying header values) of request `seq` reached `key`.
+fn record_client(
+    clients: &mut HashMap<String, Vec<(BackendKey, u64)>>,
+    source: Option<IpAddr>,
+    varying: &[&crate::HeaderTemplate],
+    seq: u64,
+    key: BackendKey,
+) {
+    let mut client = source.map(|ip| ip.to_string()).unwrap_or_default();
+    for h in varying {
+        if !client.is_empty() {
+            client.push(' ');
+        }
+        client.push_str(&format!("{}: {}", h.name, h.render(seq)));
+    }
+    let backends = clients.entry(client).or_default();
+    match backends.iter_mut().find(|(k, _)| *k == key) {
+        Some((_, n)) => *n += 1,
+        None => backends.push((key, 1)),
+    }
 }
 
 /// Sends one request and reads the whole answer; `Err` names the kind of failure.

@@ -1,0 +1,148 @@
+//! Helpers for the end-to-end tests: they run the real `lblab` binary, which starts real backends
+//! and a real nginx on free loopback ports, so the tests may run in parallel.
+
+#![allow(dead_code)] // each test binary uses its own subset
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+pub fn lblab() -> Command {
+    require_nginx();
+    Command::new(env!("CARGO_BIN_EXE_lblab"))
+}
+
+/// The end-to-end tests need nginx; without it they fail, saying how to get it.
+pub fn require_nginx() {
+    let found = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+        .map(|d| d.join("nginx"))
+        .chain([PathBuf::from("/usr/sbin/nginx")])
+        .any(|p| p.is_file());
+    assert!(
+        found,
+        "nginx is required by the end-to-end tests and was not found on PATH or in /usr/sbin: \
+         install it with `apt-get install -y nginx` (Debian/Ubuntu)"
+    );
+}
+
+/// `lblab run ARGS --json`: the exit code and the parsed report.
+pub fn run_json(args: &[&str]) -> (i32, Value) {
+    let out = lblab()
+        .arg("run")
+        .args(args)
+        .arg("--json")
+        .output()
+        .expect("lblab runs");
+    let code = out.status.code().unwrap_or(-1);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let v: Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
+        panic!(
+            "lblab run {args:?} printed no JSON ({e}); exit {code}\nstdout: {stdout}\nstderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (code, v)
+}
+
+/// Asserts the run passed, showing its expectations' verdicts when not.
+pub fn assert_passed(args: &[&str]) -> Value {
+    let (code, v) = run_json(args);
+    assert_eq!(
+        code, 0,
+        "lblab run {args:?} failed: expectations {} errors {} counts {}",
+        v["expectations"], v["errors_by_kind"], v["counts"]
+    );
+    assert_eq!(v["passed"], true);
+    v
+}
+
+pub fn counts(v: &Value) -> Vec<u64> {
+    (1..=3)
+        .map(|i| v["counts"][i.to_string()].as_u64().unwrap_or(0))
+        .collect()
+}
+
+pub fn alive(pid: u64) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| {
+            !s.rsplit_once(") ")
+                .map(|(_, r)| r.starts_with('Z'))
+                .unwrap_or(true)
+        })
+        .unwrap_or(false)
+}
+
+/// Every PID the lab in `lab` (the `lab` object of the JSON) consists of.
+pub fn lab_pids(lab: &Value) -> Vec<u64> {
+    let mut pids: Vec<u64> = lab["backends"]
+        .as_array()
+        .expect("backends")
+        .iter()
+        .map(|b| b["pid"].as_u64().expect("pid"))
+        .collect();
+    pids.push(lab["nginx_pid"].as_u64().expect("nginx pid"));
+    pids
+}
+
+/// Waits until none of `pids` is alive; panics naming the survivors after `within`.
+pub fn assert_all_gone(pids: &[u64], within: Duration) {
+    let until = Instant::now() + within;
+    loop {
+        let left: Vec<u64> = pids.iter().copied().filter(|&p| alive(p)).collect();
+        if left.is_empty() {
+            return;
+        }
+        assert!(
+            Instant::now() < until,
+            "processes of the lab still running: {left:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// PIDs whose parent is `pid` (the runner's children: backends and nginx).
+pub fn children_of(pid: u32) -> Vec<u64> {
+    std::fs::read_dir("/proc")
+        .expect("/proc")
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u64>().ok())
+        .filter(|p| {
+            std::fs::read_to_string(format!("/proc/{p}/stat"))
+                .ok()
+                .and_then(|s| {
+                    s.rsplit_once(") ")?
+                        .1
+                        .split_whitespace()
+                        .nth(1)?
+                        .parse::<u32>()
+                        .ok()
+                })
+                == Some(pid)
+        })
+        .collect()
+}
+
+pub fn signal(pid: u32, sig: i32) {
+    // SAFETY: kill(2) on a child this test spawned.
+    assert_eq!(unsafe { libc::kill(pid as i32, sig) }, 0, "kill {pid}");
+}
+
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A private state directory, so parallel `lblab up`s do not meet.
+pub fn state_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("lblab-test-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+pub fn exists(p: &Path) -> bool {
+    p.exists()
+}

@@ -1,0 +1,184 @@
+//! Each balancing method through a real nginx, judged by the client's own `--expect`.
+
+mod common;
+
+use common::{assert_passed, counts};
+
+#[test]
+fn round_robin_999_at_once_is_exact_thirds() {
+    let v = assert_passed(&["-n", "999", "-c", "999", "--expect", "round-robin"]);
+    assert_eq!(counts(&v), [333, 333, 333]);
+}
+
+#[test]
+fn weighted_round_robin_follows_the_weights() {
+    let v = assert_passed(&[
+        "--weights",
+        "1,2,3",
+        "-n",
+        "600",
+        "-c",
+        "600",
+        "--expect",
+        "round-robin:1,2,3",
+    ]);
+    assert_eq!(counts(&v), [100, 200, 300]);
+}
+
+#[test]
+fn ip_hash_from_one_address_sends_all_to_one_backend() {
+    let v = assert_passed(&["--method", "ip-hash", "--expect", "one"]);
+    let c = counts(&v);
+    assert_eq!(c.iter().sum::<u64>(), 1000);
+    assert_eq!(c.iter().filter(|&&n| n == 1000).count(), 1, "{c:?}");
+}
+
+#[test]
+fn ip_hash_from_30_networks_is_sticky_and_uses_every_backend() {
+    let v = assert_passed(&[
+        "--method",
+        "ip-hash",
+        "--source-ip",
+        "127.0.1-30.1",
+        "-n",
+        "3000",
+        "-c",
+        "300",
+        "--expect",
+        "sticky",
+        "--expect",
+        "backends=3",
+    ]);
+    let clients = v["clients"].as_object().expect("clients");
+    assert_eq!(clients.len(), 30);
+    for (addr, backends) in clients {
+        assert_eq!(
+            backends.as_object().unwrap().len(),
+            1,
+            "{addr} reached {backends}"
+        );
+    }
+}
+
+#[test]
+fn hash_on_a_header_keeps_each_key_on_one_backend() {
+    let v = assert_passed(&[
+        "--method",
+        "hash",
+        "--hash-key",
+        "$http_x_key",
+        "-H",
+        "X-Key: k{n%20}",
+        "--expect",
+        "sticky",
+        "--expect",
+        "backends=3",
+    ]);
+    assert_eq!(v["clients"].as_object().unwrap().len(), 20);
+}
+
+#[test]
+fn consistent_hash_is_sticky_too() {
+    assert_passed(&[
+        "--method",
+        "hash",
+        "--hash-key",
+        "$http_x_key",
+        "--consistent",
+        "-H",
+        "X-Key: user{n%50}",
+        "--expect",
+        "sticky",
+    ]);
+}
+
+#[test]
+fn least_conn_starves_a_slow_backend_where_round_robin_cannot() {
+    let slow = ["--delay", "1=50", "-n", "2000", "-c", "100"];
+    let lc: Vec<&str> = ["--method", "least-conn", "--expect", "max-share:1=15%"]
+        .iter()
+        .chain(&slow)
+        .copied()
+        .collect();
+    let v = assert_passed(&lc);
+    assert!(counts(&v)[0] * 100 < 15 * 2000, "{:?}", counts(&v));
+    let rr: Vec<&str> = ["--method", "round-robin", "--expect", "round-robin"]
+        .iter()
+        .chain(&slow)
+        .copied()
+        .collect();
+    let v = assert_passed(&rr);
+    let c = counts(&v);
+    assert!(
+        c.iter().all(|&n| (666..=667).contains(&n)),
+        "round-robin with a slow backend: {c:?}"
+    );
+}
+
+#[test]
+fn random_is_uniform() {
+    assert_passed(&[
+        "--method",
+        "random",
+        "-n",
+        "3000",
+        "-c",
+        "100",
+        "--expect",
+        "uniform",
+        "--expect",
+        "backends=3",
+    ]);
+}
+
+#[test]
+fn random_two_is_uniform() {
+    assert_passed(&[
+        "--method",
+        "random-two",
+        "-n",
+        "3000",
+        "-c",
+        "100",
+        "--expect",
+        "uniform",
+        "--expect",
+        "backends=3",
+    ]);
+}
+
+#[test]
+fn a_wrong_expectation_fails_the_run() {
+    // ip-hash from one address cannot be round-robin: the run must say so and exit 1.
+    let (code, v) = common::run_json(&[
+        "--method",
+        "ip-hash",
+        "-n",
+        "300",
+        "--expect",
+        "round-robin",
+    ]);
+    assert_eq!(code, 1);
+    assert_eq!(v["passed"], false);
+    assert_eq!(v["expectations"][0]["ok"], false);
+    assert!(
+        v["expectations"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("within ±1")
+    );
+}
+
+#[test]
+fn backends_own_counts_reconcile_with_the_client() {
+    let v = assert_passed(&["-n", "1500", "-c", "200"]);
+    let served: u64 = v["lab"]["backends"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["served"].as_u64().expect("served"))
+        .sum();
+    assert_eq!(served, 1500);
+    assert_eq!(v["ok"], 1500);
+    assert_eq!(v["reconciled"], true);
+}

@@ -1,0 +1,94 @@
+//! Bad input: one line naming what was wrong, exit 2, no panic, nothing started.
+
+mod common;
+
+use common::*;
+
+fn rejects(args: &[&str], needle: &str) {
+    let out = lblab().args(args).output().unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+    assert!(
+        err.contains(needle),
+        "{args:?}: expected '{needle}' in: {err}"
+    );
+    assert!(
+        !err.contains("panicked") && !err.contains("RUST_BACKTRACE"),
+        "{args:?}: {err}"
+    );
+    assert!(
+        stdout(&out).is_empty(),
+        "{args:?} printed: {}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn bad_values_are_named() {
+    rejects(
+        &["run", "--method", "leastconn"],
+        "accepted: round-robin, least-conn, ip-hash, hash, random, random-two",
+    );
+    rejects(&["run", "-n", "0"], "--requests");
+    rejects(&["run", "-c", "0"], "--concurrency");
+    rejects(&["run", "--weights", "1,2"], "2 weights for 3 backends");
+    rejects(&["run", "--weights", "1,x,3"], "'x'");
+    rejects(
+        &["run", "--method", "random", "--hash-key", "$uri"],
+        "--hash-key only applies to --method hash",
+    );
+    rejects(&["run", "--consistent"], "--consistent only applies");
+    rejects(&["run", "-H", "nocolon"], "no ':'");
+    rejects(&["run", "--expect", "most"], "unknown expectation 'most'");
+    rejects(&["run", "--delay", "5=10"], "there is no backend 5");
+    rejects(
+        &["run", "--source-ip", "127.0.1-300.1"],
+        "not an address or range",
+    );
+    rejects(
+        &["nginx-config", "--backends", "3", "--base-port", "65534"],
+        "past port 65535",
+    );
+}
+
+#[test]
+fn nginx_problems_are_reported_with_nginx_words() {
+    rejects(
+        &["run", "--nginx", "/nonexistent/nginx"],
+        "apt-get install -y nginx",
+    );
+    rejects(
+        &["run", "--method", "hash", "--hash-key", "$no_such_variable"],
+        "unknown \"no_such_variable\" variable",
+    );
+}
+
+#[test]
+fn a_port_in_use_is_named() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    rejects(&["run", "--listen", &addr], &format!("--listen {addr}"));
+}
+
+#[test]
+fn nginx_config_renders_the_method() {
+    let out = lblab()
+        .args([
+            "nginx-config",
+            "--method",
+            "hash",
+            "--hash-key",
+            "$http_x_key",
+            "--consistent",
+            "--weights",
+            "1,2,3",
+            "--upstream-only",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = stdout(&out);
+    assert!(text.contains("zone lblab 64k;"), "{text}");
+    assert!(text.contains("hash $http_x_key consistent;"), "{text}");
+    assert!(text.contains("server 127.0.0.1:8003 weight=3 "), "{text}");
+}

@@ -1,0 +1,216 @@
+//! `up`, `switch`, `status` and teardown: the lab's processes, not its distributions.
+
+mod common;
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+use loadtest::{Config, Expectation};
+use serde_json::Value;
+
+/// A `lblab up` in the background with its own state dir; stopped (SIGINT) on drop.
+struct Up {
+    child: Child,
+    state: std::path::PathBuf,
+}
+
+impl Up {
+    fn start(name: &str, args: &[&str]) -> Up {
+        let state = state_dir(name);
+        let child = lblab()
+            .arg("up")
+            .args(args)
+            .arg("--state-dir")
+            .arg(&state)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("lblab up starts");
+        let mut up = Up { child, state };
+        let until = Instant::now() + Duration::from_secs(20);
+        while up.status_json().is_none() {
+            if let Ok(Some(s)) = up.child.try_wait() {
+                panic!("lblab up exited early: {s}");
+            }
+            assert!(Instant::now() < until, "lblab up did not come up");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        up
+    }
+
+    fn cmd(&self, sub: &str) -> Command {
+        let mut c = lblab();
+        c.arg(sub).arg("--state-dir").arg(&self.state);
+        c
+    }
+
+    fn status_json(&self) -> Option<Value> {
+        let out = self.cmd("status").arg("--json").output().ok()?;
+        out.status
+            .success()
+            .then(|| serde_json::from_slice(&out.stdout).ok())?
+    }
+
+    fn status(&self) -> Value {
+        self.status_json().expect("lblab status answers")
+    }
+
+    fn stop(mut self) -> std::process::ExitStatus {
+        signal(self.child.id(), libc::SIGINT);
+        let status = self.child.wait().expect("lblab up exits");
+        std::mem::forget(self);
+        status
+    }
+}
+
+impl Drop for Up {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn pids(status: &Value) -> Vec<u64> {
+    lab_pids(status)
+}
+
+fn load(url: &str, requests: u64, expect: &str) -> loadtest::Report {
+    let mut c = Config::new(loadtest::cli::parse_url(url).unwrap());
+    c.requests = requests;
+    c.concurrency = requests.min(300) as u32;
+    c.backends = Some(3);
+    c.expectations = vec![Expectation::parse(expect).unwrap()];
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(loadtest::run(&c))
+        .expect("load runs")
+}
+
+#[test]
+fn switch_reloads_nginx_and_keeps_the_backends() {
+    let up = Up::start("switch", &[]);
+    let before = up.status();
+    assert_eq!(before["method"], "round-robin");
+    let url = before["url"].as_str().unwrap().to_owned();
+
+    let r = load(&url, 999, "round-robin");
+    assert!(r.passed, "{:?}", r.expectations);
+
+    let out = up
+        .cmd("switch")
+        .args(["--method", "ip-hash"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "switch failed: {}", stderr(&out));
+    assert!(
+        stdout(&out).contains("round-robin → ip-hash"),
+        "{}",
+        stdout(&out)
+    );
+
+    let after = up.status();
+    assert_eq!(after["method"], "ip-hash");
+    assert_eq!(pids(&before), pids(&after), "backend or nginx PIDs changed");
+    let r = load(&url, 999, "one");
+    assert!(r.passed, "after the switch: {:?}", r.expectations);
+
+    // A bad switch leaves the lab as it was, and says what nginx said.
+    let out = up
+        .cmd("switch")
+        .args(["--method", "hash", "--hash-key", "$no_such_var"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("unknown \"no_such_var\" variable"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(up.status()["method"], "ip-hash");
+
+    let all = pids(&after);
+    let state = up.state.clone();
+    assert!(up.stop().success());
+    assert_all_gone(&all, Duration::from_secs(5));
+    assert!(
+        !state.join("lab.json").exists(),
+        "the state file was left behind"
+    );
+}
+
+#[test]
+fn status_and_switch_without_a_lab_say_so() {
+    let dir = state_dir("none");
+    for sub in [&["status"][..], &["switch", "--method", "random"]] {
+        let out = lblab()
+            .args(sub)
+            .arg("--state-dir")
+            .arg(&dir)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        assert!(stderr(&out).contains("no lab is up"), "{}", stderr(&out));
+    }
+}
+
+#[test]
+fn a_second_up_on_the_same_state_dir_is_refused() {
+    let up = Up::start("twice", &[]);
+    let out = up.cmd("up").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("already up"), "{}", stderr(&out));
+    up.stop();
+}
+
+#[test]
+fn run_leaves_nothing_behind_when_it_passes_and_when_it_fails() {
+    for expect in ["round-robin", "one"] {
+        let (code, v) = run_json(&["-n", "300", "--expect", expect]);
+        assert_eq!(code, if expect == "one" { 1 } else { 0 });
+        assert_all_gone(&lab_pids(&v["lab"]), Duration::from_secs(2));
+        let prefix = v["lab"]["prefix"].as_str().unwrap();
+        assert!(!exists(prefix.as_ref()), "{prefix} left behind");
+    }
+}
+
+#[test]
+fn ctrl_c_during_a_run_stops_everything() {
+    let mut child = lblab()
+        .args(["run", "-d", "60s", "-c", "20"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let runner = child.id();
+    // Wait for the three backends and nginx with its workers (a `nginx -t` child comes and goes
+    // before the real master starts).
+    let until = Instant::now() + Duration::from_secs(20);
+    let (lab, workers) = loop {
+        let kids = children_of(runner);
+        let workers: Vec<u64> = kids.iter().flat_map(|&p| children_of(p as u32)).collect();
+        if kids.len() == 4 && !workers.is_empty() {
+            break (kids, workers);
+        }
+        assert!(Instant::now() < until, "the lab did not start: {kids:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    signal(runner, libc::SIGINT);
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    let all: Vec<u64> = lab.into_iter().chain(workers).collect();
+    assert_all_gone(&all, Duration::from_secs(2));
+}
+
+#[test]
+fn a_killed_runner_takes_its_lab_with_it() {
+    let up = Up::start("sigkill", &[]);
+    let status = up.status();
+    let mut all = pids(&status);
+    all.extend(children_of(status["nginx_pid"].as_u64().unwrap() as u32));
+    let mut up = up;
+    signal(up.child.id(), libc::SIGKILL);
+    let _ = up.child.wait();
+    assert_all_gone(&all, Duration::from_secs(5));
+}

@@ -1,0 +1,47 @@
+//! The `loadtest` binary on its own: bad input, and an unreachable target as a run with errors.
+
+use std::process::Command;
+
+fn loadtest(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_loadtest"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn bad_input_exits_2_with_the_flag_named() {
+    for (args, needle) in [
+        (&["not a url"][..], "is not a URL"),
+        (&["https://127.0.0.1/"], "not supported"),
+        (&["-n", "0"], "--requests"),
+        (&["-c", "0"], "--concurrency"),
+        (&["-H", "Bad Name: x"], "not a valid header name"),
+        (&["--max-errors", "lots"], "not an error allowance"),
+    ] {
+        let out = loadtest(args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn an_unreachable_target_is_a_run_with_errors_by_kind() {
+    // A port nobody listens on: bind one, learn it, close it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}/");
+    let out = loadtest(&[&url, "-n", "20", "-c", "5", "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["requests"], 20);
+    assert_eq!(v["errors"], 20);
+    assert_eq!(v["errors_by_kind"]["connect refused"], 20);
+    // The same run passes when the errors are allowed.
+    let out = loadtest(&[&url, "-n", "20", "-c", "5", "--max-errors", "100%"]);
+    assert_eq!(out.status.code(), Some(0));
+}
