@@ -3,14 +3,14 @@
 
 use reqwest::header::HeaderMap;
 
-pub fn backend_id(headers: &HeaderMap, body: &[u8]) -> Option<u32> {
-    if let Some(v) = headers.get("x-backend-id") {
-        return v.to_str().ok()?.trim().parse().ok();
-    }
-    id_in_body(body)
+/// `None` when there is no `X-Backend-Id`; `Some(None)` when there is one that is not a number.
+/// Read before the body, so the response's headers need not be kept (or copied) while it arrives.
+pub fn id_in_header(headers: &HeaderMap) -> Option<Option<u32>> {
+    let v = headers.get("x-backend-id")?;
+    Some(v.to_str().ok().and_then(|s| s.trim().parse().ok()))
 }
 
-fn id_in_body(body: &[u8]) -> Option<u32> {
+pub fn id_in_body(body: &[u8]) -> Option<u32> {
     const NEEDLE: &[u8] = b"Server ";
     let at = body.windows(NEEDLE.len()).position(|w| w == NEEDLE)? + NEEDLE.len();
     let digits = body[at..].iter().take_while(|b| b.is_ascii_digit()).count();
@@ -24,6 +24,10 @@ fn id_in_body(body: &[u8]) -> Option<u32> {
 mod tests {
     use super::*;
     use reqwest::header::HeaderValue;
+
+    fn backend_id(headers: &HeaderMap, body: &[u8]) -> Option<u32> {
+        id_in_header(headers).unwrap_or_else(|| id_in_body(body))
+    }
 
     #[test]
     fn header_wins_over_body() {

@@ -6,6 +6,7 @@ use std::time::Duration;
 use clap::Args;
 use reqwest::Url;
 
+use crate::config::default_threads;
 use crate::{Config, Expectation, HeaderTemplate, MaxErrors, parse_duration, parse_source_ips};
 
 /// How to load the target; `lblab run` takes the same flags.
@@ -18,6 +19,10 @@ pub struct LoadArgs {
     /// Requests in flight at once (the default sends all 1000 at the same moment).
     #[arg(short = 'c', long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub concurrency: u32,
+
+    /// Sending threads (default: one per CPU).
+    #[arg(short = 't', long, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub threads: Option<u32>,
 
     /// Send for this long instead of a number of requests (e.g. 10s, 500ms, 2m).
     #[arg(short = 'd', long, value_parser = parse_duration, conflicts_with = "requests")]
@@ -62,6 +67,7 @@ impl LoadArgs {
             requests: self.requests,
             duration: self.duration,
             concurrency: self.concurrency,
+            threads: self.threads.map_or_else(default_threads, |t| t as usize),
             keep_alive: !self.no_keep_alive,
             timeout: self.timeout,
             source_ips: self.source_ips.iter().flatten().copied().collect(),

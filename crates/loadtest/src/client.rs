@@ -14,7 +14,7 @@ use reqwest::header::{CONNECTION, HeaderMap, HeaderValue};
 use reqwest::{Client, Request};
 
 use crate::Config;
-use crate::attribution::backend_id;
+use crate::attribution::{id_in_body, id_in_header};
 use crate::progress::Progress;
 use crate::report::{BackendKey, BackendReport, Latency, Report};
 
@@ -26,7 +26,6 @@ const SAMPLE_BUDGET: usize = 1 << 18;
 
 struct Shared {
     config: Config,
-    clients: Vec<(Client, Option<IpAddr>)>,
     issued: AtomicU64,
     deadline: Option<Instant>,
     histograms: Mutex<HashMap<SlotKey, Histogram<u64>>>,
@@ -44,7 +43,6 @@ struct TaskResult {
 
 /// Runs the load test described by `config` and judges its expectations.
 pub async fn run(config: &Config) -> Result<Report, String> {
-    let clients = build_clients(config)?;
     let tasks = if config.duration.is_some() {
         u64::from(config.concurrency)
     } else {
@@ -53,7 +51,6 @@ pub async fn run(config: &Config) -> Result<Report, String> {
     let start = Instant::now();
     let shared = Arc::new(Shared {
         config: config.clone(),
-        clients,
         issued: AtomicU64::new(0),
         deadline: config.duration.map(|d| start + d),
         histograms: Mutex::new(HashMap::new()),
@@ -62,15 +59,25 @@ pub async fn run(config: &Config) -> Result<Report, String> {
         buffer_cap: (SAMPLE_BUDGET / tasks.max(1) as usize).clamp(16, 4096),
     });
     let bar = Progress::start(config, shared.progress.clone());
-    let handles: Vec<_> = (0..tasks)
-        .map(|i| tokio::spawn(worker(shared.clone(), i as usize)))
-        .collect();
-    let mut results = Vec::with_capacity(handles.len());
-    for h in handles {
-        results.push(
-            h.await
-                .map_err(|e| format!("a load-test task failed: {e}"))?,
-        );
+    let threads = config.threads.clamp(1, tasks.max(1) as usize);
+    let mut done = Vec::with_capacity(threads);
+    for t in 0..threads {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let shared = shared.clone();
+        std::thread::Builder::new()
+            .name(format!("loadtest-{t}"))
+            .spawn(move || {
+                let _ = tx.send(run_thread(shared, t, threads, tasks as usize));
+            })
+            .map_err(|e| format!("cannot start a load-test thread: {e}"))?;
+        done.push(rx);
+    }
+    let mut results = Vec::with_capacity(tasks as usize);
+    for rx in done {
+        let part = rx
+            .await
+            .map_err(|_| "a load-test thread died".to_string())?;
+        results.extend(part?);
     }
     let elapsed = start.elapsed();
     if let Some(bar) = bar {
@@ -79,7 +86,43 @@ pub async fn run(config: &Config) -> Result<Report, String> {
     Ok(build_report(config, &shared, results, elapsed))
 }
 
-fn build_clients(config: &Config) -> Result<Vec<(Client, Option<IpAddr>)>, String> {
+/// One OS thread's share of the tasks (every `threads`-th from `first`) on its own single-threaded
+/// runtime: a connection's task never migrates and no wake-up crosses threads, which a shared
+/// work-stealing runtime pays for on every request.
+fn run_thread(
+    shared: Arc<Shared>,
+    first: usize,
+    threads: usize,
+    tasks: usize,
+) -> Result<Vec<TaskResult>, String> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start a load-test runtime: {e}"))?;
+    let mine: Vec<usize> = (first..tasks).step_by(threads).collect();
+    let clients = build_clients(&shared.config, mine.len())?;
+    rt.block_on(async {
+        let handles: Vec<_> = mine
+            .into_iter()
+            .map(|i| {
+                let (client, source) = clients[i % clients.len()].clone();
+                tokio::spawn(worker(shared.clone(), client, source))
+            })
+            .collect();
+        let mut out = Vec::with_capacity(handles.len());
+        for h in handles {
+            out.push(
+                h.await
+                    .map_err(|e| format!("a load-test task failed: {e}"))?,
+            );
+        }
+        Ok(out)
+    })
+}
+
+/// One client, so one connection pool, per source address for one thread's `tasks`: only that
+/// thread uses it, so its lock is never contended.
+fn build_clients(config: &Config, tasks: usize) -> Result<Vec<(Client, Option<IpAddr>)>, String> {
     let sources: Vec<Option<IpAddr>> = if config.source_ips.is_empty() {
         vec![None]
     } else {
@@ -92,7 +135,7 @@ fn build_clients(config: &Config) -> Result<Vec<(Client, Option<IpAddr>)>, Strin
     for h in config.headers.iter().filter(|h| h.is_constant()) {
         defaults.append(h.name.clone(), h.value(0));
     }
-    let per_client = (config.concurrency as usize).div_ceil(sources.len());
+    let pool = tasks.div_ceil(sources.len());
     sources
         .into_iter()
         .map(|ip| {
@@ -105,7 +148,7 @@ fn build_clients(config: &Config) -> Result<Vec<(Client, Option<IpAddr>)>, Strin
                 .retry(reqwest::retry::never())
                 .timeout(config.timeout)
                 .tcp_nodelay(true)
-                .pool_max_idle_per_host(if config.keep_alive { per_client } else { 0 })
+                .pool_max_idle_per_host(if config.keep_alive { pool } else { 0 })
                 .default_headers(defaults.clone())
                 .local_address(ip);
             b.build()
@@ -115,9 +158,9 @@ fn build_clients(config: &Config) -> Result<Vec<(Client, Option<IpAddr>)>, Strin
         .collect()
 }
 
-async fn worker(shared: Arc<Shared>, index: usize) -> TaskResult {
+async fn worker(shared: Arc<Shared>, client: Client, source: Option<IpAddr>) -> TaskResult {
     let cfg = &shared.config;
-    let (client, source) = &shared.clients[index % shared.clients.len()];
+    let client = &client;
     let varying: Vec<_> = cfg.headers.iter().filter(|h| !h.is_constant()).collect();
     let template = client.get(cfg.url.clone()).build().ok();
     let mut result = TaskResult::default();
@@ -166,7 +209,7 @@ async fn worker(shared: Arc<Shared>, index: usize) -> TaskResult {
         if shared.track_clients
             && let Some(key) = slot_key
         {
-            record_client(&mut result.clients, *source, &varying, seq, key);
+            record_client(&mut result.clients, source, &varying, seq, key);
         }
         if let Some(p) = &shared.progress {
             p.fetch_add(1, Ordering::Relaxed);
@@ -202,12 +245,13 @@ fn record_client(
 async fn send(client: &Client, request: Request) -> Result<BackendKey, String> {
     let response = client.execute(request).await.map_err(|e| classify(&e))?;
     let status = response.status();
-    let headers = response.headers().clone();
+    let by_header = id_in_header(response.headers());
     let body = response.bytes().await.map_err(|e| classify(&e))?;
     if !status.is_success() {
         return Err(format!("status {}", status.as_u16()));
     }
-    Ok(backend_id(&headers, &body).map_or(BackendKey::Unknown, BackendKey::Id))
+    let id = by_header.unwrap_or_else(|| id_in_body(&body));
+    Ok(id.map_or(BackendKey::Unknown, BackendKey::Id))
 }
 
 fn classify(e: &reqwest::Error) -> String {

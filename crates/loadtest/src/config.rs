@@ -14,6 +14,8 @@ pub struct Config {
     /// …or, when set, send until this much time has passed.
     pub duration: Option<Duration>,
     pub concurrency: u32,
+    /// OS threads that send, each with its own single-threaded runtime.
+    pub threads: usize,
     pub keep_alive: bool,
     pub timeout: Duration,
     pub source_ips: Vec<IpAddr>,
@@ -60,6 +62,11 @@ impl MaxErrors {
     }
 }
 
+/// One sending thread per CPU.
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
 impl Config {
     pub fn new(url: Url) -> Config {
         Config {
@@ -67,6 +74,7 @@ impl Config {
             requests: 1000,
             duration: None,
             concurrency: 1000,
+            threads: default_threads(),
             keep_alive: true,
             timeout: Duration::from_secs(10),
             source_ips: Vec::new(),
