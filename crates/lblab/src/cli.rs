@@ -86,6 +86,11 @@ pub struct LabArgs {
 pub struct RunArgs {
     #[command(flatten)]
     pub lab: LabArgs,
+
+    /// Break something while the load runs, repeatable: kill:N@T (SIGKILL backend N at T),
+    /// term:N@T (SIGTERM), pause:N@T+D (SIGSTOP for D), switch:METHOD@T (nginx reload).
+    #[arg(long = "fault", value_name = "SPEC", value_parser = crate::fault::Fault::parse)]
+    pub faults: Vec<crate::fault::Fault>,
     #[command(flatten)]
     pub load: LoadArgs,
 }

@@ -147,6 +147,21 @@ pub async fn start(binary: &Path, config: &NginxConfig) -> Result<Guarded, Strin
     }
 }
 
+/// Puts `config` in place of the running nginx's: nginx checks it first (a rejected config changes
+/// nothing and its message is returned), then it is renamed over nginx.conf and nginx reloads.
+pub async fn apply(binary: &Path, config: &NginxConfig, master: u32) -> Result<(), String> {
+    let conf = conf_path(&config.prefix);
+    let candidate = config.prefix.join("nginx.conf.candidate");
+    write_config(&candidate, config)?;
+    if let Err(e) = test_config(binary, &config.prefix, &candidate) {
+        let _ = std::fs::remove_file(&candidate);
+        return Err(e);
+    }
+    std::fs::rename(&candidate, &conf)
+        .map_err(|e| format!("cannot replace {}: {e}", conf.display()))?;
+    reload(master).await
+}
+
 /// Reloads nginx (SIGHUP) with the config already written, and waits until the workers that ran the
 /// old config are gone, so that the next request is balanced by the new method.
 pub async fn reload(master: u32) -> Result<(), String> {

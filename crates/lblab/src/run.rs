@@ -1,12 +1,14 @@
-//! `lblab run`: start, load, report, stop.
+//! `lblab run`: start, load (and break things, if asked), report, stop.
 
 use std::fmt::Write as _;
+use std::time::Instant;
 
-use loadtest::Report;
+use loadtest::{BackendKey, Report};
 use serde::Serialize;
 
 use crate::Exit;
 use crate::cli::RunArgs;
+use crate::fault::{self, Action, Event, Fault};
 use crate::lab::{Lab, LabInfo};
 use crate::signals::{INTERRUPTED_EXIT, interrupted};
 
@@ -15,11 +17,24 @@ struct RunOutput<'a> {
     #[serde(flatten)]
     report: &'a Report,
     lab: LabInfo,
-    /// The backends' own count of answered requests equals the client's.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    faults: Vec<Event>,
+    /// Every backend that can still be asked served exactly what the client counted for it.
     reconciled: bool,
 }
 
 pub async fn run(args: RunArgs) -> Exit {
+    if let Some(n) = args
+        .faults
+        .iter()
+        .filter_map(Fault::backend)
+        .find(|&n| n > args.lab.backends)
+    {
+        return Exit::Usage(format!(
+            "--fault names backend {n}, but the lab has backends 1..={}",
+            args.lab.backends
+        ));
+    }
     loadtest::raise_nofile_limit();
     let lab = tokio::select! {
         lab = Lab::start(&args.lab, args.load.concurrency) => lab,
@@ -34,8 +49,9 @@ pub async fn run(args: RunArgs) -> Exit {
         Err(e) => return Exit::Usage(e),
     };
     let config = args.load.to_config(url, Some(lab.backends.len()));
-    let outcome = tokio::select! {
-        r = loadtest::run(&config) => r,
+    let start = Instant::now();
+    let (outcome, events) = tokio::select! {
+        both = async { tokio::join!(loadtest::run(&config), fault::play(&lab, &args.faults, start)) } => both,
         () = interrupted() => {
             lab.stop();
             eprintln!("lblab: interrupted; the lab is stopped");
@@ -49,18 +65,19 @@ pub async fn run(args: RunArgs) -> Exit {
         Ok(r) => r,
         Err(e) => return Exit::Usage(e),
     };
-    let served_total: Option<u64> = served.iter().copied().sum();
-    let reconciled = served_total == Some(report.ok);
+    let checks = reconcile(&report, &served, &args.faults, &events);
+    let reconciled = checks.iter().all(|c| c.ok);
     if args.load.json {
         let out = RunOutput {
             report: &report,
             lab: info,
+            faults: events,
             reconciled,
         };
         println!("{}", serde_json::to_string(&out).unwrap_or_default());
     } else {
         print!("{}", loadtest::print_text(&report));
-        print!("{}", describe(&info, served_total, report.ok));
+        print!("{}", describe(&info, &events, &checks));
     }
     if report.passed && reconciled {
         Exit::Code(0)
@@ -69,36 +86,79 @@ pub async fn run(args: RunArgs) -> Exit {
     }
 }
 
-fn describe(info: &LabInfo, served_total: Option<u64>, answered: u64) -> String {
-    let mut s = String::new();
-    let per: Vec<String> = info
-        .backends
+/// One backend's count against the client's.
+struct Check {
+    id: u32,
+    ok: bool,
+    text: String,
+}
+
+/// Compares each backend's own `served` with the client's count for it. A backend that was killed
+/// cannot be asked any more: what it had served when it was signalled must not exceed what the
+/// client counted for it. A paused backend is shown but not judged: nginx gives up on the requests
+/// it holds after the read timeout, and the backend still counts them once it runs again.
+fn reconcile(
+    report: &Report,
+    served: &[Option<u64>],
+    faults: &[Fault],
+    events: &[Event],
+) -> Vec<Check> {
+    served
         .iter()
-        .map(|b| match b.served {
-            Some(n) => format!("{}: {n}", b.id),
-            None => format!("{}: ?", b.id),
+        .enumerate()
+        .map(|(i, s)| {
+            let id = i as u32 + 1;
+            let client = report.counts.get(&BackendKey::Id(id)).copied().unwrap_or(0);
+            let paused = faults.iter().any(|f| matches!(f.action, Action::Pause(n, _) if n == id));
+            let before = events
+                .iter()
+                .find(|e| e.backend == Some(id) && e.served_before.is_some())
+                .and_then(|e| e.served_before);
+            match (s, before) {
+                (Some(s), _) if paused => Check { id, ok: true, text: format!("{id}: {s} served, {client} counted (paused: not judged)") },
+                (Some(s), _) => Check { id, ok: *s == client, text: format!("{id}: {s} served, {client} counted") },
+                (None, Some(b)) => Check {
+                    id,
+                    ok: b <= client,
+                    text: format!("{id}: {b} served when signalled, {client} counted ({} answered between its last count and its end)", client.saturating_sub(b)),
+                },
+                (None, None) => Check { id, ok: false, text: format!("{id}: its count could not be read, {client} counted") },
+            }
         })
-        .collect();
+        .collect()
+}
+
+fn describe(info: &LabInfo, events: &[Event], checks: &[Check]) -> String {
+    let mut s = String::new();
     let _ = writeln!(
         s,
         "lab      {} via nginx {} (method {})",
         info.url, info.nginx_pid, info.method
     );
-    match served_total {
-        Some(t) if t == answered => {
-            let _ = writeln!(
-                s,
-                "served   {{{}}} by the backends' own count = {answered} answered",
-                per.join(", ")
-            );
+    for e in events {
+        let _ = write!(s, "fault    +{} ms {}", e.at_ms, e.action);
+        if let Some(n) = e.served_before {
+            let _ = write!(s, " (it had served {n})");
         }
-        _ => {
-            let _ = writeln!(
-                s,
-                "FAIL: the backends' own count {{{}}} does not add up to the {answered} answered",
-                per.join(", ")
-            );
+        if let Some(err) = &e.error {
+            let _ = write!(s, ": FAILED: {err}");
         }
+        let _ = writeln!(s);
+    }
+    let bad: Vec<u32> = checks.iter().filter(|c| !c.ok).map(|c| c.id).collect();
+    let lines: Vec<&str> = checks.iter().map(|c| c.text.as_str()).collect();
+    if bad.is_empty() {
+        let _ = writeln!(
+            s,
+            "served   by the backends' own count = the client's: {}",
+            lines.join("; ")
+        );
+    } else {
+        let _ = writeln!(
+            s,
+            "FAIL: the backends' own counts disagree with the client's for {bad:?}: {}",
+            lines.join("; ")
+        );
     }
     s
 }

@@ -25,17 +25,7 @@ async fn try_switch(args: SwitchArgs) -> Result<(), String> {
     let before = state.config.upstream.method;
     let mut config = state.config.clone();
     config.upstream = upstream(&m, config.upstream.servers.clone());
-    let conf = nginx::conf_path(&config.prefix);
-    let candidate = config.prefix.join("nginx.conf.candidate");
-    nginx::write_config(&candidate, &config)?;
-    let tested = nginx::test_config(&state.nginx_bin, &config.prefix, &candidate);
-    if let Err(e) = tested {
-        let _ = std::fs::remove_file(&candidate);
-        return Err(e);
-    }
-    std::fs::rename(&candidate, &conf)
-        .map_err(|e| format!("cannot replace {}: {e}", conf.display()))?;
-    nginx::reload(state.nginx_pid).await?;
+    nginx::apply(&state.nginx_bin, &config, state.nginx_pid).await?;
     state.config = config;
     state.save(&dir)?;
     let pids: Vec<String> = state.backends.iter().map(|b| b.pid.to_string()).collect();

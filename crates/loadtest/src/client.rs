@@ -21,6 +21,11 @@ use crate::report::{BackendKey, BackendReport, Latency, Report};
 /// A sample's outcome: answered by a backend, or failed.
 type SlotKey = Option<BackendKey>;
 
+const CLOSED: &str = "connection closed";
+const RESET: &str = "connection reset";
+/// How often one request is sent again after the keep-alive race.
+const MAX_RESENDS: u32 = 3;
+
 /// All latency samples held by all tasks between flushes, at most (bounds the client's memory).
 const SAMPLE_BUDGET: usize = 1 << 18;
 
@@ -39,6 +44,7 @@ struct TaskResult {
     slots: Vec<(SlotKey, u64)>,
     errors: Vec<(String, u64)>,
     clients: HashMap<String, Vec<(BackendKey, u64)>>,
+    resent: u64,
 }
 
 /// Runs the load test described by `config` and judges its expectations.
@@ -176,22 +182,30 @@ async fn worker(shared: Arc<Shared>, client: Client, source: Option<IpAddr>) -> 
         if shared.deadline.is_none() && seq >= cfg.requests {
             break;
         }
-        let mut request = match template.as_ref().and_then(Request::try_clone) {
-            Some(r) => r,
-            None => match client.get(cfg.url.clone()).build() {
-                Ok(r) => r,
-                Err(e) => {
-                    bump(&mut result.errors, &format!("request error: {e}"));
-                    continue;
-                }
-            },
+        let request = match build_request(client, template.as_ref(), cfg, &varying, seq) {
+            Ok(r) => r,
+            Err(e) => {
+                bump(&mut result.errors, &e);
+                continue;
+            }
         };
-        for h in &varying {
-            request.headers_mut().insert(h.name.clone(), h.value(seq));
-        }
-
         let sent = Instant::now();
-        let outcome = send(client, request).await;
+        let mut outcome = send(client, request).await;
+        // The HTTP/1.1 keep-alive race: the server closed an idle kept-alive connection (nginx's old
+        // workers do on every reload) just as this request went out on it. Nothing was processed,
+        // so the GET is sent again (RFC 9112 §9.3.1), a few times at most; it still counts once.
+        let mut tries = 1;
+        while cfg.keep_alive
+            && tries <= MAX_RESENDS
+            && matches!(&outcome, Err(k) if k == CLOSED || k == RESET)
+        {
+            let Ok(again) = build_request(client, template.as_ref(), cfg, &varying, seq) else {
+                break;
+            };
+            result.resent += 1;
+            tries += 1;
+            outcome = send(client, again).await;
+        }
         let micros = sent.elapsed().as_micros().min(u128::from(u32::MAX)) as u64;
         let slot_key = match outcome {
             Ok(key) => Some(key),
@@ -241,6 +255,27 @@ fn record_client(
     }
 }
 
+/// The request for sequence number `seq`: the prepared one with the varying headers filled in.
+fn build_request(
+    client: &Client,
+    template: Option<&Request>,
+    cfg: &Config,
+    varying: &[&crate::HeaderTemplate],
+    seq: u64,
+) -> Result<Request, String> {
+    let mut request = match template.and_then(Request::try_clone) {
+        Some(r) => r,
+        None => client
+            .get(cfg.url.clone())
+            .build()
+            .map_err(|e| format!("request error: {e}"))?,
+    };
+    for h in varying {
+        request.headers_mut().insert(h.name.clone(), h.value(seq));
+    }
+    Ok(request)
+}
+
 /// Sends one request and reads the whole answer; `Err` names the kind of failure.
 async fn send(client: &Client, request: Request) -> Result<BackendKey, String> {
     let response = client.execute(request).await.map_err(|e| classify(&e))?;
@@ -263,12 +298,12 @@ fn classify(e: &reqwest::Error) -> String {
     use std::io::ErrorKind::*;
     match (e.is_connect(), io.map(std::io::Error::kind)) {
         (_, Some(ConnectionRefused)) => "connect refused".into(),
-        (_, Some(ConnectionReset)) => "connection reset".into(),
+        (_, Some(ConnectionReset)) => RESET.into(),
         (_, Some(AddrNotAvailable)) => "source address not available".into(),
         (_, Some(TimedOut)) => "timeout".into(),
         (true, _) => "connect error".into(),
         _ if e.is_body() || e.is_decode() => "body error".into(),
-        _ => "connection closed".into(),
+        _ => CLOSED.into(),
     }
 }
 
@@ -341,7 +376,9 @@ fn build_report(
     let mut errors_by_kind: BTreeMap<String, u64> = BTreeMap::new();
     let mut clients: BTreeMap<String, BTreeMap<BackendKey, u64>> = BTreeMap::new();
     let mut errors = 0;
+    let mut resent = 0;
     for r in results {
+        resent += r.resent;
         for (key, n) in r.slots {
             if let Some(key) = key {
                 *counts.entry(key).or_default() += n;
@@ -398,6 +435,7 @@ fn build_report(
         ok,
         errors,
         errors_by_kind,
+        resent,
         counts,
         elapsed_s: secs,
         rps: if secs > 0.0 {

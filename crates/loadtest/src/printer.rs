@@ -46,6 +46,13 @@ pub fn print_text(r: &Report) -> String {
             .collect();
         let _ = writeln!(s, "errors   {}", kinds.join(", "));
     }
+    if r.resent > 0 {
+        let _ = writeln!(
+            s,
+            "resent   {} (the server closed a kept-alive connection before answering)",
+            r.resent
+        );
+    }
     if let Some(c) = &r.clients {
         let split = c
             .values()

@@ -56,6 +56,9 @@ pub struct Report {
     pub errors: u64,
     /// `connect refused`, `timeout`, `status 502`, … → count.
     pub errors_by_kind: BTreeMap<String, u64>,
+    /// Requests sent again because the server closed their kept-alive connection before answering
+    /// (each still counts once in `requests`).
+    pub resent: u64,
     /// Backend id (or `unknown`) → answered requests; every expected backend is listed, 0 included.
     pub counts: BTreeMap<BackendKey, u64>,
     pub elapsed_s: f64,

@@ -1,0 +1,215 @@
+//! `lblab run --fault …`: things that break while the load runs, on a schedule.
+
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use lblab_config::Method;
+use loadtest::parse_duration;
+use serde::Serialize;
+
+use crate::cli::MethodArgs;
+use crate::lab::{Lab, upstream};
+use crate::{nginx, probe};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// SIGKILL: the backend dies mid-request.
+    Kill(u32),
+    /// SIGTERM: the backend drains and exits.
+    Term(u32),
+    /// SIGSTOP for a while, then SIGCONT: a hung backend that accepts but never answers.
+    Pause(u32, Duration),
+    /// Reload nginx with another method.
+    Switch(Method),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fault {
+    pub at: Duration,
+    pub action: Action,
+}
+
+const ACCEPTED: &str = "kill:N@T, term:N@T, pause:N@T+D, switch:METHOD@T (e.g. kill:2@2s, pause:1@1s+3s, switch:ip-hash@500ms)";
+
+impl Fault {
+    pub fn parse(s: &str) -> Result<Fault, String> {
+        let bad = || format!("'{s}' is not a fault (accepted: {ACCEPTED})");
+        let (what, when) = s.split_once('@').ok_or_else(bad)?;
+        let (kind, arg) = what.split_once(':').ok_or_else(bad)?;
+        let backend = || -> Result<u32, String> {
+            arg.parse()
+                .ok()
+                .filter(|&n| n > 0)
+                .ok_or_else(|| format!("'{arg}' in '{s}' is not a backend number"))
+        };
+        let (at, action) = match kind {
+            "kill" => (parse_duration(when)?, Action::Kill(backend()?)),
+            "term" => (parse_duration(when)?, Action::Term(backend()?)),
+            "pause" => {
+                let (at, len) = when
+                    .split_once('+')
+                    .ok_or_else(|| format!("'{s}': pause needs @T+D, e.g. pause:1@1s+3s"))?;
+                (
+                    parse_duration(at)?,
+                    Action::Pause(backend()?, parse_duration(len)?),
+                )
+            }
+            "switch" => (parse_duration(when)?, Action::Switch(arg.parse()?)),
+            _ => return Err(bad()),
+        };
+        Ok(Fault { at, action })
+    }
+
+    pub fn backend(&self) -> Option<u32> {
+        match self.action {
+            Action::Kill(n) | Action::Term(n) | Action::Pause(n, _) => Some(n),
+            Action::Switch(_) => None,
+        }
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Action::Kill(n) => write!(f, "kill -KILL backend {n}"),
+            Action::Term(n) => write!(f, "kill -TERM backend {n}"),
+            Action::Pause(n, d) => write!(f, "kill -STOP backend {n} for {d:?}"),
+            Action::Switch(m) => write!(f, "switch to {m} (nginx reload)"),
+        }
+    }
+}
+
+/// What happened, for the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Event {
+    pub at_ms: u64,
+    pub action: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backend: Option<u32>,
+    /// The backend's `served` just before it was signalled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub served_before: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// One step of the timeline: a pause is a stop and, later, a continue.
+enum Step<'a> {
+    Fault(&'a Fault),
+    Resume(u32),
+}
+
+/// Plays `faults` against `lab`, timed from `start`.
+pub async fn play(lab: &Lab, faults: &[Fault], start: Instant) -> Vec<Event> {
+    let mut steps: Vec<(Duration, Step)> = Vec::new();
+    for f in faults {
+        steps.push((f.at, Step::Fault(f)));
+        if let Action::Pause(n, d) = f.action {
+            steps.push((f.at + d, Step::Resume(n)));
+        }
+    }
+    steps.sort_by_key(|(at, _)| *at);
+    let mut events = Vec::new();
+    let mut config = lab.config.clone();
+    for (at, step) in steps {
+        tokio::time::sleep_until((start + at).into()).await;
+        let mut event = Event {
+            at_ms: start.elapsed().as_millis() as u64,
+            action: String::new(),
+            backend: None,
+            served_before: None,
+            error: None,
+        };
+        let result = match step {
+            Step::Resume(n) => {
+                event.action = format!("kill -CONT backend {n}");
+                event.backend = Some(n);
+                signal(lab, n, libc::SIGCONT)
+            }
+            Step::Fault(f) => {
+                event.action = f.action.to_string();
+                event.backend = f.backend();
+                match &f.action {
+                    Action::Kill(n) | Action::Term(n) | Action::Pause(n, _) => {
+                        if let Some(b) = lab.backends.get(*n as usize - 1) {
+                            event.served_before = probe::served(b.addr).await.ok();
+                        }
+                        let sig = match f.action {
+                            Action::Kill(_) => libc::SIGKILL,
+                            Action::Term(_) => libc::SIGTERM,
+                            _ => libc::SIGSTOP,
+                        };
+                        signal(lab, *n, sig)
+                    }
+                    Action::Switch(m) => {
+                        let method = MethodArgs {
+                            method: *m,
+                            weights: config.upstream.weights.clone(),
+                            hash_key: None,
+                            consistent: false,
+                        };
+                        config.upstream = upstream(&method, config.upstream.servers.clone());
+                        nginx::apply(&lab.nginx_bin, &config, lab.nginx.pid()).await
+                    }
+                }
+            }
+        };
+        event.error = result.err();
+        events.push(event);
+    }
+    events
+}
+
+fn signal(lab: &Lab, n: u32, sig: libc::c_int) -> Result<(), String> {
+    let b = lab
+        .backends
+        .get(n as usize - 1)
+        .ok_or_else(|| format!("there is no backend {n}"))?;
+    b.process
+        .signal(sig)
+        .map_err(|e| format!("cannot signal backend {n}: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses() {
+        assert_eq!(
+            Fault::parse("kill:2@2s"),
+            Ok(Fault {
+                at: Duration::from_secs(2),
+                action: Action::Kill(2)
+            })
+        );
+        assert_eq!(
+            Fault::parse("pause:1@1s+3s").unwrap().action,
+            Action::Pause(1, Duration::from_secs(3))
+        );
+        assert_eq!(
+            Fault::parse("switch:ip-hash@500ms").unwrap().action,
+            Action::Switch(Method::IpHash)
+        );
+    }
+
+    #[test]
+    fn rejects() {
+        for s in [
+            "kill:2",
+            "kill@2s",
+            "kill:0@1s",
+            "nuke:1@1s",
+            "pause:1@1s",
+            "switch:fast@1s",
+            "term:x@1s",
+        ] {
+            assert!(Fault::parse(s).is_err(), "{s}");
+        }
+        assert!(
+            Fault::parse("nuke:1@1s")
+                .unwrap_err()
+                .contains("accepted: kill:N@T")
+        );
+    }
+}

@@ -1,0 +1,131 @@
+//! Faults under load on real nginx: nothing is lost, every request is accounted for.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use serde_json::Value;
+
+fn fault_event(v: &Value, backend: u64) -> &Value {
+    v["faults"]
+        .as_array()
+        .expect("faults")
+        .iter()
+        .find(|e| e["backend"] == backend && e.get("served_before").is_some())
+        .expect("the fault's event")
+}
+
+#[test]
+fn kill_9_of_a_backend_loses_nothing() {
+    let v = assert_passed(&["-n", "20000", "-c", "100", "--fault", "kill:2@300ms"]);
+    assert_eq!(v["ok"], 20000);
+    assert_eq!(v["errors"], 0);
+    assert_eq!(v["reconciled"], true);
+    let before = fault_event(&v, 2)["served_before"].as_u64().unwrap();
+    let counted = counts(&v)[1];
+    // What it answered after its count was read and before it died: at most what was in flight.
+    assert!(
+        counted >= before && counted - before <= 100,
+        "backend 2: {before} before the kill, {counted} counted"
+    );
+    // The survivors' own counts equal the client's, so the dead one got nothing after its death.
+    for b in v["lab"]["backends"].as_array().unwrap() {
+        if b["id"] != 2 {
+            assert_eq!(b["served"], v["counts"][b["id"].to_string()], "{b}");
+        }
+    }
+    assert_all_gone(&lab_pids(&v["lab"]), Duration::from_secs(2));
+}
+
+#[test]
+fn sigterm_of_a_backend_loses_nothing() {
+    let v = assert_passed(&["-n", "20000", "-c", "100", "--fault", "term:1@300ms"]);
+    assert_eq!(v["ok"], 20000);
+    assert_eq!(v["errors"], 0);
+}
+
+#[test]
+fn a_hung_backend_costs_time_bounded_by_the_read_timeout_not_requests() {
+    let v = assert_passed(&["-d", "6s", "-c", "50", "--fault", "pause:3@1s+3s"]);
+    assert_eq!(v["errors"], 0);
+    // proxy_read_timeout is 2 s: no request waits much longer for the hung backend.
+    let max = v["latency_ms"]["max"].as_f64().unwrap();
+    assert!(max < 3000.0, "max latency {max} ms");
+    // It answered again after SIGCONT: more answers from it than it had when it was stopped (plus
+    // what was in flight then).
+    let before = fault_event(&v, 3)["served_before"].as_u64().unwrap();
+    let counted = counts(&v)[2];
+    assert!(
+        counted > before + 50,
+        "backend 3: {before} when paused, {counted} in all"
+    );
+}
+
+#[test]
+fn switching_the_method_every_500ms_loses_nothing() {
+    let mut args = vec!["-d".to_string(), "5s".into(), "-c".into(), "50".into()];
+    for (i, t) in (500..5000).step_by(500).enumerate() {
+        let m = if i % 2 == 0 { "ip-hash" } else { "round-robin" };
+        args.push("--fault".into());
+        args.push(format!("switch:{m}@{t}ms"));
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let v = assert_passed(&args);
+    assert_eq!(v["errors"], 0);
+    assert_eq!(v["reconciled"], true);
+    let events = v["faults"].as_array().unwrap();
+    assert_eq!(events.len(), 9);
+    assert!(
+        events.iter().all(|e| e.get("error").is_none()),
+        "{events:?}"
+    );
+    // The same three backends answered /stats at the end: none was restarted.
+    assert!(
+        v["lab"]["backends"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|b| b["served"].as_u64().is_some())
+    );
+}
+
+#[test]
+fn with_every_backend_dead_requests_fail_fast_as_502_and_the_run_fails() {
+    let (code, v) = run_json(&[
+        "-d",
+        "2s",
+        "-c",
+        "20",
+        "--fault",
+        "kill:1@300ms",
+        "--fault",
+        "kill:2@300ms",
+        "--fault",
+        "kill:3@300ms",
+    ]);
+    assert_eq!(code, 1);
+    let kinds = v["errors_by_kind"].as_object().unwrap();
+    assert_eq!(
+        kinds.keys().collect::<Vec<_>>(),
+        ["status 502"],
+        "{kinds:?}"
+    );
+    assert!(v["errors"].as_u64().unwrap() > 1000, "{}", v["errors"]);
+    assert!(
+        v["latency_ms"]["p99"].as_f64().unwrap() < 200.0,
+        "502s were not fast: {}",
+        v["latency_ms"]
+    );
+    assert_all_gone(&lab_pids(&v["lab"]), Duration::from_secs(2));
+}
+
+#[test]
+fn a_fault_on_a_backend_that_does_not_exist_is_refused() {
+    let out = lblab()
+        .args(["run", "--fault", "kill:4@1s"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("backends 1..=3"), "{}", stderr(&out));
+}
