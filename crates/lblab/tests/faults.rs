@@ -47,7 +47,9 @@ fn sigterm_of_a_backend_loses_nothing() {
 
 #[test]
 fn a_hung_backend_costs_time_bounded_by_the_read_timeout_not_requests() {
-    let v = assert_passed(&["-d", "6s", "-c", "50", "--fault", "pause:3@1s+3s"]);
+    // nginx takes the hung backend out for fail_timeout (2 s) once a request to it times out, so the
+    // run goes on for a while after SIGCONT to see it back.
+    let v = assert_passed(&["-d", "8s", "-c", "50", "--fault", "pause:3@1s+3s"]);
     assert_eq!(v["errors"], 0);
     // proxy_read_timeout is 2 s: no request waits much longer for the hung backend.
     let max = v["latency_ms"]["max"].as_f64().unwrap();
@@ -57,7 +59,7 @@ fn a_hung_backend_costs_time_bounded_by_the_read_timeout_not_requests() {
     let before = fault_event(&v, 3)["served_before"].as_u64().unwrap();
     let counted = counts(&v)[2];
     assert!(
-        counted > before + 50,
+        counted > before + 20,
         "backend 3: {before} when paused, {counted} in all"
     );
 }
