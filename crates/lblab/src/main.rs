@@ -9,6 +9,8 @@ mod cli;
 mod fault;
 mod lab;
 mod nginx;
+#[cfg(test)]
+mod parse_fuzz;
 mod probe;
 mod run;
 mod signals;
