@@ -89,6 +89,9 @@ pub struct Event {
     /// The backend's `served` just before it was signalled.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub served_before: Option<u64>,
+    /// Every backend's `served` just before the fault (`null`: it did not answer), so that the
+    /// report can split each backend's requests into before and after.
+    pub served_at: Vec<Option<u64>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
@@ -111,19 +114,34 @@ pub async fn play(lab: &Lab, faults: &[Fault], start: Instant) -> Vec<Event> {
     steps.sort_by_key(|(at, _)| *at);
     let mut events = Vec::new();
     let mut config = lab.config.clone();
+    let mut paused: Vec<u32> = Vec::new();
     for (at, step) in steps {
         tokio::time::sleep_until((start + at).into()).await;
+        // The backend about to be signalled is read last, as close to its signal as possible; a
+        // stopped one would hold the probe for its whole timeout and delay the schedule.
+        let target = match step {
+            Step::Fault(f) => f.backend(),
+            Step::Resume(n) => Some(n),
+        };
+        let mut served_at = vec![None; lab.backends.len()];
+        let mut order: Vec<&crate::backends::Backend> = lab.backends.iter().collect();
+        order.sort_by_key(|b| Some(b.id) == target);
+        for b in order.into_iter().filter(|b| !paused.contains(&b.id)) {
+            served_at[b.id as usize - 1] = probe::served(b.addr).await.ok();
+        }
         let mut event = Event {
             at_ms: start.elapsed().as_millis() as u64,
             action: String::new(),
             backend: None,
             served_before: None,
+            served_at,
             error: None,
         };
         let result = match step {
             Step::Resume(n) => {
                 event.action = format!("kill -CONT backend {n}");
                 event.backend = Some(n);
+                paused.retain(|&p| p != n);
                 signal(lab, n, libc::SIGCONT)
             }
             Step::Fault(f) => {
@@ -131,13 +149,15 @@ pub async fn play(lab: &Lab, faults: &[Fault], start: Instant) -> Vec<Event> {
                 event.backend = f.backend();
                 match &f.action {
                     Action::Kill(n) | Action::Term(n) | Action::Pause(n, _) => {
-                        if let Some(b) = lab.backends.get(*n as usize - 1) {
-                            event.served_before = probe::served(b.addr).await.ok();
-                        }
+                        event.served_before =
+                            event.served_at.get(*n as usize - 1).copied().flatten();
                         let sig = match f.action {
                             Action::Kill(_) => libc::SIGKILL,
                             Action::Term(_) => libc::SIGTERM,
-                            _ => libc::SIGSTOP,
+                            _ => {
+                                paused.push(*n);
+                                libc::SIGSTOP
+                            }
                         };
                         signal(lab, *n, sig)
                     }

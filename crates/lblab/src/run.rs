@@ -137,9 +137,16 @@ fn describe(info: &LabInfo, events: &[Event], checks: &[Check]) -> String {
     );
     for e in events {
         let _ = write!(s, "fault    +{} ms {}", e.at_ms, e.action);
-        if let Some(n) = e.served_before {
-            let _ = write!(s, " (it had served {n})");
-        }
+        let before: Vec<String> = e
+            .served_at
+            .iter()
+            .enumerate()
+            .map(|(i, n)| match n {
+                Some(n) => format!("{}: {n}", i + 1),
+                None => format!("{}: -", i + 1),
+            })
+            .collect();
+        let _ = write!(s, " (served so far {{{}}})", before.join(", "));
         if let Some(err) = &e.error {
             let _ = write!(s, ": FAILED: {err}");
         }
