@@ -1,0 +1,911 @@
+# The Nix evaluation harness that runs without a Nix that builds (checks/nix-eval.sh drives it):
+# nixos/module.nix evaluated by nixpkgs' lib.evalModules with the stand-in option declarations
+# of ./stubs.nix, for several configurations; the upstream block rendered as nixpkgs' nginx
+# module renders it, for comparison with `lblab nginx-config --upstream-only`; invalid
+# configurations, for nix-eval.sh to see them fail with a message naming the option; and the
+# flake's outputs, flake.lock and the VM tests' node configurations, evaluated with stand-ins.
+#
+#   nix-instantiate --eval --strict --json checks/eval -A report --arg lib 'import LIB'
+{
+  lib ? import <nixpkgs/lib>,
+  # For compare.<case>: what `lblab nginx-config --upstream-only <argv.<case>>` printed.
+  rust ? "",
+}:
+let
+  inherit (lib)
+    all
+    any
+    attrNames
+    concatMapStrings
+    concatMapStringsSep
+    concatStringsSep
+    elemAt
+    filter
+    hasPrefix
+    head
+    length
+    mapAttrs
+    mapAttrsToList
+    optional
+    optionals
+    sort
+    splitString
+    ;
+  inherit (builtins) toJSON;
+
+  root = ../..;
+
+  fakePackage = name: {
+    type = "derivation";
+    inherit name;
+    outPath = "/nix/store/00000000000000000000000000000000-${name}";
+  };
+
+  pkgs = {
+    lblab = fakePackage "lblab-0.1.0";
+    nginx = fakePackage "nginx-1.28.0";
+  };
+
+  evalLab =
+    modules:
+    lib.evalModules {
+      modules = [
+        ./stubs.nix
+        (root + "/nixos/module.nix")
+        { _module.args.pkgs = pkgs; }
+      ]
+      ++ modules;
+    };
+
+  configWith =
+    settings:
+    (evalLab [
+      {
+        services.lblab = {
+          enable = true;
+        }
+        // settings;
+      }
+    ]).config;
+
+  # What nixos/modules/system/activation/top-level.nix does with config.assertions.
+  failedAssertions = config: map (a: a.message) (filter (a: !a.assertion) config.assertions);
+  checkAssertions =
+    config:
+    let
+      failed = failedAssertions config;
+    in
+    if failed != [ ] then
+      throw "\nFailed assertions:\n${concatStringsSep "\n" (map (x: "- ${x}") failed)}"
+    else
+      config;
+
+  # Copied from nixos/modules/services/web-servers/nginx/default.nix (toUpstreamParameter and
+  # upstreamConfig), the text nixpkgs puts into nginx.conf for services.nginx.upstreams.
+  toUpstreamParameter =
+    key: value:
+    if builtins.isBool value then lib.optionalString value key else "${key}=${toString value}";
+  upstreamConfig =
+    cfg:
+    toString (
+      lib.flip mapAttrsToList cfg.upstreams (
+        name: upstream: ''
+          upstream ${name} {
+            ${toString (
+              lib.flip mapAttrsToList upstream.servers (
+                name: server: ''
+                  server ${name} ${concatStringsSep " " (mapAttrsToList toUpstreamParameter server)};
+                ''
+              )
+            )}
+            ${upstream.extraConfig}
+          }
+        ''
+      )
+    );
+
+  # The statements of `upstream lblab { … }` in order, whitespace collapsed, a server's
+  # parameters sorted (nixpkgs writes them in attribute order, render.rs in its own).
+  statements =
+    text:
+    let
+      parts = splitString "upstream lblab {" text;
+      afterOpen =
+        if length parts == 2 then elemAt parts 1 else throw "not one `upstream lblab {` in:\n${text}";
+      body = head (splitString "}" afterOpen);
+      words = s: filter (w: builtins.isString w && w != "") (builtins.split "[[:space:]]+" s);
+      statement =
+        s:
+        let
+          w = words s;
+        in
+        if w == [ ] then
+          [ ]
+        else if head w == "server" then
+          [
+            (concatStringsSep " " (
+              [
+                "server"
+                (elemAt w 1)
+              ]
+              ++ sort builtins.lessThan (lib.drop 2 w)
+            ))
+          ]
+        else
+          [ (concatStringsSep " " w) ];
+    in
+    lib.concatMap statement (splitString ";" body);
+  normalise = text: sort builtins.lessThan (statements text);
+
+  balancing = [
+    "least_conn"
+    "ip_hash"
+    "hash"
+    "random"
+  ];
+  # keepalive after the balancing directive (nginx requires it), where there is one.
+  keepaliveLast =
+    text:
+    let
+      firstWords = map (s: head (splitString " " s)) (statements text);
+      indexOf =
+        pred:
+        let
+          hits = filter (i: pred (elemAt firstWords i)) (lib.range 0 (length firstWords - 1));
+        in
+        if hits == [ ] then null else head hits;
+      b = indexOf (w: builtins.elem w balancing);
+      k = indexOf (w: w == "keepalive");
+    in
+    k != null && (b == null || b < k);
+
+  # The flags of `lblab nginx-config` that describe the same upstream as a services.lblab config.
+  argvOf =
+    cfg:
+    [
+      "--method"
+      cfg.method
+      "--backends"
+      (toString cfg.backends)
+      "--base-port"
+      (toString cfg.basePort)
+      "--address"
+      cfg.address
+    ]
+    ++ optionals (cfg.weights != null) [
+      "--weights"
+      (concatMapStringsSep "," toString cfg.weights)
+    ]
+    ++ optionals (cfg.method == "hash") (
+      [
+        "--hash-key"
+        cfg.hashKey
+      ]
+      ++ optional cfg.consistent "--consistent"
+    );
+
+  # Configurations whose upstream block is compared with `lblab nginx-config --upstream-only`.
+  upstreamCases = {
+    default = { };
+    least-conn.method = "least-conn";
+    ip-hash.method = "ip-hash";
+    hash.method = "hash";
+    hash-key-consistent-weights = {
+      method = "hash";
+      hashKey = "$http_x_key";
+      consistent = true;
+      weights = [
+        1
+        2
+        3
+      ];
+    };
+    random.method = "random";
+    random-two.method = "random-two";
+    round-robin-weights.weights = [
+      3
+      1
+      2
+    ];
+    five-backends-elsewhere = {
+      method = "least-conn";
+      backends = 5;
+      basePort = 9000;
+      address = "10.0.0.1";
+    };
+    ipv6 = {
+      method = "ip-hash";
+      address = "::1";
+    };
+  };
+  upstreamConfigs = mapAttrs (_: settings: checkAssertions (configWith settings)) upstreamCases;
+
+  # Invalid configurations: evaluating force.<name> must fail, and the error must contain each
+  # of `expect` (nix-eval.sh checks both).
+  invalidCases = {
+    weights-length = {
+      settings.weights = [
+        1
+        2
+      ];
+      expect = [ "services.lblab.weights" ];
+    };
+    weight-zero = {
+      settings.weights = [
+        0
+        1
+        1
+      ];
+      expect = [ "services.lblab.weights" ];
+    };
+    no-backends = {
+      settings.backends = 0;
+      expect = [ "services.lblab.backends" ];
+    };
+    port-conflict = {
+      settings.port = 8002;
+      expect = [
+        "services.lblab.port"
+        "backend 2"
+      ];
+    };
+    ports-past-65535 = {
+      settings.basePort = 65534;
+      expect = [ "services.lblab.basePort" ];
+    };
+    address-not-ip = {
+      settings.address = "localhost";
+      expect = [ "services.lblab.address" ];
+    };
+    bad-method = {
+      settings.method = "leastconn";
+      expect = [
+        "services.lblab.method"
+        "least-conn"
+      ];
+    };
+    consistent-without-hash = {
+      settings.consistent = true;
+      expect = [ "services.lblab.consistent" ];
+    };
+    bad-hash-key = {
+      settings = {
+        method = "hash";
+        hashKey = "$http_x_key; return 200";
+      };
+      expect = [ "services.lblab.hashKey" ];
+    };
+    delay-of-missing-backend = {
+      settings.backendDelay."4" = 50;
+      expect = [ "services.lblab.backendDelay" ];
+    };
+    bad-delay = {
+      settings.backendDelay = "slow";
+      expect = [ "services.lblab.backendDelay" ];
+    };
+  };
+  force = mapAttrs (
+    _: case:
+    let
+      config = checkAssertions (configWith case.settings);
+    in
+    builtins.deepSeq [
+      config.systemd.services
+      config.services.nginx.upstreams
+      config.services.nginx.virtualHosts
+      config.networking.firewall.allowedTCPPorts
+    ] true
+  ) invalidCases;
+
+  # --- positive checks ------------------------------------------------------------------------
+
+  check = name: ok: detail: { inherit name ok detail; };
+  expectEq =
+    name: actual: expected:
+    check name (actual == expected) "expected ${toJSON expected}, got ${toJSON actual}";
+
+  backendNames = config: filter (hasPrefix "lblab-backend-") (attrNames config.systemd.services);
+  unit = config: id: config.systemd.services."lblab-backend-${toString id}";
+  exec = config: id: (unit config id).serviceConfig.ExecStart;
+  bin = "/nix/store/00000000000000000000000000000000-lblab-0.1.0/bin/lblab-backend";
+  upstream = config: config.services.nginx.upstreams.lblab;
+  location = config: config.services.nginx.virtualHosts.lblab.locations."/";
+  extraLines = config: filter (l: l != "") (splitString "\n" (upstream config).extraConfig);
+
+  d = upstreamConfigs.default;
+  methodTable = lib.importJSON (root + "/nginx/methods.json");
+  perMethod = lib.genAttrs (attrNames methodTable) (
+    m:
+    checkAssertions (configWith {
+      method = m;
+    })
+  );
+  hashed = upstreamConfigs.hash-key-consistent-weights;
+  wide = upstreamConfigs.five-backends-elsewhere;
+
+  hardening = {
+    Type = "notify";
+    Restart = "on-failure";
+    DynamicUser = true;
+    ProtectSystem = "strict";
+    ProtectHome = true;
+    PrivateTmp = true;
+    PrivateDevices = true;
+    PrivateUsers = true;
+    NoNewPrivileges = true;
+    CapabilityBoundingSet = "";
+    AmbientCapabilities = "";
+    ProtectKernelTunables = true;
+    ProtectKernelModules = true;
+    ProtectKernelLogs = true;
+    ProtectControlGroups = true;
+    ProtectClock = true;
+    ProtectHostname = true;
+    ProtectProc = "invisible";
+    ProcSubset = "pid";
+    RestrictNamespaces = true;
+    RestrictRealtime = true;
+    RestrictSUIDSGID = true;
+    LockPersonality = true;
+    MemoryDenyWriteExecute = true;
+    SystemCallArchitectures = "native";
+    UMask = "0077";
+    RestrictAddressFamilies = [
+      "AF_UNIX"
+      "AF_INET"
+      "AF_INET6"
+    ];
+    SystemCallFilter = [
+      "@system-service"
+      "~@privileged"
+    ];
+    IPAddressDeny = "any";
+    IPAddressAllow = "localhost";
+  };
+
+  delayed = checkAssertions (configWith {
+    method = "least-conn";
+    backendDelay."1" = 50;
+  });
+  delayedAll = checkAssertions (configWith {
+    backendDelay = "10-40";
+  });
+  open = checkAssertions (configWith {
+    openFirewall = true;
+    port = 8080;
+  });
+  openWide = checkAssertions (configWith {
+    openFirewall = true;
+    address = "0.0.0.0";
+  });
+  extra = checkAssertions (configWith {
+    method = "random-two";
+    extraUpstreams = [
+      "192.168.1.20:8001"
+      "192.168.1.20:8002"
+    ];
+  });
+  disabled = (evalLab [ { services.lblab.enable = false; } ]).config;
+  noIPv6 = checkAssertions (
+    (evalLab [
+      {
+        services.lblab.enable = true;
+        networking.enableIPv6 = false;
+      }
+    ]).config
+  );
+  ipHash = upstreamConfigs.ip-hash;
+
+  # Everything of the backend units and of nginx's unit that the lab defines.
+  unitsOf =
+    config:
+    lib.filterAttrs (n: _: hasPrefix "lblab-backend-" n || n == "nginx") config.systemd.services;
+
+  moduleChecks = [
+    (expectEq "assertions hold for the default configuration" (failedAssertions d) [ ])
+    (expectEq "nginx enabled, with enableReload"
+      {
+        inherit (d.services.nginx) enable enableReload;
+      }
+      {
+        enable = true;
+        enableReload = true;
+      }
+    )
+    (expectEq "nginx sized for a burst of 1000: worker_connections and the fd limit"
+      {
+        inherit (d.services.nginx) eventsConfig appendConfig;
+      }
+      {
+        eventsConfig = "worker_connections 4096;";
+        appendConfig = "worker_rlimit_nofile 8192;";
+      }
+    )
+    (expectEq "three backend units" (backendNames d) [
+      "lblab-backend-1"
+      "lblab-backend-2"
+      "lblab-backend-3"
+    ])
+    (expectEq "ExecStart of backend 2" (exec d 2) "${bin} --id 2 --listen 127.0.0.1:8002")
+    (check "backend hardening and Type=notify" (all
+      (id: lib.all (k: (unit d id).serviceConfig.${k} or null == hardening.${k}) (attrNames hardening))
+      [
+        1
+        2
+        3
+      ]
+    ) "serviceConfig of lblab-backend-1: ${toJSON (unit d 1).serviceConfig}")
+    (expectEq "backends wanted by multi-user.target" (unit d 1).wantedBy [ "multi-user.target" ])
+    (expectEq "nothing nginx-side in the backends' restart triggers"
+      (map (id: (unit d id).restartTriggers) [
+        1
+        2
+        3
+      ])
+      [
+        [ ]
+        [ ]
+        [ ]
+      ]
+    )
+    (expectEq "nginx ordered after and wanting the backends"
+      {
+        inherit (d.systemd.services.nginx) after wants;
+      }
+      {
+        after = [
+          "lblab-backend-1.service"
+          "lblab-backend-2.service"
+          "lblab-backend-3.service"
+        ];
+        wants = [
+          "lblab-backend-1.service"
+          "lblab-backend-2.service"
+          "lblab-backend-3.service"
+        ];
+      }
+    )
+    (expectEq "servers and their parameters" (upstream d).servers {
+      "127.0.0.1:8001" = {
+        backup = false;
+        max_fails = 1;
+        fail_timeout = "2s";
+      };
+      "127.0.0.1:8002" = {
+        backup = false;
+        max_fails = 1;
+        fail_timeout = "2s";
+      };
+      "127.0.0.1:8003" = {
+        backup = false;
+        max_fails = 1;
+        fail_timeout = "2s";
+      };
+    })
+    (expectEq "round-robin: zone and keepalive, no directive" (extraLines d) [
+      "zone lblab 64k;"
+      "keepalive 64;"
+    ])
+    (expectEq "hash: zone, directive with key and consistent, keepalive last" (extraLines hashed) [
+      "zone lblab 64k;"
+      "hash $http_x_key consistent;"
+      "keepalive 64;"
+    ])
+    (expectEq "weights in backend order" (mapAttrs (_: s: s.weight) (upstream hashed).servers) {
+      "127.0.0.1:8001" = 1;
+      "127.0.0.1:8002" = 2;
+      "127.0.0.1:8003" = 3;
+    })
+    (check "every method's directive comes from nginx/methods.json, before keepalive" (all (
+      m:
+      extraLines perMethod.${m} == [
+        "zone lblab 64k;"
+      ]
+      ++
+        optional (methodTable.${m}.directive != "")
+          "${lib.replaceStrings [ "{key}" "{consistent}" ] [ "$request_uri" "" ] methodTable.${m}.directive};"
+      ++ [ "keepalive 64;" ]
+    ) (attrNames methodTable)) "upstream extraConfig: ${toJSON (mapAttrs (_: extraLines) perMethod)}")
+    (check "method type: an enum of the keys of nginx/methods.json" (
+      let
+        type = (evalLab [ ]).options.services.lblab.method.type;
+      in
+      type.name == "enum" && all (m: lib.hasInfix "\"${m}\"" type.description) (attrNames methodTable)
+    ) "")
+    (check "the rendered upstream has keepalive after the balancing directive" (all (
+      c: keepaliveLast (upstreamConfig c.services.nginx)
+    ) (lib.attrValues upstreamConfigs)) "")
+    (expectEq "five backends on 10.0.0.1 from port 9000" (attrNames (upstream wide).servers) [
+      "10.0.0.1:9000"
+      "10.0.0.1:9001"
+      "10.0.0.1:9002"
+      "10.0.0.1:9003"
+      "10.0.0.1:9004"
+    ])
+    (expectEq "ExecStart of backend 5 of 5" (exec wide 5) "${bin} --id 5 --listen 10.0.0.1:9004")
+    (expectEq "no IP address filter off loopback" ((unit wide 1).serviceConfig.IPAddressDeny or null
+    ) null)
+    (expectEq "IPv6 address in brackets"
+      {
+        servers = attrNames (upstream upstreamConfigs.ipv6).servers;
+        exec = exec upstreamConfigs.ipv6 1;
+      }
+      {
+        servers = [
+          "[::1]:8001"
+          "[::1]:8002"
+          "[::1]:8003"
+        ];
+        exec = "${bin} --id 1 --listen [::1]:8001";
+      }
+    )
+    (expectEq "backendDelay per backend: --delay on backend 1 only"
+      (map (exec delayed) [
+        1
+        2
+        3
+      ])
+      [
+        "${bin} --id 1 --listen 127.0.0.1:8001 --delay 50"
+        "${bin} --id 2 --listen 127.0.0.1:8002"
+        "${bin} --id 3 --listen 127.0.0.1:8003"
+      ]
+    )
+    (expectEq "backendDelay for all: MIN-MAX on every backend"
+      (map (exec delayedAll) [
+        1
+        2
+        3
+      ])
+      [
+        "${bin} --id 1 --listen 127.0.0.1:8001 --delay 10-40"
+        "${bin} --id 2 --listen 127.0.0.1:8002 --delay 10-40"
+        "${bin} --id 3 --listen 127.0.0.1:8003 --delay 10-40"
+      ]
+    )
+    (expectEq "vhost: default, port 80 on IPv4 and IPv6, backlog"
+      (map (
+        l: "${l.addr}:${toString l.port} ${toString l.extraParameters}"
+      ) d.services.nginx.virtualHosts.lblab.listen)
+      [
+        "0.0.0.0:80 backlog=4096"
+        "[::]:80 backlog=4096"
+      ]
+    )
+    (expectEq "vhost without IPv6" (map (l: l.addr) noIPv6.services.nginx.virtualHosts.lblab.listen) [
+      "0.0.0.0"
+    ])
+    (expectEq "location / proxies to the upstream" (location d).proxyPass "http://lblab")
+    (expectEq "location directives as in nginx/lblab.conf"
+      (filter (l: l != "") (splitString "\n" (location d).extraConfig))
+      [
+        "proxy_http_version 1.1;"
+        "proxy_set_header Connection \"\";"
+        "proxy_next_upstream error timeout http_502 http_503;"
+        "proxy_next_upstream_tries 3;"
+        "proxy_connect_timeout 500ms;"
+        "proxy_read_timeout 2000ms;"
+        "proxy_send_timeout 2000ms;"
+      ]
+    )
+    (check "proxy_next_upstream_tries = number of servers" (
+      lib.hasInfix "proxy_next_upstream_tries 5;" (location wide).extraConfig
+      && lib.hasInfix "proxy_next_upstream_tries 5;" (location extra).extraConfig
+    ) "")
+    (expectEq "extraUpstreams join the local servers" (attrNames (upstream extra).servers) [
+      "127.0.0.1:8001"
+      "127.0.0.1:8002"
+      "127.0.0.1:8003"
+      "192.168.1.20:8001"
+      "192.168.1.20:8002"
+    ])
+    (expectEq "firewall closed by default" d.networking.firewall.allowedTCPPorts [ ])
+    (expectEq "openFirewall opens the nginx port" open.networking.firewall.allowedTCPPorts [ 8080 ])
+    (expectEq "openFirewall with a non-loopback address opens the backends too"
+      openWide.networking.firewall.allowedTCPPorts
+      [
+        80
+        8001
+        8002
+        8003
+      ]
+    )
+    (expectEq "no users (DynamicUser)"
+      {
+        inherit (d.users) users groups;
+      }
+      {
+        users = { };
+        groups = { };
+      }
+    )
+    (expectEq "disabled: no units, no nginx"
+      {
+        services = attrNames disabled.systemd.services;
+        nginx = disabled.services.nginx.enable;
+      }
+      {
+        services = [ ];
+        nginx = false;
+      }
+    )
+    (check "another method changes nginx's config only: backend units and nginx's unit identical" (
+      unitsOf d == unitsOf ipHash && (upstream d).servers == (upstream ipHash).servers
+    ) "")
+  ];
+
+  # --- the flake, with stand-ins for nixpkgs ---------------------------------------------------
+
+  flake = import (root + "/flake.nix");
+  lock = lib.importJSON (root + "/flake.lock");
+  systems = [
+    "aarch64-linux"
+    "x86_64-linux"
+  ];
+  stubPkgsFor = system: {
+    inherit lib;
+    stdenv.hostPlatform.system = system;
+    callPackage = fn: args: fakePackage "lblab-from-flake-${system}";
+    nginx = fakePackage "nginx";
+  };
+  outputs = flake.outputs {
+    self = outputs // {
+      outPath = root;
+    };
+    nixpkgs = {
+      inherit lib;
+      legacyPackages = lib.genAttrs systems stubPkgsFor;
+    };
+  };
+  viaFlakeModule =
+    checkAssertions
+      (lib.evalModules {
+        modules = [
+          ./stubs.nix
+          outputs.nixosModules.default
+          {
+            _module.args.pkgs = removeAttrs (stubPkgsFor "x86_64-linux") [ "lblab" ];
+            services.lblab.enable = true;
+          }
+        ];
+      }).config;
+
+  # package.nix with stand-ins; lib.fileset among them, as it needs a newer Nix (2.14:
+  # builtins.readFileType) than Debian's: the source set comes back as the list of its parts.
+  packageArgs = import (root + "/nixos/package.nix") {
+    lib = lib // {
+      fileset = {
+        unions = parts: parts;
+        toSource =
+          { root, fileset }:
+          {
+            inherit root fileset;
+          };
+      };
+    };
+    rustPlatform.buildRustPackage = args: args;
+    nginx = pkgs.nginx;
+  };
+  sourceParts = map (p: lib.removePrefix (toString root + "/") (toString p)) packageArgs.src.fileset;
+
+  flakeChecks = [
+    (expectEq "flake input: nixpkgs nixos-25.11 only" (mapAttrs (_: i: i.url) flake.inputs) {
+      nixpkgs = "github:NixOS/nixpkgs/nixos-25.11";
+    })
+    (expectEq "flake outputs" (attrNames outputs) [
+      "apps"
+      "checks"
+      "devShells"
+      "formatter"
+      "nixosModules"
+      "overlays"
+      "packages"
+    ])
+    (expectEq "packages per system" (mapAttrs (_: attrNames) outputs.packages) {
+      aarch64-linux = [
+        "default"
+        "lblab"
+      ];
+      x86_64-linux = [
+        "default"
+        "lblab"
+      ];
+    })
+    (expectEq "apps" (attrNames outputs.apps.x86_64-linux) [
+      "default"
+      "loadtest"
+    ])
+    (expectEq "nixosModules" (attrNames outputs.nixosModules) [
+      "default"
+      "lblab"
+    ])
+    (expectEq "overlays.default adds lblab" (attrNames (
+      outputs.overlays.default (stubPkgsFor "x86_64-linux") { }
+    )) [ "lblab" ])
+    (expectEq "nixosModules.default: the flake's package without the overlay"
+      (viaFlakeModule.systemd.services.lblab-backend-1.serviceConfig.ExecStart)
+      "/nix/store/00000000000000000000000000000000-lblab-from-flake-x86_64-linux/bin/lblab-backend --id 1 --listen 127.0.0.1:8001"
+    )
+    (expectEq "flake.lock" lock {
+      nodes = {
+        nixpkgs = {
+          locked = {
+            lastModified = 1778430510;
+            narHash = "sha256-Ti+ZBvW6yrWWAg2szExVTwCd4qOJ3KlVr1tFHfyfi8Q=";
+            owner = "NixOS";
+            repo = "nixpkgs";
+            rev = "8fd9daa3db09ced9700431c5b7ad0e8ba199b575";
+            type = "github";
+          };
+          original = {
+            owner = "NixOS";
+            ref = "nixos-25.11";
+            repo = "nixpkgs";
+            type = "github";
+          };
+        };
+        root.inputs.nixpkgs = "nixpkgs";
+      };
+      root = "root";
+      version = 7;
+    })
+    (expectEq "package: pname, version from Cargo.toml, lock file, meta"
+      {
+        inherit (packageArgs) pname version cargoTestFlags;
+        lockFile = toString packageArgs.cargoLock.lockFile;
+        mainProgram = packageArgs.meta.mainProgram;
+        license = packageArgs.meta.license.spdxId;
+        checkInputs = map (p: p.name) packageArgs.nativeCheckInputs;
+      }
+      {
+        pname = "lblab";
+        version = (lib.importTOML (root + "/Cargo.toml")).workspace.package.version;
+        cargoTestFlags = [ "--workspace" ];
+        lockFile = toString (root + "/Cargo.lock");
+        mainProgram = "lblab";
+        license = "MIT";
+        checkInputs = [ "nginx-1.28.0" ];
+      }
+    )
+    (expectEq "package source: Cargo.toml, Cargo.lock, crates/ and nginx/ only"
+      {
+        root = toString packageArgs.src.root;
+        parts = sourceParts;
+      }
+      {
+        root = toString root;
+        parts = [
+          "Cargo.toml"
+          "Cargo.lock"
+          "crates"
+          "nginx"
+        ];
+      }
+    )
+  ];
+
+  # --- the VM tests' node configurations --------------------------------------------------------
+
+  vmTests = import ../vm.nix {
+    pkgs = {
+      inherit lib;
+      stdenv.hostPlatform.system = "x86_64-linux";
+      testers.runNixOSTest = test: test;
+    };
+    self = outputs // {
+      packages.x86_64-linux.lblab = pkgs.lblab;
+    };
+  };
+  labOf =
+    test: extra:
+    (lib.evalModules {
+      modules = [
+        ./stubs.nix
+        ./test-stubs.nix
+        test.nodes.lab
+        { _module.args.pkgs = pkgs; }
+      ]
+      ++ extra;
+    });
+  switchLab = labOf vmTests.vm-switch [ ];
+  switched = switchLab.extendModules {
+    modules = [ switchLab.config.specialisation.ip-hash.configuration ];
+  };
+  testScripts = mapAttrs (
+    _: test:
+    if builtins.isFunction test.testScript then
+      test.testScript { nodes.lab.virtualisation.test.nodeNumber = 4; }
+    else
+      test.testScript
+  ) vmTests;
+
+  vmChecks = [
+    (expectEq "VM tests" (attrNames vmTests) [
+      "vm-failover"
+      "vm-hash"
+      "vm-ip-hash"
+      "vm-least-conn"
+      "vm-multi-client"
+      "vm-random"
+      "vm-random-two"
+      "vm-round-robin"
+      "vm-switch"
+      "vm-weighted"
+    ])
+    (expectEq "every method has a VM test, with its lab node on that method"
+      (lib.genAttrs (attrNames (lib.importJSON (root + "/nginx/methods.json"))) (
+        m: (checkAssertions (labOf vmTests."vm-${m}" [ ]).config).services.lblab.method
+      ))
+      (lib.genAttrs (attrNames (lib.importJSON (root + "/nginx/methods.json"))) (m: m))
+    )
+    (check "all lab nodes evaluate with their assertions holding" (all (
+      name: failedAssertions (labOf vmTests.${name} [ ]).config == [ ]
+    ) (attrNames vmTests)) "")
+    (expectEq "least-conn test: backend 1 delayed 50 ms" (exec (labOf vmTests.vm-least-conn [ ]).config
+      1
+    ) "${bin} --id 1 --listen 127.0.0.1:8001 --delay 50")
+    (expectEq "switch test: the specialisation is ip-hash" switched.config.services.lblab.method
+      "ip-hash"
+    )
+    (check "switch test: the specialisation changes nginx's config only" (
+      unitsOf switchLab.config == unitsOf switched.config
+      && upstreamConfig switchLab.config.services.nginx != upstreamConfig switched.config.services.nginx
+    ) "")
+    (expectEq "multi-client test: the lab on three vlans, one client in each"
+      {
+        lab = (labOf vmTests.vm-multi-client [ ]).config.virtualisation.vlans;
+        clients = map (n: vmTests.vm-multi-client.nodes.${n}.virtualisation.vlans) [
+          "client1"
+          "client2"
+          "client3"
+        ];
+      }
+      {
+        lab = [
+          1
+          2
+          3
+        ];
+        clients = [
+          [ 1 ]
+          [ 2 ]
+          [ 3 ]
+        ];
+      }
+    )
+  ];
+
+  results = moduleChecks ++ flakeChecks ++ vmChecks;
+in
+{
+  # One line per check: "PASS name" or "FAIL name: detail".
+  report = concatMapStrings (
+    r: if r.ok then "PASS ${r.name}\n" else "FAIL ${r.name}: ${r.detail}\n"
+  ) results;
+
+  # The upstream comparison, one case at a time (nix-eval.sh runs lblab for each).
+  upstreamCaseNames = concatStringsSep " " (attrNames upstreamCases);
+  argv = mapAttrs (_: config: lib.escapeShellArgs (argvOf config.services.lblab)) upstreamConfigs;
+  nixUpstream = mapAttrs (_: config: upstreamConfig config.services.nginx) upstreamConfigs;
+  compare = mapAttrs (
+    name: config:
+    let
+      nixText = upstreamConfig config.services.nginx;
+      nixNorm = normalise nixText;
+      rustNorm = normalise rust;
+    in
+    if nixNorm == rustNorm && keepaliveLast rust then
+      "PASS upstream ${name}: nixpkgs rendering = lblab nginx-config\n"
+    else
+      "FAIL upstream ${name}:\n  module: ${toJSON nixNorm}\n  lblab:  ${toJSON rustNorm}\n"
+  ) upstreamConfigs;
+
+  # Invalid configurations: "name|expected text|…" lines, and force.<name> to evaluate.
+  invalidCases = concatMapStrings (
+    name: "${name}|${concatStringsSep "|" invalidCases.${name}.expect}\n"
+  ) (attrNames invalidCases);
+  inherit force;
+
+  # The VM tests' Python, for a syntax check.
+  inherit testScripts;
+}

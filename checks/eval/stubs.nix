@@ -1,0 +1,320 @@
+# Stand-ins for the NixOS options that nixos/module.nix sets, declared the way nixpkgs declares
+# them (the source file is named at each), so that lib.evalModules can evaluate the module
+# without the rest of NixOS. Only what the module touches is here; an option it sets that is
+# not declared here makes the evaluation fail, as it would on a real system with a typo.
+{ lib, pkgs, ... }:
+let
+  inherit (lib) mkOption types;
+
+  # nixos/lib/systemd-lib.nix
+  unitNameType = types.strMatching "[a-zA-Z0-9@%:_.\\-]+[.](service|socket|device|mount|automount|swap|target|path|timer|scope|slice)";
+
+  assertValueOneOf =
+    name: values: group: attr:
+    lib.optional (
+      attr ? ${name} && !lib.elem attr.${name} values
+    ) "Systemd ${group} field `${name}' cannot have value `${toString attr.${name}}'.";
+
+  checkUnitConfig =
+    group: checks: attrs:
+    let
+      defs = lib.mapAttrs (lib.const (
+        v:
+        if v._type or "" == "override" then
+          v.content
+        else if v._type or "" == "if" then
+          v.content
+        else
+          v
+      )) attrs;
+      errors = lib.concatMap (c: c group defs) checks;
+    in
+    if errors == [ ] then true else lib.trace (lib.concatStringsSep "\n" errors) false;
+
+  # nixos/lib/systemd-unit-options.nix
+  unitOption = lib.mkOptionType {
+    name = "systemd option";
+    merge =
+      loc: defs:
+      let
+        defs' = lib.filterOverrides defs;
+      in
+      if lib.isList (lib.head defs').value then
+        lib.concatMap (
+          def:
+          if builtins.typeOf def.value == "list" then
+            def.value
+          else
+            throw "The definitions for systemd unit options should be either all lists, representing repeatable options, or all non-lists, but for the option ${lib.showOption loc}, the definitions are a mix of list and non-list ${lib.options.showDefs defs'}"
+        ) defs'
+      else
+        lib.mergeEqualOption loc defs';
+  };
+
+  checkService = checkUnitConfig "Service" [
+    (assertValueOneOf "Type" [
+      "exec"
+      "simple"
+      "forking"
+      "oneshot"
+      "dbus"
+      "notify"
+      "notify-reload"
+      "idle"
+    ])
+    (assertValueOneOf "Restart" [
+      "no"
+      "on-success"
+      "on-failure"
+      "on-abnormal"
+      "on-abort"
+      "always"
+    ])
+  ];
+
+  unitNames = mkOption {
+    default = [ ];
+    type = types.listOf unitNameType;
+  };
+
+  serviceOptions = {
+    options = {
+      enable = mkOption {
+        default = true;
+        type = types.bool;
+      };
+      description = mkOption {
+        default = "";
+        type = types.singleLineStr;
+      };
+      wantedBy = unitNames;
+      requiredBy = unitNames;
+      requires = unitNames;
+      wants = unitNames;
+      after = unitNames;
+      before = unitNames;
+      bindsTo = unitNames;
+      partOf = unitNames;
+      unitConfig = mkOption {
+        default = { };
+        type = types.attrsOf unitOption;
+      };
+      serviceConfig = mkOption {
+        default = { };
+        type = types.addCheck (types.attrsOf unitOption) checkService;
+      };
+      environment = mkOption {
+        default = { };
+        type =
+          with types;
+          attrsOf (
+            nullOr (oneOf [
+              str
+              path
+              package
+            ])
+          );
+      };
+      path = mkOption {
+        default = [ ];
+        type =
+          with types;
+          listOf (oneOf [
+            package
+            str
+          ]);
+      };
+      restartTriggers = mkOption {
+        default = [ ];
+        type = types.listOf types.unspecified;
+      };
+      reloadTriggers = mkOption {
+        default = [ ];
+        type = types.listOf unitOption;
+      };
+      restartIfChanged = mkOption {
+        default = true;
+        type = types.bool;
+      };
+      stopIfChanged = mkOption {
+        default = true;
+        type = types.bool;
+      };
+    };
+  };
+
+  # nixos/modules/services/web-servers/nginx/vhost-options.nix, `listen`
+  listenOptions = {
+    options = {
+      addr = mkOption { type = types.str; };
+      port = mkOption {
+        type = types.nullOr types.port;
+        default = null;
+      };
+      ssl = mkOption {
+        type = types.bool;
+        default = false;
+      };
+      proxyProtocol = mkOption {
+        type = types.bool;
+        default = false;
+      };
+      extraParameters = mkOption {
+        type = types.listOf types.str;
+        default = [ ];
+      };
+    };
+  };
+
+  # nixos/modules/services/web-servers/nginx/location-options.nix
+  locationOptions = {
+    options = {
+      proxyPass = mkOption {
+        type = types.nullOr types.str;
+        default = null;
+      };
+      extraConfig = mkOption {
+        type = types.lines;
+        default = "";
+      };
+      priority = mkOption {
+        type = types.int;
+        default = 1000;
+      };
+    };
+  };
+
+  # nixos/modules/services/web-servers/nginx/vhost-options.nix (the part the module uses)
+  vhostOptions = {
+    options = {
+      serverName = mkOption {
+        type = types.nullOr types.str;
+        default = null;
+      };
+      listen = mkOption {
+        type = types.listOf (types.submodule listenOptions);
+        default = [ ];
+      };
+      listenAddresses = mkOption {
+        type = types.listOf types.str;
+        default = [ ];
+      };
+      default = mkOption {
+        type = types.bool;
+        default = false;
+      };
+      extraConfig = mkOption {
+        type = types.lines;
+        default = "";
+      };
+      locations = mkOption {
+        type = types.attrsOf (types.submodule locationOptions);
+        default = { };
+      };
+    };
+  };
+in
+{
+  options = {
+    # nixos/modules/misc/assertions.nix
+    assertions = mkOption {
+      type = types.listOf types.unspecified;
+      internal = true;
+      default = [ ];
+    };
+    warnings = mkOption {
+      internal = true;
+      default = [ ];
+      type = types.listOf types.str;
+    };
+
+    # nixos/modules/system/boot/systemd.nix
+    systemd.services = mkOption {
+      default = { };
+      type = types.attrsOf (types.submodule serviceOptions);
+    };
+
+    # nixos/modules/services/web-servers/nginx/default.nix
+    services.nginx = {
+      enable = lib.mkEnableOption "Nginx Web Server";
+      package = mkOption {
+        default = pkgs.nginx;
+        type = types.package;
+      };
+      enableReload = mkOption {
+        default = false;
+        type = types.bool;
+      };
+      eventsConfig = mkOption {
+        default = "";
+        type = types.lines;
+      };
+      appendConfig = mkOption {
+        default = "";
+        type = types.lines;
+      };
+      upstreams = mkOption {
+        default = { };
+        type = types.attrsOf (
+          types.submodule {
+            options = {
+              extraConfig = mkOption {
+                default = "";
+                type = types.lines;
+              };
+              servers = mkOption {
+                default = { };
+                type = types.attrsOf (
+                  types.submodule {
+                    options = {
+                      backup = mkOption {
+                        default = false;
+                        type = types.bool;
+                      };
+                    };
+                    freeformType = types.attrsOf (
+                      types.oneOf [
+                        types.bool
+                        types.int
+                        types.str
+                      ]
+                    );
+                  }
+                );
+              };
+            };
+          }
+        );
+      };
+      virtualHosts = mkOption {
+        default = {
+          localhost = { };
+        };
+        type = types.attrsOf (types.submodule vhostOptions);
+      };
+    };
+
+    # nixos/modules/services/networking/firewall.nix
+    networking.firewall.allowedTCPPorts = mkOption {
+      type = types.listOf types.port;
+      default = [ ];
+      apply = ports: lib.unique (builtins.sort builtins.lessThan ports);
+    };
+    # nixos/modules/tasks/network-interfaces.nix
+    networking.enableIPv6 = mkOption {
+      default = true;
+      type = types.bool;
+    };
+
+    # nixos/modules/config/users-groups.nix (a much larger submodule there; here only "is there
+    # any?" is asked, since the backends run with DynamicUser).
+    users.users = mkOption {
+      default = { };
+      type = types.attrsOf (types.attrsOf types.anything);
+    };
+    users.groups = mkOption {
+      default = { };
+      type = types.attrsOf (types.attrsOf types.anything);
+    };
+  };
+}

@@ -1,0 +1,186 @@
+#!/usr/bin/env bash
+# The Nix checks that run without a Nix that builds (only nix-instantiate is needed):
+#   1. every .nix file of the repository parses (nix-instantiate --parse);
+#   2. checks/eval: nixos/module.nix evaluated with nixpkgs' lib.evalModules and stand-in
+#      declarations of the NixOS options it sets, for many configurations; the flake's outputs,
+#      flake.lock and the VM tests' nodes evaluated with stand-ins;
+#   3. the module's upstream block, as nixpkgs' nginx module renders it, against
+#      `$LBLAB nginx-config --upstream-only` for the same settings;
+#   4. invalid settings fail, with a message naming the option;
+#   5. the VM tests' Python parses (when python3 is there).
+#
+#   LBLAB=target/debug/lblab NIXPKGS_LIB=/path/to/nixpkgs.lib bash checks/nix-eval.sh
+#
+# NIXPKGS_LIB is a directory with nixpkgs' lib/ in it (a nixpkgs or nix-community/nixpkgs.lib
+# checkout). Without it, a nixpkgs.lib snapshot under /work/.mirror is used if there is one;
+# otherwise steps 2-5 are skipped, saying so.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+LBLAB=${LBLAB:-target/debug/lblab}
+passed=0
+failed=0
+pass() {
+  passed=$((passed + 1))
+  echo "PASS $*"
+}
+fail() {
+  failed=$((failed + 1))
+  echo "FAIL $*"
+}
+finish() {
+  echo "nix-eval: $passed passed, $failed failed"
+  [ "$failed" -eq 0 ]
+  exit
+}
+
+if ! command -v nix-instantiate >/dev/null 2>&1; then
+  echo "nix-eval: nix-instantiate not found (Debian: apt-get install nix-bin)" >&2
+  exit 2
+fi
+
+# 1. Parse every .nix file git knows of (tracked, or new and not ignored).
+nix_files=()
+while IFS= read -r -d '' file; do
+  [ -f "$file" ] && nix_files+=("$file")
+done < <(
+  if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+    git ls-files -z --cached --others --exclude-standard -- '*.nix'
+  else
+    find . -name '*.nix' -not -path './target/*' -print0
+  fi
+)
+for file in "${nix_files[@]}"; do
+  if err=$(nix-instantiate --parse "$file" 2>&1 >/dev/null); then
+    pass "parse $file"
+  else
+    fail "parse $file: $err"
+  fi
+done
+
+# The RFC 166 style, where nixfmt 1.x is installed (the flake's checks.nixfmt runs it where Nix
+# builds; nixpkgs and Debian have no nixfmt to install here).
+nixfmt=${NIXFMT:-nixfmt}
+if "$nixfmt" --version 2>/dev/null | grep -q '^nixfmt 1\.'; then
+  if err=$("$nixfmt" --check "${nix_files[@]}" 2>&1); then
+    pass "$("$nixfmt" --version) --check on ${#nix_files[@]} files"
+  else
+    fail "nixfmt --check: $err"
+  fi
+else
+  echo "nix-eval: nixfmt check skipped: no nixfmt 1.x on PATH (set NIXFMT; nix fmt formats)"
+fi
+
+# 2. Find nixpkgs' lib.
+tmp=$(mktemp -d /tmp/nix-eval.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+lib_dir=
+if [ -n "${NIXPKGS_LIB:-}" ]; then
+  lib_dir=$NIXPKGS_LIB
+  [ -f "$lib_dir/lib/default.nix" ] || {
+    fail "NIXPKGS_LIB=$lib_dir has no lib/default.nix"
+    finish
+  }
+else
+  for git_dir in /work/.mirror/nix-community+nixpkgs.lib/repo /work/.mirror/nix-community+nixpkgs.lib; do
+    if git --git-dir="$git_dir" rev-parse --verify -q HEAD >/dev/null 2>&1; then
+      git --git-dir="$git_dir" archive HEAD lib | tar -x -C "$tmp"
+      lib_dir=$tmp
+      echo "nix-eval: nixpkgs lib from $git_dir at $(git --git-dir="$git_dir" rev-parse --short HEAD)"
+      break
+    fi
+  done
+fi
+if [ -z "$lib_dir" ]; then
+  echo "nix-eval: eval harness skipped: no nixpkgs lib (set NIXPKGS_LIB to a nixpkgs.lib checkout)"
+  finish
+fi
+
+eval_harness() {
+  # nix-instantiate --eval on checks/eval with nixpkgs' lib; extra arguments are passed on.
+  nix-instantiate --eval --strict --json checks/eval --arg lib "import $lib_dir/lib" "$@"
+}
+# A JSON string from nix-instantiate --json, as plain text (the harness's strings have no tabs or
+# backslashes of their own).
+json_string() {
+  sed -e 's/^"//' -e 's/"$//' -e 's/\\n/\n/g' -e 's/\\"/"/g' -e 's/\\\$/$/g' -e 's/\\\\/\\/g'
+}
+report_lines() {
+  local line
+  while IFS= read -r line; do
+    case $line in
+      PASS\ *) pass "${line#PASS }" ;;
+      FAIL\ *) fail "${line#FAIL }" ;;
+      '') ;;
+      *) echo "  $line" ;;
+    esac
+  done
+}
+
+# 2. The harness's own checks.
+if ! out=$(eval_harness -A report 2>"$tmp/err"); then
+  fail "checks/eval report did not evaluate:"
+  sed 's/^/  /' "$tmp/err"
+  finish
+fi
+report_lines < <(printf '%s' "$out" | json_string)
+
+# 3. The upstream block against lblab's own renderer.
+if [ -x "$LBLAB" ]; then
+  for case in $(eval_harness -A upstreamCaseNames | json_string); do
+    args=$(eval_harness -A "argv.$case" | json_string)
+    eval "set -- $args"
+    if ! "$LBLAB" nginx-config --upstream-only "$@" >"$tmp/rust" 2>"$tmp/err"; then
+      fail "upstream $case: $LBLAB nginx-config --upstream-only $args failed: $(cat "$tmp/err")"
+      continue
+    fi
+    if out=$(eval_harness -A "compare.$case" --argstr rust "$(cat "$tmp/rust")" 2>"$tmp/err"); then
+      report_lines < <(printf '%s' "$out" | json_string)
+    else
+      fail "upstream $case: $(cat "$tmp/err")"
+    fi
+  done
+else
+  echo "nix-eval: upstream comparison skipped: $LBLAB does not exist yet (cargo build --bin lblab)"
+fi
+
+# 4. Invalid settings must fail, naming the option.
+while IFS='|' read -r name expects; do
+  [ -n "$name" ] || continue
+  if eval_harness -A "force.$name" >/dev/null 2>"$tmp/err"; then
+    fail "invalid $name: evaluated without an error"
+    continue
+  fi
+  missing=
+  IFS='|' read -r -a wanted <<<"$expects"
+  for want in "${wanted[@]}"; do
+    grep -qF -- "$want" "$tmp/err" || missing="$missing '$want'"
+  done
+  if [ -z "$missing" ]; then
+    pass "invalid $name fails: $(grep -m1 -F -- "${wanted[0]}" "$tmp/err" | sed 's/^[ -]*//' | cut -c1-110)"
+  else
+    fail "invalid $name: the error does not say$missing:"
+    sed 's/^/  /' "$tmp/err" | tail -5
+  fi
+done < <(eval_harness -A invalidCases | json_string)
+
+# 5. The VM tests' Python, parsed (it runs only where the VM tests run).
+if command -v python3 >/dev/null 2>&1; then
+  eval_harness -A testScripts >"$tmp/scripts.json"
+  if err=$(python3 -c '
+import ast, json, sys
+for name, script in sorted(json.load(open(sys.argv[1])).items()):
+    try:
+        ast.parse(script, filename=name)
+    except SyntaxError as e:
+        print(f"{name}: {e}")
+' "$tmp/scripts.json") && [ -z "$err" ]; then
+    pass "the VM tests' Python parses"
+  else
+    fail "the VM tests' Python: $err"
+  fi
+else
+  echo "nix-eval: VM test script syntax check skipped: no python3"
+fi
+
+finish

@@ -1,0 +1,239 @@
+# NixOS VM tests: a `lab` machine with services.lblab, `client` machines with the load-test client,
+# and the distribution asserted with the client's own --expect (it exits non-zero when an
+# expectation fails or a request fails).
+{ pkgs, self }:
+let
+  lblab = self.packages.${pkgs.stdenv.hostPlatform.system}.lblab;
+
+  labNode = settings: {
+    imports = [ self.nixosModules.default ];
+    services.lblab = {
+      enable = true;
+      openFirewall = true;
+    }
+    // settings;
+  };
+
+  clientNode = {
+    environment.systemPackages = [ lblab ];
+  };
+
+  # The start of every lab + client test: everything up, one request answered.
+  ready = ''
+    import re
+    import time
+
+    start_all()
+    lab.wait_for_unit("nginx.service")
+    for i in (1, 2, 3):
+        lab.wait_for_unit(f"lblab-backend-{i}.service")
+    lab.wait_for_open_port(80)
+    client.wait_for_unit("multi-user.target")
+    client.wait_until_succeeds("loadtest http://lab/ -n 3 -c 1")
+
+
+    def main_pid(unit):
+        return lab.succeed(f"systemctl show -p MainPID --value {unit}").strip()
+
+
+  '';
+
+  labTest =
+    name: settings: script:
+    pkgs.testers.runNixOSTest {
+      name = "lblab-${name}";
+      nodes = {
+        lab = labNode settings;
+        client = clientNode;
+      };
+      testScript = ready + script;
+    };
+in
+{
+  vm-round-robin = labTest "round-robin" { method = "round-robin"; } ''
+    client.succeed("loadtest http://lab/ --backends 3 -n 300 -c 30 --expect round-robin")
+
+    # The backends' sandbox, as systemd-analyze scores it (0 = locked down, 10 = unprotected).
+    out = lab.succeed("systemd-analyze security --no-pager lblab-backend-1.service")
+    exposure = float(re.search(r"Overall exposure level for \S+: ([0-9.]+)", out).group(1))
+    assert exposure <= 2.0, f"exposure {exposure} > 2.0:\n{out}"
+  '';
+
+  vm-weighted = labTest "weighted" {
+    method = "round-robin";
+    weights = [
+      1
+      2
+      3
+    ];
+  } ''client.succeed("loadtest http://lab/ --backends 3 -n 600 -c 30 --expect round-robin:1,2,3")'';
+
+  vm-ip-hash = labTest "ip-hash" {
+    method = "ip-hash";
+  } ''client.succeed("loadtest http://lab/ --backends 3 -n 300 -c 30 --expect one")'';
+
+  # Backend 1 answers 50 ms late, so it holds its connections longest and least_conn avoids it.
+  vm-least-conn = labTest "least-conn" {
+    method = "least-conn";
+    backendDelay = {
+      "1" = 50;
+    };
+  } ''client.succeed("loadtest http://lab/ --backends 3 -n 2000 -c 100 --expect max-share:1=15%")'';
+
+  vm-hash =
+    labTest "hash"
+      {
+        method = "hash";
+        hashKey = "$http_x_key";
+      }
+      ''client.succeed("loadtest http://lab/ --backends 3 -n 400 -c 20 -H 'X-Key: k{n%20}' --expect sticky")'';
+
+  vm-random = labTest "random" {
+    method = "random";
+  } ''client.succeed("loadtest http://lab/ --backends 3 -n 3000 -c 30 --expect uniform")'';
+
+  vm-random-two = labTest "random-two" {
+    method = "random-two";
+  } ''client.succeed("loadtest http://lab/ --backends 3 -n 3000 -c 30 --expect uniform")'';
+
+  # Another method by switch-to-configuration: nginx is reloaded, the backends keep their PIDs,
+  # a load test running across the switch sees no failed request, the next one follows ip_hash.
+  vm-switch = pkgs.testers.runNixOSTest {
+    name = "lblab-switch";
+    nodes = {
+      lab =
+        { lib, ... }:
+        {
+          imports = [ (labNode { method = "round-robin"; }) ];
+          specialisation.ip-hash.configuration.services.lblab.method = lib.mkForce "ip-hash";
+        };
+      client = clientNode;
+    };
+    testScript = ready + ''
+      client.succeed("loadtest http://lab/ --backends 3 -n 300 -c 30 --expect round-robin")
+      backends = {i: main_pid(f"lblab-backend-{i}.service") for i in (1, 2, 3)}
+      nginx = main_pid("nginx.service")
+
+      # One connection per request (--no-keep-alive): an idle keep-alive connection that an old
+      # nginx worker closes as it retires could race with the client's next request on it.
+      client.succeed(
+          "(loadtest http://lab/ --backends 3 -d 10s -c 20 --no-keep-alive --json > /tmp/across.json;"
+          " echo $? > /tmp/across.rc) > /tmp/across.log 2>&1 &"
+      )
+      time.sleep(3)
+      lab.succeed("/run/booted-system/specialisation/ip-hash/bin/switch-to-configuration test")
+      client.wait_until_succeeds("test -s /tmp/across.rc", timeout=60)
+      rc = client.succeed("cat /tmp/across.rc").strip()
+      assert rc == "0", "requests failed across the switch:\n" + client.succeed(
+          "cat /tmp/across.json /tmp/across.log"
+      )
+
+      assert {i: main_pid(f"lblab-backend-{i}.service") for i in (1, 2, 3)} == backends, (
+          "a backend was restarted by the switch"
+      )
+      assert main_pid("nginx.service") == nginx, "nginx was restarted, not reloaded"
+      lab.succeed("grep -q 'ip_hash;' /etc/nginx/nginx.conf")
+      # [d]: the pattern must not match the command line of the shell that runs pgrep.
+      lab.wait_until_fails("pgrep -f 'nginx: worker process is shutting [d]own'")
+      client.succeed("loadtest http://lab/ --backends 3 -n 300 -c 30 --expect one")
+    '';
+  };
+
+  # Several clients, each alone in its /24 (ip_hash keys on the first three octets of IPv4):
+  # each sticks to one backend, run after run, and together they use more than one backend.
+  vm-multi-client = pkgs.testers.runNixOSTest {
+    name = "lblab-multi-client";
+    nodes = {
+      lab = {
+        imports = [ (labNode { method = "ip-hash"; }) ];
+        virtualisation.vlans = [
+          1
+          2
+          3
+        ];
+      };
+      client1 = {
+        imports = [ clientNode ];
+        virtualisation.vlans = [ 1 ];
+      };
+      client2 = {
+        imports = [ clientNode ];
+        virtualisation.vlans = [ 2 ];
+      };
+      client3 = {
+        imports = [ clientNode ];
+        virtualisation.vlans = [ 3 ];
+      };
+    };
+    testScript =
+      { nodes, ... }:
+      let
+        # The lab's address on vlan N is 192.168.N.<its node number>.
+        labNumber = toString nodes.lab.virtualisation.test.nodeNumber;
+      in
+      ''
+        import json
+
+        start_all()
+        lab.wait_for_unit("nginx.service")
+        lab.wait_for_open_port(80)
+
+        urls = {
+            client1: "http://192.168.1.${labNumber}/",
+            client2: "http://192.168.2.${labNumber}/",
+            client3: "http://192.168.3.${labNumber}/",
+        }
+
+
+        def backend(machine, url):
+            out = machine.succeed(f"loadtest {url} --backends 3 -n 100 -c 10 --expect one --json")
+            return [b for b, n in json.loads(out)["counts"].items() if n > 0]
+
+
+        chosen = {}
+        for machine, url in urls.items():
+            machine.wait_for_unit("multi-user.target")
+            machine.wait_until_succeeds(f"loadtest {url} -n 3 -c 1")
+            first = backend(machine, url)
+            again = backend(machine, url)
+            assert first == again and len(first) == 1, f"{machine.name}: {first}, then {again}"
+            chosen[machine.name] = first[0]
+        print(f"backend of each client: {chosen}")
+        assert len(set(chosen.values())) >= 2, f"ip_hash sent every client to one backend: {chosen}"
+      '';
+  };
+
+  # Backend 2 killed with SIGKILL during a load test: nginx retries its requests on the others
+  # (no failed request), systemd restarts it, and after fail_timeout it gets traffic again.
+  vm-failover = labTest "failover" { method = "round-robin"; } ''
+    client.succeed(
+        "(loadtest http://lab/ --backends 3 -d 10s -c 50 --json > /tmp/failover.json;"
+        " echo $? > /tmp/failover.rc) > /tmp/failover.log 2>&1 &"
+    )
+    time.sleep(3)
+    killed = main_pid("lblab-backend-2.service")
+    lab.succeed("systemctl kill -s KILL lblab-backend-2.service")
+    lab.wait_until_succeeds(
+        "pid=$(systemctl show -p MainPID --value lblab-backend-2.service);"
+        f" [ $pid != 0 ] && [ $pid != {killed} ]"
+    )
+    lab.wait_for_unit("lblab-backend-2.service")
+    client.wait_until_succeeds("test -s /tmp/failover.rc", timeout=60)
+    rc = client.succeed("cat /tmp/failover.rc").strip()
+    assert rc == "0", "requests failed while backend 2 was down:\n" + client.succeed(
+        "cat /tmp/failover.json /tmp/failover.log"
+    )
+    restarts = lab.succeed("systemctl show -p NRestarts --value lblab-backend-2.service").strip()
+    assert restarts == "1", f"NRestarts={restarts}"
+
+    time.sleep(3)
+    client.succeed(
+        "loadtest http://lab/ --backends 3 -n 300 -c 30 --expect backends=3 --expect min-share:2=25%"
+    )
+
+    # SIGTERM: the backend stops accepting, finishes what it has, and exits 0.
+    lab.succeed("systemctl stop lblab-backend-3.service")
+    status = lab.succeed("systemctl show -p ExecMainStatus --value lblab-backend-3.service").strip()
+    assert status == "0", f"lblab-backend-3 exited {status} on SIGTERM"
+  '';
+}

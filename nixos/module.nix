@@ -1,0 +1,356 @@
+# services.lblab: K lblab backends as hardened systemd services behind the system nginx.
+#
+# The upstream block is the one `lblab nginx-config --upstream-only` prints
+# (crates/lblab-config/src/render.rs); checks/eval compares the two. The method names and their
+# nginx directives come from nginx/methods.json, the table the Rust code compiles in.
+{
+  config,
+  lib,
+  pkgs,
+  ...
+}:
+let
+  cfg = config.services.lblab;
+
+  methods = builtins.fromJSON (builtins.readFile ../nginx/methods.json);
+
+  # "host:port", with the brackets nginx and Rust's SocketAddr want around an IPv6 literal.
+  hostPort =
+    address: port:
+    if lib.hasInfix ":" address then "[${address}]:${toString port}" else "${address}:${toString port}";
+
+  isLoopback = address: lib.hasPrefix "127." address || address == "::1";
+
+  ids = lib.range 1 cfg.backends;
+  portOf = id: cfg.basePort + id - 1;
+  addrOf = id: hostPort cfg.address (portOf id);
+  unitOf = id: "lblab-backend-${toString id}";
+
+  # null, or the delay of backend `id`: a number of milliseconds or "MIN-MAX".
+  delayOf =
+    id:
+    if lib.isAttrs cfg.backendDelay then cfg.backendDelay.${toString id} or null else cfg.backendDelay;
+
+  # null where no weight is given (nginx's default, 1); the length is checked by an assertion.
+  weightOf =
+    id:
+    if cfg.weights != null && id <= builtins.length cfg.weights then
+      builtins.elemAt cfg.weights (id - 1)
+    else
+      null;
+
+  # The balancing directive without ";", "" for round-robin (nginx's default).
+  directive =
+    lib.replaceStrings
+      [ "{key}" "{consistent}" ]
+      [ cfg.hashKey (lib.optionalString cfg.consistent " consistent") ]
+      methods.${cfg.method}.directive;
+
+  # As render.rs: a server that fails once is left out for 2 s (nginx's default is 10 s).
+  serverParams = {
+    max_fails = 1;
+    fail_timeout = "2s";
+  };
+
+  # An attribute set, so nixpkgs writes the servers sorted by address (backend 10 before backend 2
+  # once there are ten): nginx's hash methods map keys to servers by that order, the shares of
+  # round-robin, least-conn and random do not depend on it.
+  servers =
+    lib.listToAttrs (
+      map (
+        id:
+        lib.nameValuePair (addrOf id) (
+          serverParams // lib.optionalAttrs (weightOf id != null) { weight = weightOf id; }
+        )
+      ) ids
+    )
+    // lib.genAttrs cfg.extraUpstreams (_: serverParams);
+
+  # nixpkgs renders the servers first and extraConfig after them. nginx takes `zone` anywhere in
+  # the block, but `keepalive` must come after the balancing directive, so the order is fixed here.
+  upstreamExtraConfig = lib.concatLines (
+    [ "zone lblab 64k;" ] ++ lib.optional (directive != "") "${directive};" ++ [ "keepalive 64;" ]
+  );
+
+  serverCount = builtins.length (builtins.attrNames servers);
+
+  delayType = lib.types.either lib.types.ints.unsigned (lib.types.strMatching "[0-9]+-[0-9]+");
+
+  backendUnit = id: {
+    description = "lblab backend ${toString id} on ${addrOf id}";
+    wantedBy = [ "multi-user.target" ];
+    after = [ "network.target" ];
+    # Only this backend's own settings are in the unit: a change of method, weights or anything
+    # else nginx-side leaves it untouched on `switch-to-configuration`, so its PID survives.
+    serviceConfig = {
+      # The backend sends READY=1 to $NOTIFY_SOCKET once it listens, so units ordered after it
+      # (nginx) start only when it accepts connections.
+      Type = "notify";
+      ExecStart =
+        "${lib.getExe' cfg.package "lblab-backend"} --id ${toString id} --listen ${addrOf id}"
+        + lib.optionalString (delayOf id != null) " --delay ${toString (delayOf id)}";
+      # SIGTERM: stop accepting, finish the requests in flight, exit 0.
+      TimeoutStopSec = "15s";
+      Restart = "on-failure";
+      RestartSec = "100ms";
+
+      DynamicUser = true;
+      UMask = "0077";
+      ProtectSystem = "strict";
+      ProtectHome = true;
+      PrivateTmp = true;
+      PrivateDevices = true;
+      PrivateMounts = true;
+      PrivateUsers = true;
+      NoNewPrivileges = true;
+      CapabilityBoundingSet = "";
+      AmbientCapabilities = "";
+      ProtectKernelTunables = true;
+      ProtectKernelModules = true;
+      ProtectKernelLogs = true;
+      ProtectControlGroups = true;
+      ProtectClock = true;
+      ProtectHostname = true;
+      ProtectProc = "invisible";
+      ProcSubset = "pid";
+      RestrictNamespaces = true;
+      RestrictRealtime = true;
+      RestrictSUIDSGID = true;
+      LockPersonality = true;
+      MemoryDenyWriteExecute = true;
+      RemoveIPC = true;
+      KeyringMode = "private";
+      DevicePolicy = "closed";
+      # AF_INET and AF_INET6 to listen. AF_UNIX because sd_notify's READY=1 is a datagram on the
+      # unix socket $NOTIFY_SOCKET: without it the backend could not report readiness and the
+      # unit would hang in "activating" until its start timeout.
+      RestrictAddressFamilies = [
+        "AF_UNIX"
+        "AF_INET"
+        "AF_INET6"
+      ];
+      SystemCallArchitectures = "native";
+      SystemCallFilter = [
+        "@system-service"
+        "~@privileged"
+      ];
+      SystemCallErrorNumber = "EPERM";
+    }
+    # On loopback only nginx on this machine can talk to the backend anyway; say so to the kernel.
+    // lib.optionalAttrs (isLoopback cfg.address) {
+      IPAddressDeny = "any";
+      IPAddressAllow = "localhost";
+    };
+  };
+in
+{
+  options.services.lblab = {
+    enable = lib.mkEnableOption "the lblab load-balancing lab: lblab backends behind nginx";
+
+    package = lib.mkPackageOption pkgs "lblab" { };
+
+    backends = lib.mkOption {
+      type = lib.types.int;
+      default = 3;
+      description = "How many backends to run; each is its own systemd service, `lblab-backend-N`.";
+    };
+
+    address = lib.mkOption {
+      type = lib.types.str;
+      default = "127.0.0.1";
+      example = "0.0.0.0";
+      description = "The IP address the backends listen on.";
+    };
+
+    basePort = lib.mkOption {
+      type = lib.types.port;
+      default = 8001;
+      description = "Backend N (from 1) listens on {option}`address`:(basePort + N - 1).";
+    };
+
+    method = lib.mkOption {
+      type = lib.types.enum (builtins.attrNames methods);
+      default = "round-robin";
+      example = "least-conn";
+      description = ''
+        nginx's balancing method. The names and their directives are the keys of
+        `nginx/methods.json`, the same names `lblab --method` takes.
+      '';
+    };
+
+    hashKey = lib.mkOption {
+      type = lib.types.str;
+      default = "$request_uri";
+      example = "$http_x_key";
+      description = ''
+        The key of the `hash` method, an nginx expression. Only used with `method = "hash"`.
+      '';
+    };
+
+    consistent = lib.mkOption {
+      type = lib.types.bool;
+      default = false;
+      description = "Ketama consistent hashing; only with `method = \"hash\"`.";
+    };
+
+    weights = lib.mkOption {
+      type = lib.types.nullOr (lib.types.listOf lib.types.ints.positive);
+      default = null;
+      example = [
+        1
+        2
+        3
+      ];
+      description = ''
+        Server weights in backend order (backend 1 first), one per backend, or null for
+        nginx's default weight 1. nginx honours weights with every method lblab offers.
+      '';
+    };
+
+    port = lib.mkOption {
+      type = lib.types.port;
+      default = 80;
+      description = "The port nginx serves the lab on.";
+    };
+
+    openFirewall = lib.mkOption {
+      type = lib.types.bool;
+      default = false;
+      description = ''
+        Open {option}`port` in the firewall, and the backends' ports too when {option}`address`
+        is not a loopback address (so that nginx on another machine can reach them through
+        its {option}`extraUpstreams`).
+      '';
+    };
+
+    backendDelay = lib.mkOption {
+      type = lib.types.nullOr (lib.types.either delayType (lib.types.attrsOf delayType));
+      default = null;
+      example = {
+        "1" = 50;
+      };
+      description = ''
+        Slow backends down, for least-conn experiments: milliseconds, or a random delay in
+        `"MIN-MAX"` milliseconds, added to every answer on `/` (`lblab-backend --delay`).
+        A single value applies to every backend; an attribute set keyed by backend number
+        (`{ "1" = 50; }`) slows only those.
+      '';
+    };
+
+    extraUpstreams = lib.mkOption {
+      type = lib.types.listOf lib.types.str;
+      default = [ ];
+      example = [ "192.168.1.20:8001" ];
+      description = ''
+        More servers for the upstream, as "host:port": backends on other machines (for example
+        another machine's services.lblab with `address = "0.0.0.0"` and `openFirewall`).
+        They get nginx's default weight and the same `max_fails`/`fail_timeout` as the local ones.
+      '';
+    };
+  };
+
+  config = lib.mkIf cfg.enable {
+    assertions = [
+      {
+        assertion = cfg.backends >= 1;
+        message = "services.lblab.backends must be at least 1 (it is ${toString cfg.backends}).";
+      }
+      {
+        assertion =
+          builtins.match "[0-9]+[.][0-9]+[.][0-9]+[.][0-9]+" cfg.address != null
+          || lib.hasInfix ":" cfg.address;
+        message = "services.lblab.address \"${cfg.address}\" is not an IP address (the backends listen on ADDRESS:PORT, e.g. 127.0.0.1 or ::1).";
+      }
+      {
+        assertion = cfg.weights == null || builtins.length cfg.weights == cfg.backends;
+        message = "services.lblab.weights has ${
+          toString (if cfg.weights == null then 0 else builtins.length cfg.weights)
+        } weights for ${toString cfg.backends} backends (services.lblab.backends): give one weight per backend.";
+      }
+      {
+        assertion = cfg.basePort + cfg.backends - 1 <= 65535;
+        message = "services.lblab.basePort (${toString cfg.basePort}) + services.lblab.backends (${toString cfg.backends}) - 1 is past port 65535.";
+      }
+      {
+        assertion = !(builtins.elem cfg.port (map portOf ids));
+        message = "services.lblab.port (${toString cfg.port}) is also the port of backend ${
+          toString (cfg.port - cfg.basePort + 1)
+        } (services.lblab.basePort + N - 1): move services.lblab.port or services.lblab.basePort.";
+      }
+      {
+        assertion = cfg.consistent -> cfg.method == "hash";
+        message = "services.lblab.consistent only applies to services.lblab.method = \"hash\", not \"${cfg.method}\".";
+      }
+      {
+        assertion = builtins.match "[^;{}'\"\n]*[^;{}'\"\n[:space:]][^;{}'\"\n]*" cfg.hashKey != null;
+        message = "services.lblab.hashKey \"${cfg.hashKey}\" is not a plain nginx expression (no quotes, braces, ';' or newlines; e.g. $request_uri, $http_x_key).";
+      }
+      {
+        assertion =
+          !(lib.isAttrs cfg.backendDelay)
+          || lib.all (n: builtins.elem n (map toString ids)) (builtins.attrNames cfg.backendDelay);
+        message = "services.lblab.backendDelay names backends ${
+          lib.concatStringsSep ", " (
+            if lib.isAttrs cfg.backendDelay then builtins.attrNames cfg.backendDelay else [ ]
+          )
+        }, but the backends are 1 to ${toString cfg.backends} (services.lblab.backends).";
+      }
+    ];
+
+    systemd.services =
+      lib.listToAttrs (map (id: lib.nameValuePair (unitOf id) (backendUnit id)) ids)
+      // {
+        # Type=notify backends are ready when their start job ends, so with After= nginx never sends a
+        # request to a backend that does not listen yet (which would mark it failed for fail_timeout).
+        # Wants=, not Requires=: a backend that dies and is restarted must not take nginx with it.
+        nginx = {
+          after = map (id: "${unitOf id}.service") ids;
+          wants = map (id: "${unitOf id}.service") ids;
+        };
+      };
+
+    services.nginx = {
+      enable = true;
+      # A new method (or weights, or hash key) is an nginx reload on switch-to-configuration,
+      # not a restart: connections in flight finish, the backends are not touched.
+      enableReload = true;
+      # nginx's default of 512 is too few for a burst of 1000 requests (one client and one
+      # upstream connection each), and every connection is a file descriptor (gixy, which
+      # checks nginx.conf at build time, wants the limit at least twice worker_connections).
+      eventsConfig = lib.mkDefault "worker_connections 4096;";
+      appendConfig = "worker_rlimit_nofile 8192;";
+
+      upstreams.lblab = {
+        inherit servers;
+        extraConfig = upstreamExtraConfig;
+      };
+
+      virtualHosts.lblab = {
+        default = lib.mkDefault true;
+        listen = map (addr: {
+          inherit addr;
+          inherit (cfg) port;
+          # A burst of connects at once overflows the default accept queue (511).
+          extraParameters = [ "backlog=4096" ];
+        }) ([ "0.0.0.0" ] ++ lib.optional config.networking.enableIPv6 "[::]");
+        # The location block of nginx/lblab.conf.
+        locations."/" = {
+          proxyPass = "http://lblab";
+          extraConfig = ''
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_next_upstream error timeout http_502 http_503;
+            proxy_next_upstream_tries ${toString serverCount};
+            proxy_connect_timeout 500ms;
+            proxy_read_timeout 2000ms;
+            proxy_send_timeout 2000ms;
+          '';
+        };
+      };
+    };
+
+    networking.firewall.allowedTCPPorts = lib.mkIf cfg.openFirewall (
+      [ cfg.port ] ++ lib.optionals (!isLoopback cfg.address) (map portOf ids)
+    );
+  };
+}
