@@ -6,5 +6,7 @@ mod render;
 mod weights;
 
 pub use method::{Method, MethodSpec};
-pub use render::{DEFAULT_HASH_KEY, NginxConfig, UpstreamConfig};
+pub use render::{
+    CONNECT_TIMEOUT_MS, DEFAULT_HASH_KEY, NginxConfig, READ_TIMEOUT_MS, UpstreamConfig,
+};
 pub use weights::{Weights, parse_weights};

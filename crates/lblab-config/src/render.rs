@@ -38,6 +38,10 @@ pub struct NginxConfig {
 }
 
 pub const DEFAULT_HASH_KEY: &str = "$request_uri";
+/// A dead backend refuses at once, so a short connect timeout costs nothing.
+pub const CONNECT_TIMEOUT_MS: u32 = 500;
+/// How long a hung backend may hold a request before nginx retries it on the next one.
+pub const READ_TIMEOUT_MS: u32 = 2000;
 
 impl UpstreamConfig {
     pub fn new(method: Method, servers: Vec<SocketAddr>) -> Self {

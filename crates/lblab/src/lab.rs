@@ -58,8 +58,8 @@ impl Lab {
                 std::thread::available_parallelism().map_or(1, |n| n.get() as u32)
             }),
             concurrency,
-            connect_timeout_ms: 500,
-            read_timeout_ms: 2000,
+            connect_timeout_ms: lblab_config::CONNECT_TIMEOUT_MS,
+            read_timeout_ms: lblab_config::READ_TIMEOUT_MS,
             upstream: upstream(&args.method, backends.iter().map(|b| b.addr).collect()),
         };
         let mut attempt = 0;

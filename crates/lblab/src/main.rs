@@ -88,8 +88,8 @@ fn nginx_config(a: NginxConfigArgs) -> Exit {
         listen: a.listen,
         worker_processes: 2,
         concurrency: a.concurrency,
-        connect_timeout_ms: 500,
-        read_timeout_ms: 2000,
+        connect_timeout_ms: lblab_config::CONNECT_TIMEOUT_MS,
+        read_timeout_ms: lblab_config::READ_TIMEOUT_MS,
         upstream: lab::upstream(&a.method, servers),
     };
     if a.upstream_only {

@@ -170,7 +170,10 @@ fn run_leaves_nothing_behind_when_it_passes_and_when_it_fails() {
         assert_eq!(code, if expect == "one" { 1 } else { 0 });
         assert_all_gone(&lab_pids(&v["lab"]), Duration::from_secs(2));
         let prefix = v["lab"]["prefix"].as_str().unwrap();
-        assert!(!exists(prefix.as_ref()), "{prefix} left behind");
+        assert!(
+            !std::path::Path::new(prefix).exists(),
+            "{prefix} left behind"
+        );
     }
 }
 

@@ -85,8 +85,4 @@ impl Report {
             .collect();
         format!("{{{}}}", parts.join(", "))
     }
-
-    pub fn answered(&self) -> u64 {
-        self.counts.values().sum()
-    }
 }

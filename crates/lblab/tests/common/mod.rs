@@ -3,7 +3,7 @@
 
 #![allow(dead_code)] // each test binary uses its own subset
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
@@ -141,8 +141,4 @@ pub fn state_dir(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("lblab-test-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     d
-}
-
-pub fn exists(p: &Path) -> bool {
-    p.exists()
 }
