@@ -3,7 +3,9 @@
 
 use lblab_backend::Delay;
 use lblab_config::{Method, parse_weights};
-use loadtest::{Expectation, HeaderTemplate, MaxErrors, parse_duration, parse_source_ips};
+use loadtest::{
+    Expectation, HeaderTemplate, MaxErrors, parse_duration, parse_rate, parse_source_ips,
+};
 use proptest::prelude::*;
 
 use crate::fault::Fault;
@@ -16,6 +18,7 @@ fn every_parser(s: &str) {
     let _ = parse_weights(s);
     let _ = Delay::parse(s);
     let _ = parse_duration(s);
+    let _ = parse_rate(s);
     let _ = Expectation::parse(s);
     let _ = HeaderTemplate::parse(s);
     let _ = MaxErrors::parse(s);
@@ -45,7 +48,7 @@ proptest! {
     ) {
         for s in [format!("{a}{sep}{b}"), format!("kill:{a}@{b}s"), format!("pause:{a}@{b}ms+{a}s"),
                   format!("max-share:{a}={b}%"), format!("X: {{n%{a}}}"), format!("127.0.{a}-{b}.1"),
-                  format!("round-robin:{a},{b}"), format!("{a}.{b}s")] {
+                  format!("round-robin:{a},{b}"), format!("{a}.{b}s"), format!("{a}.{b}/s")] {
             every_parser(&s);
         }
     }

@@ -7,7 +7,9 @@ use clap::Args;
 use reqwest::Url;
 
 use crate::config::default_threads;
-use crate::{Config, Expectation, HeaderTemplate, MaxErrors, parse_duration, parse_source_ips};
+use crate::{
+    Config, Expectation, HeaderTemplate, MaxErrors, parse_duration, parse_rate, parse_source_ips,
+};
 
 /// How to load the target; `lblab run` takes the same flags.
 #[derive(Debug, Clone, Args)]
@@ -23,6 +25,11 @@ pub struct LoadArgs {
     /// Sending threads (default: one per CPU).
     #[arg(short = 't', long, value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub threads: Option<u32>,
+
+    /// Open model: send R requests per second on a fixed schedule (at most -c in flight) and time
+    /// each request from when it was due, so a stalled target shows in the latencies.
+    #[arg(long, value_name = "R", value_parser = parse_rate)]
+    pub rate: Option<f64>,
 
     /// Send for this long instead of a number of requests (e.g. 10s, 500ms, 2m).
     #[arg(short = 'd', long, value_parser = parse_duration, conflicts_with = "requests")]
@@ -67,6 +74,7 @@ impl LoadArgs {
             requests: self.requests,
             duration: self.duration,
             concurrency: self.concurrency,
+            rate: self.rate,
             threads: self.threads.map_or_else(default_threads, |t| t as usize),
             keep_alive: !self.no_keep_alive,
             timeout: self.timeout,

@@ -1,7 +1,8 @@
 //! The engine: `concurrency` tasks share one HTTP/1 connection pool per source address and take
 //! request numbers from one counter until `requests` are issued or the duration is over. Each task
 //! keeps its own counts and a small buffer of latency samples; the shared histograms are locked once
-//! per buffer-full, never per request.
+//! per buffer-full, never per request. With `--rate` the tasks send on a fixed schedule instead
+//! (see `schedule`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
@@ -14,9 +15,11 @@ use reqwest::header::{CONNECTION, HeaderMap, HeaderValue};
 use reqwest::{Client, Request};
 
 use crate::Config;
+use crate::ScheduleReport;
 use crate::attribution::{id_in_body, id_in_header};
 use crate::progress::Progress;
 use crate::report::{BackendKey, BackendReport, Latency, Report};
+use crate::schedule::Schedule;
 
 /// A sample's outcome: answered by a backend, or failed.
 type SlotKey = Option<BackendKey>;
@@ -33,6 +36,8 @@ struct Shared {
     config: Config,
     issued: AtomicU64,
     deadline: Option<Instant>,
+    /// With `--rate`: when each request is due.
+    schedule: Option<Schedule>,
     histograms: Mutex<HashMap<SlotKey, Histogram<u64>>>,
     progress: Option<Arc<AtomicU64>>,
     track_clients: bool,
@@ -45,6 +50,8 @@ struct TaskResult {
     errors: Vec<(String, u64)>,
     clients: HashMap<String, Vec<(BackendKey, u64)>>,
     resent: u64,
+    /// Sent after it was due (open model only).
+    late: u64,
 }
 
 /// Runs the load test described by `config` and judges its expectations.
@@ -59,6 +66,7 @@ pub async fn run(config: &Config) -> Result<Report, String> {
         config: config.clone(),
         issued: AtomicU64::new(0),
         deadline: config.duration.map(|d| start + d),
+        schedule: config.rate.map(|r| Schedule::new(start, r)),
         histograms: Mutex::new(HashMap::new()),
         progress: config.progress.then(|| Arc::new(AtomicU64::new(0))),
         track_clients: config.tracks_clients(),
@@ -171,6 +179,7 @@ async fn worker(shared: Arc<Shared>, client: Client, source: Option<IpAddr>) -> 
     let template = client.get(cfg.url.clone()).build().ok();
     let mut result = TaskResult::default();
     let mut samples: Vec<u64> = Vec::with_capacity(shared.buffer_cap.min(64));
+    let mut busy = false;
 
     loop {
         if let Some(deadline) = shared.deadline
@@ -182,6 +191,24 @@ async fn worker(shared: Arc<Shared>, client: Client, source: Option<IpAddr>) -> 
         if shared.deadline.is_none() && seq >= cfg.requests {
             break;
         }
+        // Closed model: timed from the send. Open model: a task that was free waits for the due
+        // time and is timed from when it woke; one that was busy past it is timed from the due
+        // time, so the wait for a free connection counts (and timer slack does not).
+        let mut timed_from = None;
+        if let Some(schedule) = &shared.schedule {
+            let due = schedule.due(seq);
+            if shared.deadline.is_some_and(|d| due >= d) {
+                break;
+            }
+            if due > Instant::now() {
+                tokio::time::sleep_until(due.into()).await;
+            } else if busy {
+                // Only a task busy with an earlier request was held up by the target; a first
+                // request is late only by the client's own start-up.
+                result.late += 1;
+                timed_from = Some(due);
+            }
+        }
         let request = match build_request(client, template.as_ref(), cfg, &varying, seq) {
             Ok(r) => r,
             Err(e) => {
@@ -189,7 +216,8 @@ async fn worker(shared: Arc<Shared>, client: Client, source: Option<IpAddr>) -> 
                 continue;
             }
         };
-        let sent = Instant::now();
+        let sent = timed_from.unwrap_or_else(Instant::now);
+        busy = true;
         let mut outcome = send(client, request).await;
         // The HTTP/1.1 keep-alive race: the server closed an idle kept-alive connection (nginx's old
         // workers do on every reload) just as this request went out on it. Nothing was processed,
@@ -377,8 +405,10 @@ fn build_report(
     let mut clients: BTreeMap<String, BTreeMap<BackendKey, u64>> = BTreeMap::new();
     let mut errors = 0;
     let mut resent = 0;
+    let mut late = 0;
     for r in results {
         resent += r.resent;
+        late += r.late;
         for (key, n) in r.slots {
             if let Some(key) = key {
                 *counts.entry(key).or_default() += n;
@@ -429,6 +459,16 @@ fn build_report(
         .collect();
     let passed = expectations.iter().all(|o| o.ok) && config.max_errors.allows(errors, requests);
     let secs = elapsed.as_secs_f64();
+    let schedule = shared
+        .schedule
+        .zip(config.rate)
+        .map(|(s, rate)| ScheduleReport {
+            rate,
+            late,
+            missed: shared
+                .deadline
+                .map_or(0, |d| s.due_before(d).saturating_sub(requests)),
+        });
     Report {
         url: config.url.to_string(),
         requests,
@@ -436,6 +476,7 @@ fn build_report(
         errors,
         errors_by_kind,
         resent,
+        schedule,
         counts,
         elapsed_s: secs,
         rps: if secs > 0.0 {

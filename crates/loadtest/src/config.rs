@@ -14,6 +14,9 @@ pub struct Config {
     /// …or, when set, send until this much time has passed.
     pub duration: Option<Duration>,
     pub concurrency: u32,
+    /// Open model: send this many requests per second on a fixed schedule, at most `concurrency`
+    /// in flight; `None`: closed model, each task sends its next request when the last is answered.
+    pub rate: Option<f64>,
     /// OS threads that send, each with its own single-threaded runtime.
     pub threads: usize,
     pub keep_alive: bool,
@@ -74,6 +77,7 @@ impl Config {
             requests: 1000,
             duration: None,
             concurrency: 1000,
+            rate: None,
             threads: default_threads(),
             keep_alive: true,
             timeout: Duration::from_secs(10),

@@ -13,6 +13,7 @@ mod limits;
 mod printer;
 mod progress;
 mod report;
+mod schedule;
 mod source_ip;
 mod stats;
 
@@ -24,4 +25,5 @@ pub use header::HeaderTemplate;
 pub use limits::raise_nofile_limit;
 pub use printer::print_text;
 pub use report::{BackendKey, Report};
+pub use schedule::{ScheduleReport, parse_rate};
 pub use source_ip::parse_source_ips;

@@ -38,6 +38,13 @@ pub fn print_text(r: &Report) -> String {
         "latency  p50 {:.2} ms  p90 {:.2} ms  p99 {:.2} ms  max {:.2} ms",
         l.p50, l.p90, l.p99, l.max
     );
+    if let Some(sch) = &r.schedule {
+        let _ = writeln!(
+            s,
+            "schedule {} req/s: {} sent late, timed from when they were due; {} never sent",
+            sch.rate, sch.late, sch.missed
+        );
+    }
     if !r.errors_by_kind.is_empty() {
         let kinds: Vec<String> = r
             .errors_by_kind

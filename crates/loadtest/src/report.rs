@@ -3,7 +3,7 @@ use std::fmt;
 
 use serde::{Serialize, Serializer};
 
-use crate::Outcome;
+use crate::{Outcome, ScheduleReport};
 
 /// Who answered a request: a backend's id, or `unknown` when the answer named none.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -59,6 +59,9 @@ pub struct Report {
     /// Requests sent again because the server closed their kept-alive connection before answering
     /// (each still counts once in `requests`).
     pub resent: u64,
+    /// With `--rate`: the rate asked for and how far the run fell behind it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<ScheduleReport>,
     /// Backend id (or `unknown`) → answered requests; every expected backend is listed, 0 included.
     pub counts: BTreeMap<BackendKey, u64>,
     pub elapsed_s: f64,

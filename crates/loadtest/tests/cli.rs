@@ -18,6 +18,8 @@ fn bad_input_exits_2_with_the_flag_named() {
         (&["-c", "0"], "--concurrency"),
         (&["-H", "Bad Name: x"], "not a valid header name"),
         (&["--max-errors", "lots"], "not an error allowance"),
+        (&["--rate", "0"], "out of range"),
+        (&["--rate", "fast"], "not a rate"),
     ] {
         let out = loadtest(args);
         let err = String::from_utf8_lossy(&out.stderr);
@@ -44,4 +46,22 @@ fn an_unreachable_target_is_a_run_with_errors_by_kind() {
     // The same run passes when the errors are allowed.
     let out = loadtest(&[&url, "-n", "20", "-c", "5", "--max-errors", "100%"]);
     assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn rate_paces_the_requests() {
+    // Refused connections answer at once, so the run's length is the schedule's: 50 at 100/s.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}/");
+    let out = loadtest(&[&url, "-n", "50", "-c", "5", "--rate", "100", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["requests"], 50);
+    assert_eq!(v["schedule"]["rate"], 100.0);
+    let elapsed = v["elapsed_s"].as_f64().unwrap();
+    // The 50th request is due 0.49 s after the start.
+    assert!(elapsed >= 0.49, "elapsed {elapsed} s");
 }
