@@ -36,6 +36,7 @@ pub async fn run(args: RunArgs) -> Exit {
         ));
     }
     loadtest::raise_nofile_limit();
+    loadtest::reserve_heap();
     let lab = tokio::select! {
         lab = Lab::start(&args.lab, args.load.concurrency) => lab,
         () = interrupted() => return Exit::Code(INTERRUPTED_EXIT),

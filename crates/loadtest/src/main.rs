@@ -34,6 +34,7 @@ fn main() -> ExitCode {
         .init();
     let args = Args::parse();
     loadtest::raise_nofile_limit();
+    loadtest::reserve_heap();
     let config = args
         .load
         .to_config(args.url, args.backends.map(|k| k as usize));
