@@ -118,9 +118,12 @@ fn run_thread(
     rt.block_on(async {
         let handles: Vec<_> = mine
             .into_iter()
-            .map(|i| {
-                let (client, source) = clients[i % clients.len()].clone();
-                tokio::spawn(worker(shared.clone(), client, source))
+            .enumerate()
+            .map(|(j, i)| {
+                // Sources by the run-wide task number, so they alternate across threads too.
+                let for_source = &clients[i % clients.len()];
+                let client = for_source[j % for_source.len()].clone();
+                tokio::spawn(worker(shared.clone(), client, source_of(&shared.config, i)))
             })
             .collect();
         let mut out = Vec::with_capacity(handles.len());
@@ -134,9 +137,15 @@ fn run_thread(
     })
 }
 
-/// One client, so one connection pool, per source address for one thread's `tasks`: only that
-/// thread uses it, so its lock is never contended.
-fn build_clients(config: &Config, tasks: usize) -> Result<Vec<(Client, Option<IpAddr>)>, String> {
+/// Tasks that share one client, so one connection pool, at most. A task that finds no idle
+/// connection waits in its pool's queue, and leaving that queue scans it: with all 1000 tasks of a
+/// burst in one pool that is a fifth of the client's instructions.
+const TASKS_PER_POOL: usize = 32;
+
+/// The clients for one thread's `tasks`, per source address: as many per source as it takes for
+/// each to serve about `TASKS_PER_POOL` tasks. Only this thread uses them, so their locks are never
+/// contended.
+fn build_clients(config: &Config, tasks: usize) -> Result<Vec<Vec<Client>>, String> {
     let sources: Vec<Option<IpAddr>> = if config.source_ips.is_empty() {
         vec![None]
     } else {
@@ -149,32 +158,51 @@ fn build_clients(config: &Config, tasks: usize) -> Result<Vec<(Client, Option<Ip
     for h in config.headers.iter().filter(|h| h.is_constant()) {
         defaults.append(h.name.clone(), h.value(0));
     }
-    let pool = tasks.div_ceil(sources.len());
+    let per_source = tasks
+        .div_ceil(sources.len())
+        .div_ceil(TASKS_PER_POOL)
+        .max(1);
+    let pool = tasks.div_ceil(sources.len() * per_source);
     sources
-        .into_iter()
-        .map(|ip| {
-            let b = Client::builder()
-                .http1_only()
-                .no_proxy()
-                .redirect(reqwest::redirect::Policy::none())
-                // Every request is sent exactly once: a retried request would be counted once by the
-                // client and twice by the backends.
-                .retry(reqwest::retry::never())
-                .timeout(config.timeout)
-                .tcp_nodelay(true)
-                // Four setsockopt calls fewer per connection; a dead peer is bounded by --timeout.
-                .tcp_keepalive(None)
-                .tcp_keepalive_interval(None)
-                .tcp_keepalive_retries(None)
-                .tcp_user_timeout(None)
-                .pool_max_idle_per_host(if config.keep_alive { pool } else { 0 })
-                .default_headers(defaults.clone())
-                .local_address(ip);
-            b.build()
-                .map(|c| (c, ip))
-                .map_err(|e| format!("cannot build the HTTP client: {e}"))
+        .iter()
+        .map(|&ip| {
+            (0..per_source)
+                .map(|_| build_client(config, &defaults, pool, ip))
+                .collect()
         })
         .collect()
+}
+
+/// The source address of run-wide task `i`, if the run has any.
+fn source_of(config: &Config, i: usize) -> Option<IpAddr> {
+    (!config.source_ips.is_empty()).then(|| config.source_ips[i % config.source_ips.len()])
+}
+
+fn build_client(
+    config: &Config,
+    defaults: &HeaderMap,
+    pool: usize,
+    ip: Option<IpAddr>,
+) -> Result<Client, String> {
+    Client::builder()
+        .http1_only()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        // Every request is sent exactly once: a retried request would be counted once by the
+        // client and twice by the backends.
+        .retry(reqwest::retry::never())
+        .timeout(config.timeout)
+        .tcp_nodelay(true)
+        // Four setsockopt calls fewer per connection; a dead peer is bounded by --timeout.
+        .tcp_keepalive(None)
+        .tcp_keepalive_interval(None)
+        .tcp_keepalive_retries(None)
+        .tcp_user_timeout(None)
+        .pool_max_idle_per_host(if config.keep_alive { pool } else { 0 })
+        .default_headers(defaults.clone())
+        .local_address(ip)
+        .build()
+        .map_err(|e| format!("cannot build the HTTP client: {e}"))
 }
 
 async fn worker(shared: Arc<Shared>, client: Client, source: Option<IpAddr>) -> TaskResult {
