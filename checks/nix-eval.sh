@@ -140,6 +140,18 @@ if [ -x "$LBLAB" ]; then
       fail "upstream $case: $(cat "$tmp/err")"
     fi
   done
+  # The location block: nginx/lblab.conf's directives as lblab renders them, the module's as nixpkgs
+  # gets them (both from nginx/proxy.json), in the same order.
+  "$LBLAB" nginx-config >"$tmp/full"
+  awk '/location \/ \{/ {on=1; next} on && /^ *\}/ {exit} on' "$tmp/full" |
+    sed -e 's/#.*//' -e 's/^ *//' -e 's/ *$//' | grep -v '^$' >"$tmp/rust-location"
+  { eval_harness -A locationLines | json_string; echo; } >"$tmp/nix-location"
+  if diff -u "$tmp/rust-location" "$tmp/nix-location" >"$tmp/diff"; then
+    pass "location block: module = lblab nginx-config ($(wc -l <"$tmp/rust-location") directives)"
+  else
+    fail "location block differs (--- lblab, +++ module):"
+    sed 's/^/  /' "$tmp/diff"
+  fi
 else
   echo "nix-eval: upstream comparison skipped: $LBLAB does not exist yet (cargo build --bin lblab)"
 fi

@@ -13,6 +13,8 @@ let
   cfg = config.services.lblab;
 
   methods = builtins.fromJSON (builtins.readFile ../nginx/methods.json);
+  # How nginx treats the backends: the same file `lblab` renders nginx/lblab.conf from.
+  proxy = builtins.fromJSON (builtins.readFile ../nginx/proxy.json);
 
   # "host:port", with the brackets nginx and Rust's SocketAddr want around an IPv6 literal.
   hostPort =
@@ -46,10 +48,11 @@ let
       [ cfg.hashKey (lib.optionalString cfg.consistent " consistent") ]
       methods.${cfg.method}.directive;
 
-  # As render.rs: a server that fails once is left out for 2 s (nginx's default is 10 s).
+  # As render.rs: a server that fails max_fails times is left out for fail_timeout_s (nginx/proxy.json;
+  # nginx's default is 10 s).
   serverParams = {
-    max_fails = 1;
-    fail_timeout = "2s";
+    inherit (proxy) max_fails;
+    fail_timeout = "${toString proxy.fail_timeout_s}s";
   };
 
   # An attribute set, so nixpkgs writes the servers sorted by address (backend 10 before backend 2
@@ -69,7 +72,9 @@ let
   # nixpkgs renders the servers first and extraConfig after them. nginx takes `zone` anywhere in
   # the block, but `keepalive` must come after the balancing directive, so the order is fixed here.
   upstreamExtraConfig = lib.concatLines (
-    [ "zone lblab 64k;" ] ++ lib.optional (directive != "") "${directive};" ++ [ "keepalive 64;" ]
+    [ "zone lblab ${proxy.zone_size};" ]
+    ++ lib.optional (directive != "") "${directive};"
+    ++ [ "keepalive ${toString proxy.keepalive};" ]
   );
 
   serverCount = builtins.length (builtins.attrNames servers);
@@ -331,7 +336,7 @@ in
           inherit addr;
           inherit (cfg) port;
           # A burst of connects at once overflows the default accept queue (511).
-          extraParameters = [ "backlog=4096" ];
+          extraParameters = [ "backlog=${toString proxy.listen_backlog}" ];
         }) ([ "0.0.0.0" ] ++ lib.optional config.networking.enableIPv6 "[::]");
         # The location block of nginx/lblab.conf.
         locations."/" = {
@@ -339,11 +344,11 @@ in
           extraConfig = ''
             proxy_http_version 1.1;
             proxy_set_header Connection "";
-            proxy_next_upstream error timeout http_502 http_503;
+            proxy_next_upstream ${proxy.next_upstream};
             proxy_next_upstream_tries ${toString serverCount};
-            proxy_connect_timeout 500ms;
-            proxy_read_timeout 2000ms;
-            proxy_send_timeout 2000ms;
+            proxy_connect_timeout ${toString proxy.connect_timeout_ms}ms;
+            proxy_read_timeout ${toString proxy.read_timeout_ms}ms;
+            proxy_send_timeout ${toString proxy.read_timeout_ms}ms;
           '';
         };
       };

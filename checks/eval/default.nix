@@ -883,6 +883,13 @@ in
     r: if r.ok then "PASS ${r.name}\n" else "FAIL ${r.name}: ${r.detail}\n"
   ) results;
 
+  # The location block of the default configuration, one directive per line, for nix-eval.sh to
+  # compare with `lblab nginx-config` (3 backends).
+  locationLines = concatStringsSep "\n" (
+    [ "proxy_pass ${(location d).proxyPass};" ]
+    ++ filter (l: l != "") (splitString "\n" (location d).extraConfig)
+  );
+
   # The upstream comparison, one case at a time (nix-eval.sh runs lblab for each).
   upstreamCaseNames = concatStringsSep " " (attrNames upstreamCases);
   argv = mapAttrs (_: config: lib.escapeShellArgs (argvOf config.services.lblab)) upstreamConfigs;

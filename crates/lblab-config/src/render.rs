@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Method, Weights};
+use crate::{Method, Weights, proxy};
 
 const TEMPLATE: &str = include_str!("../../../nginx/lblab.conf");
 
@@ -38,10 +38,6 @@ pub struct NginxConfig {
 }
 
 pub const DEFAULT_HASH_KEY: &str = "$request_uri";
-/// A dead backend refuses at once, so a short connect timeout costs nothing.
-pub const CONNECT_TIMEOUT_MS: u32 = 500;
-/// How long a hung backend may hold a request before nginx retries it on the next one.
-pub const READ_TIMEOUT_MS: u32 = 2000;
 
 impl UpstreamConfig {
     pub fn new(method: Method, servers: Vec<SocketAddr>) -> Self {
@@ -51,8 +47,8 @@ impl UpstreamConfig {
             consistent: false,
             servers,
             weights: None,
-            keepalive: 64,
-            fail_timeout_s: 2,
+            keepalive: proxy().keepalive,
+            fail_timeout_s: proxy().fail_timeout_s,
         }
     }
 
@@ -61,7 +57,7 @@ impl UpstreamConfig {
         s.push_str("    upstream lblab {\n");
         // Without a shared zone each worker keeps its own round-robin position and counters, and
         // 1000 requests over two workers come out 334/334/332 instead of 333/333/334.
-        s.push_str("        zone lblab 64k;\n");
+        let _ = writeln!(s, "        zone lblab {};", proxy().zone_size);
         if let Some(d) = self.method.directive(&self.hash_key, self.consistent) {
             let _ = writeln!(s, "        {d};");
         }
@@ -70,7 +66,12 @@ impl UpstreamConfig {
             if let Some(w) = self.weights.as_ref().and_then(|w| w.0.get(i)) {
                 let _ = write!(s, " weight={w}");
             }
-            let _ = writeln!(s, " max_fails=1 fail_timeout={}s;", self.fail_timeout_s);
+            let _ = writeln!(
+                s,
+                " max_fails={} fail_timeout={}s;",
+                proxy().max_fails,
+                self.fail_timeout_s
+            );
         }
         // nginx wants keepalive after the balancing directive.
         let _ = writeln!(s, "        keepalive {};", self.keepalive);
@@ -87,13 +88,15 @@ impl NginxConfig {
     pub fn render(&self) -> String {
         let wc = self.worker_connections();
         let tries = self.upstream.servers.len().max(1).to_string();
-        let vars: [(&str, String); 9] = [
+        let vars: [(&str, String); 11] = [
             ("worker_processes", self.worker_processes.to_string()),
             ("worker_rlimit_nofile", (2 * wc).to_string()),
             ("worker_connections", wc.to_string()),
             ("prefix", self.prefix.display().to_string()),
             ("upstream", self.upstream.render()),
             ("listen", self.listen.to_string()),
+            ("listen_backlog", proxy().listen_backlog.to_string()),
+            ("next_upstream", proxy().next_upstream.clone()),
             ("next_upstream_tries", tries),
             ("connect_timeout", format!("{}ms", self.connect_timeout_ms)),
             ("read_timeout", format!("{}ms", self.read_timeout_ms)),

@@ -156,6 +156,10 @@ pub struct NginxConfigArgs {
     #[arg(short = 'c', long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub concurrency: u32,
 
+    /// nginx worker processes (default: one per CPU, as `run` and `up`).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub workers: Option<u32>,
+
     /// Print only the `upstream lblab { … }` block.
     #[arg(long)]
     pub upstream_only: bool,

@@ -54,12 +54,10 @@ impl Lab {
                 Some(l) => l,
                 None => nginx::free_port(IpAddr::V4(Ipv4Addr::LOCALHOST))?,
             },
-            worker_processes: args.workers.unwrap_or_else(|| {
-                std::thread::available_parallelism().map_or(1, |n| n.get() as u32)
-            }),
+            worker_processes: args.workers.unwrap_or_else(default_workers),
             concurrency,
-            connect_timeout_ms: lblab_config::CONNECT_TIMEOUT_MS,
-            read_timeout_ms: lblab_config::READ_TIMEOUT_MS,
+            connect_timeout_ms: lblab_config::proxy().connect_timeout_ms,
+            read_timeout_ms: lblab_config::proxy().read_timeout_ms,
             upstream: upstream(&args.method, backends.iter().map(|b| b.addr).collect()),
         };
         let mut attempt = 0;
@@ -121,6 +119,11 @@ impl Lab {
             b.process.stop(Duration::from_secs(5));
         }
     }
+}
+
+/// One nginx worker per CPU.
+pub fn default_workers() -> u32 {
+    std::thread::available_parallelism().map_or(1, |n| n.get() as u32)
 }
 
 /// The upstream for `servers` with the method flags applied (validated by the caller).

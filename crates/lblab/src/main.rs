@@ -86,10 +86,10 @@ fn nginx_config(a: NginxConfigArgs) -> Exit {
     let config = NginxConfig {
         prefix: a.prefix,
         listen: a.listen,
-        worker_processes: 2,
+        worker_processes: a.workers.unwrap_or_else(lab::default_workers),
         concurrency: a.concurrency,
-        connect_timeout_ms: lblab_config::CONNECT_TIMEOUT_MS,
-        read_timeout_ms: lblab_config::READ_TIMEOUT_MS,
+        connect_timeout_ms: lblab_config::proxy().connect_timeout_ms,
+        read_timeout_ms: lblab_config::proxy().read_timeout_ms,
         upstream: lab::upstream(&a.method, servers),
     };
     if a.upstream_only {

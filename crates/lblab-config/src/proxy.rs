@@ -1,0 +1,47 @@
+//! How nginx treats the backends, from `nginx/proxy.json`: the values `lblab` renders into
+//! `nginx/lblab.conf` and `nixos/module.nix` writes into the NixOS nginx config. Why each is what
+//! it is stands beside its use, in `nginx/lblab.conf` and `render.rs`.
+
+use std::sync::OnceLock;
+
+use serde::Deserialize;
+
+const PROXY_JSON: &str = include_str!("../../../nginx/proxy.json");
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProxySettings {
+    /// Size of the upstream's shared memory zone (nginx's size syntax).
+    pub zone_size: String,
+    /// Idle keepalive connections each worker keeps to the backends.
+    pub keepalive: u32,
+    pub max_fails: u32,
+    /// A server that failed `max_fails` times is left out this long (nginx's default is 10 s).
+    pub fail_timeout_s: u32,
+    pub connect_timeout_ms: u32,
+    /// Also the send timeout.
+    pub read_timeout_ms: u32,
+    /// The conditions on which a request is passed to the next backend (`proxy_next_upstream`).
+    pub next_upstream: String,
+    /// The accept queue of nginx's listening socket.
+    pub listen_backlog: u32,
+}
+
+/// The settings, parsed once.
+pub fn proxy() -> &'static ProxySettings {
+    static SETTINGS: OnceLock<ProxySettings> = OnceLock::new();
+    SETTINGS.get_or_init(|| serde_json::from_str(PROXY_JSON).expect("nginx/proxy.json is valid"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_file_parses_and_is_sane() {
+        let p = proxy();
+        assert!(p.connect_timeout_ms > 0 && p.connect_timeout_ms < p.read_timeout_ms);
+        assert!(p.max_fails >= 1 && p.fail_timeout_s >= 1 && p.keepalive >= 1);
+        assert!(p.next_upstream.split(' ').all(|c| !c.is_empty()));
+    }
+}
