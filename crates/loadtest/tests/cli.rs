@@ -9,6 +9,16 @@ fn loadtest(args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
+/// A URL on a port nobody listens on: bind one, learn it, close it.
+fn refusing_url() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    format!("http://127.0.0.1:{port}/")
+}
+
 #[test]
 fn bad_input_exits_2_with_the_flag_named() {
     for (args, needle) in [
@@ -30,13 +40,7 @@ fn bad_input_exits_2_with_the_flag_named() {
 
 #[test]
 fn an_unreachable_target_is_a_run_with_errors_by_kind() {
-    // A port nobody listens on: bind one, learn it, close it.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let url = format!("http://127.0.0.1:{port}/");
+    let url = refusing_url();
     let out = loadtest(&[&url, "-n", "20", "-c", "5", "--json"]);
     assert_eq!(out.status.code(), Some(1));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -51,12 +55,7 @@ fn an_unreachable_target_is_a_run_with_errors_by_kind() {
 #[test]
 fn rate_paces_the_requests() {
     // Refused connections answer at once, so the run's length is the schedule's: 50 at 100/s.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let url = format!("http://127.0.0.1:{port}/");
+    let url = refusing_url();
     let out = loadtest(&[&url, "-n", "50", "-c", "5", "--rate", "100", "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["requests"], 50);
