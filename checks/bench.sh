@@ -68,6 +68,9 @@ URL=http://127.0.0.1:$NGINX_PORT/
 # One sending thread, as wrk -t1: each client gets core 0 to itself, nginx gets core 1.
 rps_loadtest() { $PIN0 "$BIN/loadtest" "$1" -t 1 -c 64 -d "${SECS}s" --json | python3 -c 'import json,sys; print(round(json.load(sys.stdin)["rps"]))'; }
 rps_wrk() { $PIN0 wrk -t1 -c64 -d"${SECS}s" "$1" | awk '/Requests\/sec/ {print int($2)}'; }
+# The issue's literal pair: loadtest as a user runs it (one thread per CPU) against wrk -t1, no pinning.
+rps_loadtest_free() { "$BIN/loadtest" "$1" -c 64 -d "${SECS}s" --json | python3 -c 'import json,sys; print(round(json.load(sys.stdin)["rps"]))'; }
+rps_wrk_free() { wrk -t1 -c64 -d"${SECS}s" "$1" | awk '/Requests\/sec/ {print int($2)}'; }
 rps_oha() { $PIN0 oha -z "${SECS}s" -c 64 --no-tui --output-format json "$1" | python3 -c 'import json,sys; print(round(json.load(sys.stdin)["summary"]["requestsPerSec"]))'; }
 rps_hey() { $PIN0 hey -z "${SECS}s" -c 64 "$1" | awk '/Requests\/sec/ {print int($2)}'; }
 rps_ab() { $PIN0 ab -k -q -c 64 -t "$SECS" -n 100000000 "$1" 2>/dev/null | awk '/Requests per second/ {print int($4)}'; }
@@ -109,6 +112,10 @@ BACKEND_IDLE_KB=$(awk '/VmRSS/ {print $2}' "/proc/$BACKEND_PID/status")
 
 for round in $(seq "$ROUNDS"); do
   for t in "${tools[@]}"; do record "rps_$t" "$(rps_"$t" "$URL")"; done
+  if have wrk; then
+    record rps_loadtest_free "$(rps_loadtest_free "$URL")"
+    record rps_wrk_free "$(rps_wrk_free "$URL")"
+  fi
   if [ -n "$TIME" ]; then
     # A burst lasts about 0.1 s: three alternating pairs per round.
     for _ in 1 2 3; do
@@ -127,8 +134,12 @@ done
 wrk_rps=$(med rps_wrk)
 printf '\n%-52s %12s %8s\n' "measure (median of $ROUNDS; bursts: of $((ROUNDS * 3)))" "value" "ratio"
 for t in "${tools[@]}"; do
-  printf '%-52s %12s %8s\n' "$t, 64 connections, ${SECS}s, req/s" "$(med "rps_$t")" "$(ratio "$(med "rps_$t")" "$wrk_rps") × wrk"
+  printf '%-52s %12s %8s\n' "$t, 64 connections, ${SECS}s, core 0, req/s" "$(med "rps_$t")" "$(ratio "$(med "rps_$t")" "$wrk_rps") × wrk"
 done
+if have wrk; then
+  printf '%-52s %12s %8s\n' "loadtest -c 64 (one thread per CPU), unpinned, req/s" "$(med rps_loadtest_free)" "$(ratio "$(med rps_loadtest_free)" "$(med rps_wrk_free)") × wrk"
+  printf '%-52s %12s\n' "wrk -t1 -c64, unpinned, req/s" "$(med rps_wrk_free)"
+fi
 if [ -n "$TIME" ]; then
   printf '%-52s %12s %8s\n' "loadtest -n $BURST -c $BURST, wall s" "$(med burst_loadtest)" "$(ratio "$(med burst_loadtest)" "$(med burst_ab)") × ab"
   printf '%-52s %12s\n' "ab -n $BURST -c $BURST, wall s" "$(med burst_ab)"
