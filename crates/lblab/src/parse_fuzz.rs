@@ -48,7 +48,8 @@ proptest! {
     ) {
         for s in [format!("{a}{sep}{b}"), format!("kill:{a}@{b}s"), format!("pause:{a}@{b}ms+{a}s"),
                   format!("max-share:{a}={b}%"), format!("X: {{n%{a}}}"), format!("127.0.{a}-{b}.1"),
-                  format!("round-robin:{a},{b}"), format!("{a}.{b}s"), format!("{a}.{b}/s")] {
+                  format!("round-robin:{a},{b}"), format!("{a}.{b}s"), format!("{a}.{b}/s"),
+                  format!("{a}e-{b}"), format!("0.{a}")] {
             every_parser(&s);
         }
     }

@@ -1,5 +1,6 @@
-//! The engine: `concurrency` tasks share one HTTP/1 connection pool per source address and take
-//! request numbers from one counter until `requests` are issued or the duration is over. Each task
+//! The engine: `concurrency` tasks, spread over OS threads and sharing HTTP/1 connection pools in
+//! groups (per thread and source address), take request numbers from one counter until `requests`
+//! are issued or the duration is over. Each task
 //! keeps its own counts and a small buffer of latency samples; the shared histograms are locked once
 //! per buffer-full, never per request. With `--rate` the tasks send on a fixed schedule instead
 //! (see `schedule`).

@@ -11,6 +11,8 @@ use serde::Serialize;
 /// At most this many requests per second: far beyond any one client, and `1 / R` stays well above
 /// a nanosecond.
 const MAX_RATE: f64 = 10_000_000.0;
+/// At least one request in 1000 s.
+const MIN_RATE: f64 = 0.001;
 
 /// `1000`, `2500.5` or `1000/s`: requests per second.
 pub fn parse_rate(s: &str) -> Result<f64, String> {
@@ -21,9 +23,9 @@ pub fn parse_rate(s: &str) -> Result<f64, String> {
     if !r.is_finite() {
         return Err(bad());
     }
-    if r <= 0.0 || r > MAX_RATE {
+    if !(MIN_RATE..=MAX_RATE).contains(&r) {
         return Err(format!(
-            "rate '{s}' is out of range (accepted: above 0 and up to {MAX_RATE} per second)"
+            "rate '{s}' is out of range (accepted: {MIN_RATE} to {MAX_RATE} per second)"
         ));
     }
     Ok(r)
@@ -44,13 +46,16 @@ impl Schedule {
         }
     }
 
-    /// When request `seq` (from 0) is due.
+    /// When request `seq` (from 0) is due: in whole nanoseconds, so the k-th is exactly k intervals
+    /// after the start.
     pub fn due(&self, seq: u64) -> Instant {
-        // u32 steps keep `Duration * u32` exact; beyond 4 billion requests, f64 is exact enough.
-        match u32::try_from(seq) {
-            Ok(k) => self.start + self.interval * k,
-            Err(_) => self.start + self.interval.mul_f64(seq as f64),
-        }
+        let nanos = self.interval.as_nanos().saturating_mul(u128::from(seq));
+        let secs = u64::try_from(nanos / 1_000_000_000).unwrap_or(u64::MAX);
+        let offset = Duration::new(secs, (nanos % 1_000_000_000) as u32);
+        // Past what an Instant holds is never reached by a run: a century stands in for it.
+        self.start
+            .checked_add(offset)
+            .unwrap_or(self.start + Duration::from_secs(100 * 365 * 86_400))
     }
 
     /// Requests due before `end` (after `start`).
@@ -81,7 +86,10 @@ mod tests {
         assert_eq!(parse_rate("1000"), Ok(1000.0));
         assert_eq!(parse_rate("250.5"), Ok(250.5));
         assert_eq!(parse_rate(" 40/s "), Ok(40.0));
-        for s in ["", "x", "0", "-5", "nan", "inf", "1e300", "10/m"] {
+        assert_eq!(parse_rate("0.001"), Ok(0.001));
+        for s in [
+            "", "x", "0", "-5", "nan", "inf", "1e300", "1e-300", "0.0009", "10/m",
+        ] {
             assert!(parse_rate(s).is_err(), "{s}");
         }
     }
@@ -96,5 +104,13 @@ mod tests {
         assert_eq!(s.due_before(start + Duration::from_secs(1)), 200);
         assert_eq!(s.due_before(start + Duration::from_micros(5001)), 2);
         assert_eq!(s.due_before(start), 0);
+        // A third of a second is 333 333 333 ns, and the millionth request is that many intervals on.
+        let thirds = Schedule::new(start, 3.0);
+        assert_eq!(
+            thirds.due(1_000_000),
+            start + Duration::from_nanos(333_333_333 * 1_000_000)
+        );
+        // Far beyond any run, still no panic.
+        assert!(Schedule::new(start, MIN_RATE).due(u64::MAX) > start);
     }
 }
