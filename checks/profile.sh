@@ -2,7 +2,8 @@
 # Where the client's instructions go, counted by callgrind: repeatable on a noisy machine, unlike
 # req/s. Runs `loadtest -t 1 -c 64 -n N` and `wrk -t1 -c64` under callgrind against nginx answering
 # `return 200` itself, and prints instructions per request for both and, for loadtest, the share of
-# the layers a request passes through (inclusive counts: a layer includes what it calls).
+# the layers a request passes through (inclusive counts: a layer includes what it calls); and the
+# same for crates/loadtest/examples/bare_reqwest.rs, reqwest alone in loadtest's loop.
 #
 #   checks/profile.sh            # N = 20000 (about a minute)
 #   N=5000 checks/profile.sh
@@ -15,7 +16,7 @@ N=${N:-20000}
 command -v valgrind >/dev/null || { echo "profile: valgrind is required (apt-get install -y valgrind)" >&2; exit 2; }
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 [ -x "$NGINX" ] || { echo "profile: nginx is required (apt-get install -y nginx)" >&2; exit 2; }
-cargo build --release --quiet --bin loadtest
+cargo build --release --quiet --bin loadtest --example bare_reqwest
 BIN=$PWD/target/release
 
 WORK=$(mktemp -d /tmp/lblab-profile.XXXXXX)
@@ -49,6 +50,11 @@ valgrind --tool=callgrind --callgrind-out-file="$WORK/loadtest.cg" \
   "$BIN/loadtest" "$URL" -t 1 -c 64 -n "$N" --json >"$WORK/loadtest.json" 2>"$WORK/loadtest.err"
 callgrind_annotate --inclusive=yes "$WORK/loadtest.cg" >"$WORK/loadtest.txt" 2>/dev/null
 
+# The floor: reqwest alone, the same client settings and loop, nothing of loadtest's own.
+valgrind --tool=callgrind --callgrind-out-file="$WORK/bare.cg" \
+  "$BIN/examples/bare_reqwest" "$URL" "$N" >"$WORK/bare.out" 2>"$WORK/bare.err"
+BARE_IR=$(awk '/Collected/ {print $4}' "$WORK/bare.err")
+
 WRK_REQUESTS="" WRK_IR=""
 if command -v wrk >/dev/null; then
   valgrind --tool=callgrind --callgrind-out-file="$WORK/wrk.cg" wrk -t1 -c64 -d3s "$URL" \
@@ -59,10 +65,10 @@ else
   echo "profile: wrk not installed, its row is left out"
 fi
 
-python3 - "$WORK/loadtest.txt" "$WORK/loadtest.json" "$WRK_REQUESTS" "$WRK_IR" <<'EOF'
+python3 - "$WORK/loadtest.txt" "$WORK/loadtest.json" "$WRK_REQUESTS" "$WRK_IR" "$BARE_IR" <<'EOF'
 import json, re, sys
 
-text, report, wrk_requests, wrk_ir = sys.argv[1:]
+text, report, wrk_requests, wrk_ir, bare_ir = sys.argv[1:]
 requests = json.load(open(report))["requests"]
 rows = {}
 for line in open(text):
@@ -91,6 +97,10 @@ print(f"\nloadtest -t 1 -c 64 -n {requests}: {total:,} instructions, {total // r
 print(f"{'layer':<74} {'per request':>12} {'share':>6}")
 for name, n in layers:
     print(f"{name:<74} {n // requests:>12,} {100 * n / total:>5.1f}%")
+bare = int(bare_ir.replace(",", ""))
+print(f"\nreqwest alone (crates/loadtest/examples/bare_reqwest.rs), {requests} requests: "
+      f"{bare:,} instructions, {bare // requests:,} per request")
+print(f"loadtest / reqwest alone, instructions per request: {total / bare:.2f} ×")
 if wrk_requests and wrk_ir:
     wr, wi = int(wrk_requests), int(wrk_ir.replace(",", ""))
     print(f"\nwrk -t1 -c64 -d3s: {wr} requests, {wi:,} instructions, {wi // wr:,} per request")

@@ -1,0 +1,59 @@
+//! The floor under `loadtest`: the same reqwest client settings and the same request loop (64 tasks,
+//! one shared counter, a cloned prepared request, the whole body read) with nothing else — no
+//! attribution, no counts, no latency. `checks/profile.sh` counts its instructions per request beside
+//! loadtest's, to show how much of loadtest's cost is reqwest's.
+//!
+//!   cargo run --release --example bare_reqwest -- http://127.0.0.1:8080/ 20000
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+fn main() -> Result<(), String> {
+    let mut args = std::env::args().skip(1);
+    let usage = "usage: bare_reqwest URL REQUESTS";
+    let url = loadtest::cli::parse_url(&args.next().ok_or(usage)?)?;
+    let requests: u64 = args.next().ok_or(usage)?.parse().map_err(|_| usage)?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let client = reqwest::Client::builder()
+        .http1_only()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .retry(reqwest::retry::never())
+        .timeout(Duration::from_secs(10))
+        .tcp_nodelay(true)
+        .pool_max_idle_per_host(64)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let issued = Arc::new(AtomicU64::new(0));
+    let answered = rt.block_on(async {
+        let tasks: Vec<_> = (0..64)
+            .map(|_| {
+                let (client, issued, url) = (client.clone(), issued.clone(), url.clone());
+                tokio::spawn(async move {
+                    let template = client.get(url).build().expect("a GET of a valid URL");
+                    let mut ok = 0u64;
+                    while issued.fetch_add(1, Ordering::Relaxed) < requests {
+                        let request = template.try_clone().expect("a GET clones");
+                        if let Ok(response) = client.execute(request).await
+                            && response.bytes().await.is_ok()
+                        {
+                            ok += 1;
+                        }
+                    }
+                    ok
+                })
+            })
+            .collect();
+        let mut answered = 0;
+        for t in tasks {
+            answered += t.await.unwrap_or(0);
+        }
+        answered
+    });
+    println!("{answered}");
+    Ok(())
+}
