@@ -34,41 +34,57 @@ const READY_WITHIN: Duration = Duration::from_secs(10);
 /// same code as `lblab-backend`) and returns once every one answers `/healthz`: nginx must never see
 /// a backend that is not listening yet, or it marks it failed for fail_timeout.
 pub async fn start(args: &LabArgs) -> Result<Vec<Backend>, String> {
-    let exe = std::env::current_exe()
-        .map_err(|e| format!("cannot find this program's own path to start the backends: {e}"))?;
     let mut started = Vec::new();
     for id in 1..=args.backends {
-        let mut cmd = Command::new(&exe);
-        cmd.args([
-            "backend",
-            "--id",
-            &id.to_string(),
-            "--listen",
-            "127.0.0.1:0",
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
-        if let Some(d) = args.delay_for(id) {
-            cmd.args(["--delay", &d.to_string()]);
-        }
-        let name = format!("backend {id}");
-        let mut process = Guarded::spawn(name.clone(), &mut cmd, libc::SIGKILL)
-            .map_err(|e| format!("cannot start {name}: {e}"))?;
-        let addr = read_listening(&mut process)?;
-        started.push(Backend { id, addr, process });
+        started.push(spawn(args, id, SocketAddr::from(([127, 0, 0, 1], 0)))?);
     }
     for b in &mut started {
-        let Backend { id, addr, process } = b;
-        probe::wait_ok(*addr, "/healthz", READY_WITHIN, || match process.exited() {
-            Some(status) => Err(format!(
-                "backend {id} exited ({status}) before it was ready"
-            )),
-            None => Ok(()),
-        })
-        .await?;
+        wait_ready(b).await?;
     }
     Ok(started)
+}
+
+/// Starts backend `id` again on the address it had (`restart` fault), and returns once it answers.
+pub async fn restart(args: &LabArgs, id: u32, addr: SocketAddr) -> Result<Backend, String> {
+    let mut b = spawn(args, id, addr)?;
+    wait_ready(&mut b).await?;
+    Ok(b)
+}
+
+/// Starts backend `id` listening on `listen` (port 0: a free one) and reads the address it took.
+fn spawn(args: &LabArgs, id: u32, listen: SocketAddr) -> Result<Backend, String> {
+    let exe = std::env::current_exe()
+        .map_err(|e| format!("cannot find this program's own path to start the backends: {e}"))?;
+    let mut cmd = Command::new(&exe);
+    cmd.args([
+        "backend",
+        "--id",
+        &id.to_string(),
+        "--listen",
+        &listen.to_string(),
+    ])
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::inherit());
+    if let Some(d) = args.delay_for(id) {
+        cmd.args(["--delay", &d.to_string()]);
+    }
+    let name = format!("backend {id}");
+    let mut process = Guarded::spawn(name.clone(), &mut cmd, libc::SIGKILL)
+        .map_err(|e| format!("cannot start {name}: {e}"))?;
+    let addr = read_listening(&mut process)?;
+    Ok(Backend { id, addr, process })
+}
+
+async fn wait_ready(b: &mut Backend) -> Result<(), String> {
+    let Backend { id, addr, process } = b;
+    probe::wait_ok(*addr, "/healthz", READY_WITHIN, || match process.exited() {
+        Some(status) => Err(format!(
+            "backend {id} exited ({status}) before it was ready"
+        )),
+        None => Ok(()),
+    })
+    .await
 }
 
 /// The address from the backend's first stdout line.

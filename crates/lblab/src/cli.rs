@@ -88,7 +88,8 @@ pub struct RunArgs {
     pub lab: LabArgs,
 
     /// Break something while the load runs, repeatable: kill:N@T (SIGKILL backend N at T),
-    /// term:N@T (SIGTERM), pause:N@T+D (SIGSTOP for D), switch:METHOD@T (nginx reload).
+    /// term:N@T (SIGTERM), pause:N@T+D (SIGSTOP for D), restart:N@T+D (SIGKILL, then started
+    /// again on the same address after D), switch:METHOD@T (nginx reload).
     #[arg(long = "fault", value_name = "SPEC", value_parser = crate::fault::Fault::parse)]
     pub faults: Vec<crate::fault::Fault>,
     #[command(flatten)]

@@ -7,7 +7,8 @@ use lblab_config::Method;
 use loadtest::parse_duration;
 use serde::Serialize;
 
-use crate::cli::MethodArgs;
+use crate::backends::{self, Backend};
+use crate::cli::{LabArgs, MethodArgs};
 use crate::lab::{Lab, upstream};
 use crate::{nginx, probe};
 
@@ -19,6 +20,9 @@ pub enum Action {
     Term(u32),
     /// SIGSTOP for a while, then SIGCONT: a hung backend that accepts but never answers.
     Pause(u32, Duration),
+    /// SIGKILL, then after a while the same backend started again on the same address: a crash
+    /// that a supervisor (systemd's Restart=) repairs.
+    Restart(u32, Duration),
     /// Reload nginx with another method.
     Switch(Method),
 }
@@ -29,7 +33,7 @@ pub struct Fault {
     pub action: Action,
 }
 
-const ACCEPTED: &str = "kill:N@T, term:N@T, pause:N@T+D, switch:METHOD@T (e.g. kill:2@2s, pause:1@1s+3s, switch:ip-hash@500ms)";
+const ACCEPTED: &str = "kill:N@T, term:N@T, pause:N@T+D, restart:N@T+D, switch:METHOD@T (e.g. kill:2@2s, pause:1@1s+3s, restart:2@1s+500ms, switch:ip-hash@500ms)";
 
 impl Fault {
     pub fn parse(s: &str) -> Result<Fault, String> {
@@ -45,14 +49,17 @@ impl Fault {
         let (at, action) = match kind {
             "kill" => (parse_duration(when)?, Action::Kill(backend()?)),
             "term" => (parse_duration(when)?, Action::Term(backend()?)),
-            "pause" => {
+            "pause" | "restart" => {
                 let (at, len) = when
                     .split_once('+')
-                    .ok_or_else(|| format!("'{s}': pause needs @T+D, e.g. pause:1@1s+3s"))?;
-                (
-                    parse_duration(at)?,
-                    Action::Pause(backend()?, parse_duration(len)?),
-                )
+                    .ok_or_else(|| format!("'{s}': {kind} needs @T+D, e.g. {kind}:1@1s+3s"))?;
+                let (n, len) = (backend()?, parse_duration(len)?);
+                let action = if kind == "pause" {
+                    Action::Pause(n, len)
+                } else {
+                    Action::Restart(n, len)
+                };
+                (parse_duration(at)?, action)
             }
             "switch" => (parse_duration(when)?, Action::Switch(arg.parse()?)),
             _ => return Err(bad()),
@@ -62,7 +69,9 @@ impl Fault {
 
     pub fn backend(&self) -> Option<u32> {
         match self.action {
-            Action::Kill(n) | Action::Term(n) | Action::Pause(n, _) => Some(n),
+            Action::Kill(n) | Action::Term(n) | Action::Pause(n, _) | Action::Restart(n, _) => {
+                Some(n)
+            }
             Action::Switch(_) => None,
         }
     }
@@ -74,6 +83,9 @@ impl fmt::Display for Action {
             Action::Kill(n) => write!(f, "kill -KILL backend {n}"),
             Action::Term(n) => write!(f, "kill -TERM backend {n}"),
             Action::Pause(n, d) => write!(f, "kill -STOP backend {n} for {d:?}"),
+            Action::Restart(n, d) => {
+                write!(f, "kill -KILL backend {n}, start it again after {d:?}")
+            }
             Action::Switch(m) => write!(f, "switch to {m} (nginx reload)"),
         }
     }
@@ -94,34 +106,48 @@ pub struct Event {
     pub served_at: Vec<Option<u64>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The fault ended the backend's process (kill, term, the kill of a restart).
+    #[serde(skip)]
+    pub ended: bool,
 }
 
-/// One step of the timeline: a pause is a stop and, later, a continue.
+/// One step of the timeline: a pause is a stop and, later, a continue; a restart is a kill and,
+/// later, a start.
 enum Step<'a> {
     Fault(&'a Fault),
     Resume(u32),
+    Respawn(u32),
 }
 
-/// Plays `faults` against `lab`, timed from `start`.
-pub async fn play(lab: &Lab, faults: &[Fault], start: Instant) -> Vec<Event> {
+/// Plays `faults` against `lab`, timed from `start`. Returns what happened and the backends started
+/// again (`restart`), which the caller puts in place of the dead ones once the run is over.
+pub async fn play(
+    lab: &Lab,
+    args: &LabArgs,
+    faults: &[Fault],
+    start: Instant,
+) -> (Vec<Event>, Vec<Backend>) {
     let mut steps: Vec<(Duration, Step)> = Vec::new();
     for f in faults {
         steps.push((f.at, Step::Fault(f)));
-        if let Action::Pause(n, d) = f.action {
-            steps.push((f.at + d, Step::Resume(n)));
+        match f.action {
+            Action::Pause(n, d) => steps.push((f.at + d, Step::Resume(n))),
+            Action::Restart(n, d) => steps.push((f.at + d, Step::Respawn(n))),
+            _ => {}
         }
     }
     steps.sort_by_key(|(at, _)| *at);
     let mut events = Vec::new();
     let mut config = lab.config.clone();
     let mut paused: Vec<u32> = Vec::new();
+    let mut restarted: Vec<Backend> = Vec::new();
     for (at, step) in steps {
         tokio::time::sleep_until((start + at).into()).await;
         // The backend about to be signalled is read last, as close to its signal as possible; a
         // stopped one would hold the probe for its whole timeout and delay the schedule.
         let target = match step {
             Step::Fault(f) => f.backend(),
-            Step::Resume(n) => Some(n),
+            Step::Resume(n) | Step::Respawn(n) => Some(n),
         };
         let mut served_at = vec![None; lab.backends.len()];
         let mut order: Vec<&crate::backends::Backend> = lab.backends.iter().collect();
@@ -136,30 +162,48 @@ pub async fn play(lab: &Lab, faults: &[Fault], start: Instant) -> Vec<Event> {
             served_before: None,
             served_at,
             error: None,
+            ended: false,
         };
         let result = match step {
             Step::Resume(n) => {
                 event.action = format!("kill -CONT backend {n}");
                 event.backend = Some(n);
                 paused.retain(|&p| p != n);
-                signal(lab, n, libc::SIGCONT)
+                signal(lab, &restarted, n, libc::SIGCONT)
+            }
+            Step::Respawn(n) => {
+                event.backend = Some(n);
+                match lab.backends.get(n as usize - 1) {
+                    Some(old) => {
+                        event.action = format!("start backend {n} again on {}", old.addr);
+                        backends::restart(args, n, old.addr).await.map(|b| {
+                            restarted.retain(|r| r.id != n);
+                            restarted.push(b);
+                        })
+                    }
+                    None => Err(format!("there is no backend {n}")),
+                }
             }
             Step::Fault(f) => {
                 event.action = f.action.to_string();
                 event.backend = f.backend();
                 match &f.action {
-                    Action::Kill(n) | Action::Term(n) | Action::Pause(n, _) => {
+                    Action::Kill(n)
+                    | Action::Term(n)
+                    | Action::Pause(n, _)
+                    | Action::Restart(n, _) => {
                         event.served_before =
                             event.served_at.get(*n as usize - 1).copied().flatten();
+                        event.ended = !matches!(f.action, Action::Pause(..));
                         let sig = match f.action {
-                            Action::Kill(_) => libc::SIGKILL,
+                            Action::Kill(_) | Action::Restart(..) => libc::SIGKILL,
                             Action::Term(_) => libc::SIGTERM,
                             _ => {
                                 paused.push(*n);
                                 libc::SIGSTOP
                             }
                         };
-                        signal(lab, *n, sig)
+                        signal(lab, &restarted, *n, sig)
                     }
                     Action::Switch(m) => {
                         let method = MethodArgs {
@@ -177,13 +221,15 @@ pub async fn play(lab: &Lab, faults: &[Fault], start: Instant) -> Vec<Event> {
         event.error = result.err();
         events.push(event);
     }
-    events
+    (events, restarted)
 }
 
-fn signal(lab: &Lab, n: u32, sig: libc::c_int) -> Result<(), String> {
-    let b = lab
-        .backends
-        .get(n as usize - 1)
+/// Signals backend `n`: the one started again, if it was.
+fn signal(lab: &Lab, restarted: &[Backend], n: u32, sig: libc::c_int) -> Result<(), String> {
+    let b = restarted
+        .iter()
+        .find(|b| b.id == n)
+        .or_else(|| lab.backends.get(n as usize - 1))
         .ok_or_else(|| format!("there is no backend {n}"))?;
     b.process
         .signal(sig)
@@ -208,6 +254,13 @@ mod tests {
             Action::Pause(1, Duration::from_secs(3))
         );
         assert_eq!(
+            Fault::parse("restart:2@1s+500ms"),
+            Ok(Fault {
+                at: Duration::from_secs(1),
+                action: Action::Restart(2, Duration::from_millis(500))
+            })
+        );
+        assert_eq!(
             Fault::parse("switch:ip-hash@500ms").unwrap().action,
             Action::Switch(Method::IpHash)
         );
@@ -221,6 +274,8 @@ mod tests {
             "kill:0@1s",
             "nuke:1@1s",
             "pause:1@1s",
+            "restart:1@1s",
+            "restart:0@1s+1s",
             "switch:fast@1s",
             "term:x@1s",
         ] {

@@ -113,6 +113,16 @@ impl Lab {
     }
 
     /// nginx first (it stops sending), then the backends drain; then the prefix is removed.
+    /// Puts backends started again (the `restart` fault) in place of the ones they replace.
+    pub fn replace_backends(&mut self, restarted: Vec<Backend>) {
+        for b in restarted {
+            let i = b.id as usize - 1;
+            if i < self.backends.len() {
+                self.backends[i] = b;
+            }
+        }
+    }
+
     pub fn stop(mut self) {
         self.nginx.stop(Duration::from_secs(5));
         for b in &mut self.backends {

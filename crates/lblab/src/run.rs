@@ -41,7 +41,7 @@ pub async fn run(args: RunArgs) -> Exit {
         lab = Lab::start(&args.lab, args.load.concurrency) => lab,
         () = interrupted() => return Exit::Code(INTERRUPTED_EXIT),
     };
-    let lab = match lab {
+    let mut lab = match lab {
         Ok(lab) => lab,
         Err(e) => return Exit::Usage(e),
     };
@@ -51,14 +51,15 @@ pub async fn run(args: RunArgs) -> Exit {
     };
     let config = args.load.to_config(url, Some(lab.backends.len()));
     let start = Instant::now();
-    let (outcome, events) = tokio::select! {
-        both = async { tokio::join!(loadtest::run(&config), fault::play(&lab, &args.faults, start)) } => both,
+    let (outcome, (events, restarted)) = tokio::select! {
+        both = async { tokio::join!(loadtest::run(&config), fault::play(&lab, &args.lab, &args.faults, start)) } => both,
         () = interrupted() => {
             lab.stop();
             eprintln!("lblab: interrupted; the lab is stopped");
             return Exit::Code(INTERRUPTED_EXIT);
         }
     };
+    lab.replace_backends(restarted);
     let served = lab.served().await;
     let info = lab.info(&served);
     lab.stop();
@@ -96,7 +97,8 @@ struct Check {
 
 /// Compares each backend's own `served` with the client's count for it. A backend that was killed
 /// cannot be asked any more: what it had served when it was signalled must not exceed what the
-/// client counted for it. A paused backend is shown but not judged: nginx gives up on the requests
+/// client counted for it. A restarted one counts from its restart: that plus what it had served at
+/// each kill must not exceed the client's count either. A paused backend is shown but not judged: nginx gives up on the requests
 /// it holds after the read timeout, and the backend still counts them once it runs again.
 fn reconcile(
     report: &Report,
@@ -111,11 +113,23 @@ fn reconcile(
             let id = i as u32 + 1;
             let client = report.counts.get(&BackendKey::Id(id)).copied().unwrap_or(0);
             let paused = faults.iter().any(|f| matches!(f.action, Action::Pause(n, _) if n == id));
+            let restarted =
+                faults.iter().any(|f| matches!(f.action, Action::Restart(n, _) if n == id));
+            let killed: u64 = events
+                .iter()
+                .filter(|e| e.backend == Some(id) && e.ended)
+                .filter_map(|e| e.served_before)
+                .sum();
             let before = events
                 .iter()
                 .find(|e| e.backend == Some(id) && e.served_before.is_some())
                 .and_then(|e| e.served_before);
             match (s, before) {
+                (Some(s), _) if restarted => Check {
+                    id,
+                    ok: killed + s <= client,
+                    text: format!("{id}: {killed} served before it was killed, {s} since it was started again, {client} counted ({} answered between its last count and its end)", client.saturating_sub(killed + s)),
+                },
                 (Some(s), _) if paused => Check { id, ok: true, text: format!("{id}: {s} served, {client} counted (paused: not judged)") },
                 (Some(s), _) => Check { id, ok: *s == client, text: format!("{id}: {s} served, {client} counted") },
                 (None, Some(b)) => Check {

@@ -46,6 +46,32 @@ fn sigterm_of_a_backend_loses_nothing() {
 }
 
 #[test]
+fn a_backend_killed_and_started_again_is_back_in_the_rotation() {
+    let v = assert_passed(&["-d", "5s", "-c", "50", "--fault", "restart:2@500ms+500ms"]);
+    assert_eq!(v["errors"], 0);
+    assert_eq!(v["reconciled"], true);
+    let events = v["faults"].as_array().unwrap();
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert!(
+        events.iter().all(|e| e.get("error").is_none()),
+        "{events:?}"
+    );
+    // The new process counts from its start: it served again once nginx's fail_timeout (2 s) had
+    // passed, and what it served plus what the old one had served fits the client's count.
+    let new = &v["lab"]["backends"][1];
+    let since = new["served"].as_u64().unwrap();
+    assert!(since > 100, "backend 2 served {since} after its restart");
+    let before = fault_event(&v, 2)["served_before"].as_u64().unwrap();
+    assert!(
+        before + since <= counts(&v)[1],
+        "{before} + {since} > {}",
+        counts(&v)[1]
+    );
+    // The started-again backend is torn down with the lab like the others.
+    assert_all_gone(&lab_pids(&v["lab"]), Duration::from_secs(2));
+}
+
+#[test]
 fn a_hung_backend_costs_time_bounded_by_the_read_timeout_not_requests() {
     // nginx takes the hung backend out for fail_timeout (2 s) once a request to it times out, so the
     // run goes on for a while after SIGCONT to see it back.
