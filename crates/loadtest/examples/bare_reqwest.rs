@@ -1,9 +1,10 @@
-//! The floor under `loadtest`: the same reqwest client settings and the same request loop (64 tasks,
-//! one shared counter, a cloned prepared request, the whole body read) with nothing else — no
-//! attribution, no counts, no latency. `checks/profile.sh` counts its instructions per request beside
-//! loadtest's, to show how much of loadtest's cost is reqwest's.
+//! The floor under `loadtest`: the same reqwest client settings and the same request loop (TASKS
+//! tasks on one thread, one shared counter, a cloned prepared request, the whole body read) with
+//! nothing else — no attribution, no counts, no latency. `checks/profile.sh` counts its instructions
+//! per request beside loadtest's, to show how much of loadtest's cost is reqwest's.
 //!
-//!   cargo run --release --example bare_reqwest -- http://127.0.0.1:8080/ 20000
+//!   cargo run --release --example bare_reqwest -- http://127.0.0.1:8080/ 20000        # 64 tasks
+//!   cargo run --release --example bare_reqwest -- http://127.0.0.1:8080/ 1000 1000    # a burst
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -11,9 +12,12 @@ use std::time::Duration;
 
 fn main() -> Result<(), String> {
     let mut args = std::env::args().skip(1);
-    let usage = "usage: bare_reqwest URL REQUESTS";
+    let usage = "usage: bare_reqwest URL REQUESTS [TASKS]";
     let url = loadtest::cli::parse_url(&args.next().ok_or(usage)?)?;
     let requests: u64 = args.next().ok_or(usage)?.parse().map_err(|_| usage)?;
+    let tasks: usize = args
+        .next()
+        .map_or(Ok(64), |t| t.parse().map_err(|_| usage))?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -25,12 +29,12 @@ fn main() -> Result<(), String> {
         .retry(reqwest::retry::never())
         .timeout(Duration::from_secs(10))
         .tcp_nodelay(true)
-        .pool_max_idle_per_host(64)
+        .pool_max_idle_per_host(tasks)
         .build()
         .map_err(|e| e.to_string())?;
     let issued = Arc::new(AtomicU64::new(0));
     let answered = rt.block_on(async {
-        let tasks: Vec<_> = (0..64)
+        let tasks: Vec<_> = (0..tasks)
             .map(|_| {
                 let (client, issued, url) = (client.clone(), issued.clone(), url.clone());
                 tokio::spawn(async move {
