@@ -38,7 +38,12 @@ fn main() -> ExitCode {
     let config = args
         .load
         .to_config(args.url, args.backends.map(|k| k as usize));
-    let runtime = match tokio::runtime::Runtime::new() {
+    // The sending threads have their own runtimes; this one only waits for them and draws the
+    // progress bar, so it needs no worker threads of its own.
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("loadtest: cannot start the async runtime: {e}");
