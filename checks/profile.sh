@@ -50,7 +50,7 @@ valgrind --tool=callgrind --callgrind-out-file="$WORK/loadtest.cg" \
   "$BIN/loadtest" "$URL" -t 1 -c 64 -n "$N" --json >"$WORK/loadtest.json" 2>"$WORK/loadtest.err"
 callgrind_annotate --inclusive=yes "$WORK/loadtest.cg" >"$WORK/loadtest.txt" 2>/dev/null
 
-# The floor: reqwest alone, the same client settings and loop, nothing of loadtest's own.
+# The floor: reqwest alone, set up as loadtest sets up its client, in the same loop, nothing else.
 valgrind --tool=callgrind --callgrind-out-file="$WORK/bare.cg" \
   "$BIN/examples/bare_reqwest" "$URL" "$N" >"$WORK/bare.out" 2>"$WORK/bare.err"
 BARE_IR=$(awk '/Collected/ {print $4}' "$WORK/bare.err")

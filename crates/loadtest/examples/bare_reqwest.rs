@@ -1,7 +1,9 @@
-//! The floor under `loadtest`: the same reqwest client settings and the same request loop (TASKS
-//! tasks on one thread, one shared counter, a cloned prepared request, the whole body read) with
-//! nothing else — no attribution, no counts, no latency. `checks/profile.sh` counts its instructions
-//! per request beside loadtest's, to show how much of loadtest's cost is reqwest's.
+//! The floor under `loadtest`: a reqwest client set up as loadtest sets up its own (HTTP/1 only, no
+//! proxy, no redirects, no retries, TCP_NODELAY; only the TCP keepalive options are left at their
+//! defaults, which cost nothing per request) and the same request loop (TASKS tasks on one thread,
+//! one shared counter, a cloned prepared request, the whole body read) with nothing else — no
+//! attribution, no counts, no latency. `checks/profile.sh` counts its instructions per request
+//! beside loadtest's, to show how much of loadtest's cost is reqwest's.
 //!
 //!   cargo run --release --example bare_reqwest -- http://127.0.0.1:8080/ 20000        # 64 tasks
 //!   cargo run --release --example bare_reqwest -- http://127.0.0.1:8080/ 1000 1000    # a burst
