@@ -17,14 +17,10 @@ pub struct UpstreamConfig {
     pub servers: Vec<SocketAddr>,
     /// One per server, in the same order; `None` means nginx's default weight 1 everywhere.
     pub weights: Option<Weights>,
-    /// Idle keepalive connections each worker keeps to the backends.
-    pub keepalive: u32,
-    /// A server that fails once is left out for `fail_timeout` (passive health check). 2 s instead of
-    /// nginx's 10 s so that a restarted backend is back in the rotation within a short run.
-    pub fail_timeout_s: u32,
 }
 
-/// A whole nginx.conf for a private prefix.
+/// A whole nginx.conf for a private prefix. Keepalive, timeouts, `max_fails` and the like are not
+/// part of it: they come from `nginx/proxy.json` (`proxy()`), as for the NixOS module.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NginxConfig {
     pub prefix: PathBuf,
@@ -32,8 +28,6 @@ pub struct NginxConfig {
     pub worker_processes: u32,
     /// The most client connections the load test will open at once.
     pub concurrency: u32,
-    pub connect_timeout_ms: u32,
-    pub read_timeout_ms: u32,
     pub upstream: UpstreamConfig,
 }
 
@@ -47,8 +41,6 @@ impl UpstreamConfig {
             consistent: false,
             servers,
             weights: None,
-            keepalive: proxy().keepalive,
-            fail_timeout_s: proxy().fail_timeout_s,
         }
     }
 
@@ -57,7 +49,8 @@ impl UpstreamConfig {
         s.push_str("    upstream lblab {\n");
         // Without a shared zone each worker keeps its own round-robin position and counters, and
         // 1000 requests over two workers come out 334/334/332 instead of 333/333/334.
-        let _ = writeln!(s, "        zone lblab {};", proxy().zone_size);
+        let p = proxy();
+        let _ = writeln!(s, "        zone lblab {};", p.zone_size);
         if let Some(d) = self.method.directive(&self.hash_key, self.consistent) {
             let _ = writeln!(s, "        {d};");
         }
@@ -66,15 +59,16 @@ impl UpstreamConfig {
             if let Some(w) = self.weights.as_ref().and_then(|w| w.0.get(i)) {
                 let _ = write!(s, " weight={w}");
             }
+            // A server that fails is left out for fail_timeout (passive health check): 2 s instead
+            // of nginx's 10 s, so that a restarted backend is back in the rotation within a short run.
             let _ = writeln!(
                 s,
                 " max_fails={} fail_timeout={}s;",
-                proxy().max_fails,
-                self.fail_timeout_s
+                p.max_fails, p.fail_timeout_s
             );
         }
         // nginx wants keepalive after the balancing directive.
-        let _ = writeln!(s, "        keepalive {};", self.keepalive);
+        let _ = writeln!(s, "        keepalive {};", p.keepalive);
         s.push_str("    }\n");
         s
     }
@@ -82,10 +76,11 @@ impl UpstreamConfig {
 
 impl NginxConfig {
     pub fn worker_connections(&self) -> u32 {
-        (2 * self.concurrency + 2 * self.upstream.keepalive + 64).max(1024)
+        (2 * self.concurrency + 2 * proxy().keepalive + 64).max(1024)
     }
 
     pub fn render(&self) -> String {
+        let p = proxy();
         let wc = self.worker_connections();
         let tries = self.upstream.servers.len().max(1).to_string();
         let vars: [(&str, String); 11] = [
@@ -95,11 +90,11 @@ impl NginxConfig {
             ("prefix", self.prefix.display().to_string()),
             ("upstream", self.upstream.render()),
             ("listen", self.listen.to_string()),
-            ("listen_backlog", proxy().listen_backlog.to_string()),
-            ("next_upstream", proxy().next_upstream.clone()),
+            ("listen_backlog", p.listen_backlog.to_string()),
+            ("next_upstream", p.next_upstream.clone()),
             ("next_upstream_tries", tries),
-            ("connect_timeout", format!("{}ms", self.connect_timeout_ms)),
-            ("read_timeout", format!("{}ms", self.read_timeout_ms)),
+            ("connect_timeout", format!("{}ms", p.connect_timeout_ms)),
+            ("read_timeout", format!("{}ms", p.read_timeout_ms)),
         ];
         let mut out = TEMPLATE.to_owned();
         for (name, value) in &vars {
@@ -125,8 +120,6 @@ mod tests {
             listen: "127.0.0.1:8080".parse().unwrap(),
             worker_processes: 2,
             concurrency: 1000,
-            connect_timeout_ms: 500,
-            read_timeout_ms: 2000,
             upstream: UpstreamConfig::new(method, addrs()),
         }
     }

@@ -56,8 +56,6 @@ impl Lab {
             },
             worker_processes: args.workers.unwrap_or_else(default_workers),
             concurrency,
-            connect_timeout_ms: lblab_config::proxy().connect_timeout_ms,
-            read_timeout_ms: lblab_config::proxy().read_timeout_ms,
             upstream: upstream(&args.method, backends.iter().map(|b| b.addr).collect()),
         };
         let mut attempt = 0;

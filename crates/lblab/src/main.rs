@@ -88,8 +88,6 @@ fn nginx_config(a: NginxConfigArgs) -> Exit {
         listen: a.listen,
         worker_processes: a.workers.unwrap_or_else(lab::default_workers),
         concurrency: a.concurrency,
-        connect_timeout_ms: lblab_config::proxy().connect_timeout_ms,
-        read_timeout_ms: lblab_config::proxy().read_timeout_ms,
         upstream: lab::upstream(&a.method, servers),
     };
     if a.upstream_only {
