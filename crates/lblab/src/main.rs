@@ -40,6 +40,10 @@ fn main() -> ExitCode {
             }
         };
     }
+    if let Command::Run(a) = &cli.command {
+        // Before the runtime's threads exist, or growing the file table makes each new socket wait.
+        loadtest::prepare_process(a.load.concurrency);
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {

@@ -35,8 +35,6 @@ pub async fn run(args: RunArgs) -> Exit {
             args.lab.backends
         ));
     }
-    loadtest::raise_nofile_limit();
-    loadtest::reserve_heap();
     let lab = tokio::select! {
         lab = Lab::start(&args.lab, args.load.concurrency) => lab,
         () = interrupted() => return Exit::Code(INTERRUPTED_EXIT),

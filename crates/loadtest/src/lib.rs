@@ -22,7 +22,7 @@ pub use config::{Config, MaxErrors};
 pub use duration::parse_duration;
 pub use expect::{Expectation, Outcome};
 pub use header::HeaderTemplate;
-pub use limits::{raise_nofile_limit, reserve_heap};
+pub use limits::{prepare_process, raise_nofile_limit};
 pub use printer::print_text;
 pub use report::{BackendKey, Report};
 pub use schedule::{ScheduleReport, parse_rate};

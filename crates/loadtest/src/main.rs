@@ -33,8 +33,7 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();
-    loadtest::raise_nofile_limit();
-    loadtest::reserve_heap();
+    loadtest::prepare_process(args.load.concurrency);
     let config = args
         .load
         .to_config(args.url, args.backends.map(|k| k as usize));
