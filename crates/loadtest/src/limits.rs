@@ -15,10 +15,11 @@ pub fn raise_nofile_limit() -> u64 {
 /// Readies the process for `concurrency` connections: the open-files limit, the file table and the
 /// heap. Call it from `main` before any thread starts; [`reserve_fds`] says why that matters.
 pub fn prepare_process(concurrency: u32) {
-    raise_nofile_limit();
+    let soft = raise_nofile_limit();
     reserve_heap();
-    // One socket per connection, plus each sending thread's epoll and wake-up descriptors.
-    reserve_fds(u64::from(concurrency) + 64);
+    // One socket per connection, plus each sending thread's epoll and wake-up descriptors; a
+    // descriptor at or above the soft limit could not be made.
+    reserve_fds((u64::from(concurrency) + 64).min(soft.saturating_sub(1)));
 }
 
 /// Grows this process's file-descriptor table to hold `fds` descriptors now, while it has one thread.
@@ -26,13 +27,10 @@ pub fn prepare_process(concurrency: u32) {
 /// process with more than one thread each growth waits for an RCU grace period (`expand_fdtable`
 /// calls `synchronize_rcu`). At -c 1000 that stalled `socket()` for 8–16 ms at fd 256 and again at
 /// 512: a third of the burst's wall time, spent idle. The table never shrinks, so growing it once
-/// before any thread starts saves every later wait. Capped at the open-files soft limit.
+/// before any thread starts saves every later wait. `fds` must be below the open-files soft limit.
 fn reserve_fds(fds: u64) {
     use std::os::fd::AsRawFd;
-    let soft = rlimit::getrlimit(rlimit::Resource::NOFILE)
-        .map(|(soft, _)| soft)
-        .unwrap_or(1024);
-    let top = fds.min(soft.saturating_sub(1)).min(i32::MAX as u64) as libc::c_int;
+    let top = fds.min(i32::MAX as u64) as libc::c_int;
     let Ok(null) = std::fs::File::open("/dev/null") else {
         return;
     };
