@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# The speed benchmark: loadtest against wrk, oha, hey and ab (where installed) on the same nginx
+# The speed benchmark: loadtest against wrk, oha, hey and ab (where installed) and against reqwest alone
+# (crates/loadtest/examples/bare_reqwest.rs, the floor under loadtest) on the same nginx
 # `return 200` target, lblab-backend against that nginx on one core each, and the whole `lblab run`.
 # Pairs run alternately, ROUNDS times; the table gives medians and ratios. Absolute numbers on a shared
 # machine drift from minute to minute: only the ratios from one run of this script mean anything.
 #
-#   checks/bench.sh            # 5 rounds, 5 s runs (about 4 minutes)
+#   checks/bench.sh            # 5 rounds, 5 s runs (about 5 minutes)
 #   checks/bench.sh --smoke    # 1 round, 1 s runs: proves the script still works, judges nothing
 #   ROUNDS=9 SECS=10 checks/bench.sh
 #
@@ -18,7 +19,7 @@ SECS=${SECS:-5}
 BURST=${BURST:-1000}
 if [ "${1:-}" = "--smoke" ]; then ROUNDS=1 SECS=1; fi
 
-cargo build --release --quiet --bins
+cargo build --release --quiet --bins --example bare_reqwest
 BIN=$PWD/target/release
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 [ -x "$NGINX" ] || { echo "bench: nginx is required (apt-get install -y nginx)" >&2; exit 2; }
@@ -67,6 +68,8 @@ URL=http://127.0.0.1:$NGINX_PORT/
 # Each function prints one number.
 # One sending thread, as wrk -t1: each client gets core 0 to itself, nginx gets core 1.
 rps_loadtest() { $PIN0 "$BIN/loadtest" "$1" -t 1 -c 64 -d "${SECS}s" --json | python3 -c 'import json,sys; print(round(json.load(sys.stdin)["rps"]))'; }
+# reqwest alone in loadtest's loop (crates/loadtest/examples/bare_reqwest.rs): the floor under loadtest.
+rps_reqwest() { $PIN0 "$BIN/examples/bare_reqwest" "$1" "${SECS}s" 64 | awk '{print int($(NF-1))}'; }
 rps_wrk() { $PIN0 wrk -t1 -c64 -d"${SECS}s" "$1" | awk '/Requests\/sec/ {print int($2)}'; }
 # The issue's literal pair: loadtest as a user runs it (one thread per CPU) against wrk -t1, no pinning.
 rps_loadtest_free() { "$BIN/loadtest" "$1" -c 64 -d "${SECS}s" --json | python3 -c 'import json,sys; print(round(json.load(sys.stdin)["rps"]))'; }
@@ -112,6 +115,7 @@ BACKEND_IDLE_KB=$(awk '/VmRSS/ {print $2}' "/proc/$BACKEND_PID/status")
 
 for round in $(seq "$ROUNDS"); do
   for t in "${tools[@]}"; do record "rps_$t" "$(rps_"$t" "$URL")"; done
+  record rps_reqwest "$(rps_reqwest "$URL")"
   if have wrk; then
     record rps_loadtest_free "$(rps_loadtest_free "$URL")"
     record rps_wrk_free "$(rps_wrk_free "$URL")"
@@ -136,6 +140,8 @@ printf '\n%-52s %12s %8s\n' "measure (median of $ROUNDS; bursts: of $((ROUNDS * 
 for t in "${tools[@]}"; do
   printf '%-52s %12s %8s\n' "$t, 64 connections, ${SECS}s, core 0, req/s" "$(med "rps_$t")" "$(ratio "$(med "rps_$t")" "$wrk_rps") × wrk"
 done
+printf '%-52s %12s %8s\n' "reqwest alone (bare_reqwest), 64 tasks, core 0, req/s" "$(med rps_reqwest)" "$(ratio "$(med rps_reqwest)" "$wrk_rps") × wrk"
+printf '%-52s %12s\n' "loadtest / reqwest alone, core 0" "$(ratio "$(med rps_loadtest)" "$(med rps_reqwest)")"
 if have wrk; then
   printf '%-52s %12s %8s\n' "loadtest -c 64 (one thread per CPU), unpinned, req/s" "$(med rps_loadtest_free)" "$(ratio "$(med rps_loadtest_free)" "$(med rps_wrk_free)") × wrk"
   printf '%-52s %12s\n' "wrk -t1 -c64, unpinned, req/s" "$(med rps_wrk_free)"
