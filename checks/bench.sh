@@ -67,13 +67,16 @@ URL=http://127.0.0.1:$NGINX_PORT/
 
 # Each function prints one number.
 # One sending thread, as wrk -t1: each client gets core 0 to itself, nginx gets core 1.
-rps_loadtest() { $PIN0 "$BIN/loadtest" "$1" -t 1 -c 64 -d "${SECS}s" --json | python3 -c 'import json,sys; print(round(json.load(sys.stdin)["rps"]))'; }
+# The req/s in loadtest's --json report, and in wrk's text.
+parse_loadtest_rps() { python3 -c 'import json,sys; print(round(json.load(sys.stdin)["rps"]))'; }
+parse_wrk_rps() { awk '/Requests\/sec/ {print int($2)}'; }
+rps_loadtest() { $PIN0 "$BIN/loadtest" "$1" -t 1 -c 64 -d "${SECS}s" --json | parse_loadtest_rps; }
 # reqwest alone in loadtest's loop (crates/loadtest/examples/bare_reqwest.rs): the floor under loadtest.
 rps_reqwest() { $PIN0 "$BIN/examples/bare_reqwest" "$1" "${SECS}s" 64 | awk '{print int($(NF-1))}'; }
-rps_wrk() { $PIN0 wrk -t1 -c64 -d"${SECS}s" "$1" | awk '/Requests\/sec/ {print int($2)}'; }
+rps_wrk() { $PIN0 wrk -t1 -c64 -d"${SECS}s" "$1" | parse_wrk_rps; }
 # The literal pair: loadtest as a user runs it (one thread per CPU) against wrk -t1, no pinning.
-rps_loadtest_free() { "$BIN/loadtest" "$1" -c 64 -d "${SECS}s" --json | python3 -c 'import json,sys; print(round(json.load(sys.stdin)["rps"]))'; }
-rps_wrk_free() { wrk -t1 -c64 -d"${SECS}s" "$1" | awk '/Requests\/sec/ {print int($2)}'; }
+rps_loadtest_free() { "$BIN/loadtest" "$1" -c 64 -d "${SECS}s" --json | parse_loadtest_rps; }
+rps_wrk_free() { wrk -t1 -c64 -d"${SECS}s" "$1" | parse_wrk_rps; }
 rps_oha() { $PIN0 oha -z "${SECS}s" -c 64 --no-tui --output-format json "$1" | python3 -c 'import json,sys; print(round(json.load(sys.stdin)["summary"]["requestsPerSec"]))'; }
 rps_hey() { $PIN0 hey -z "${SECS}s" -c 64 "$1" | awk '/Requests\/sec/ {print int($2)}'; }
 rps_ab() { $PIN0 ab -k -q -c 64 -t "$SECS" -n 100000000 "$1" 2>/dev/null | awk '/Requests per second/ {print int($4)}'; }
