@@ -73,8 +73,9 @@
         };
       });
 
-      # In nixos-25.11 `nixfmt` is the RFC 166 formatter (`nixfmt-rfc-style` is a deprecated alias).
-      formatter = forAllSystems (pkgs: pkgs.nixfmt);
+      # nixfmt-tree: treefmt with nixfmt, which formats the whole tree when `nix fmt` passes no file
+      # (plain nixfmt would read stdin and wait).
+      formatter = forAllSystems (pkgs: pkgs.nixfmt-tree);
 
       checks = forAllSystems (pkgs: import ./checks { inherit pkgs self; });
     };

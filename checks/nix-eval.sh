@@ -12,8 +12,8 @@
 #   LBLAB=target/debug/lblab NIXPKGS_LIB=/path/to/nixpkgs.lib bash checks/nix-eval.sh
 #
 # NIXPKGS_LIB is a directory with nixpkgs' lib/ in it (a nixpkgs or nix-community/nixpkgs.lib
-# checkout). Without it, a nixpkgs.lib snapshot under /work/.mirror is used if there is one;
-# otherwise steps 2-5 are skipped, saying so.
+# checkout); without it ~/.cache/lblab/nixpkgs.lib is used (checks/nixpkgs-lib.sh). Where there
+# is none, steps 2-5 are skipped, saying so in one line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -74,27 +74,13 @@ fi
 # 2. Find nixpkgs' lib.
 tmp=$(mktemp -d /tmp/nix-eval.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-lib_dir=
-if [ -n "${NIXPKGS_LIB:-}" ]; then
-  lib_dir=$NIXPKGS_LIB
-  [ -f "$lib_dir/lib/default.nix" ] || {
-    fail "NIXPKGS_LIB=$lib_dir has no lib/default.nix"
-    finish
-  }
-else
-  for git_dir in /work/.mirror/nix-community+nixpkgs.lib/repo /work/.mirror/nix-community+nixpkgs.lib; do
-    if git --git-dir="$git_dir" rev-parse --verify -q HEAD >/dev/null 2>&1; then
-      git --git-dir="$git_dir" archive HEAD lib | tar -x -C "$tmp"
-      lib_dir=$tmp
-      echo "nix-eval: nixpkgs lib from $git_dir at $(git --git-dir="$git_dir" rev-parse --short HEAD)"
-      break
-    fi
-  done
-fi
-if [ -z "$lib_dir" ]; then
-  echo "nix-eval: eval harness skipped: no nixpkgs lib (set NIXPKGS_LIB to a nixpkgs.lib checkout)"
+# shellcheck source=checks/nixpkgs-lib.sh
+. checks/nixpkgs-lib.sh
+if ! find_nixpkgs_lib; then
+  echo "nix-eval: eval harness skipped: $nixpkgs_lib_missing"
   finish
 fi
+lib_dir=$NIXPKGS_LIB
 
 eval_harness() {
   # nix-instantiate --eval on checks/eval with nixpkgs' lib; extra arguments are passed on.

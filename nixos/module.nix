@@ -15,6 +15,10 @@ let
   methods = builtins.fromJSON (builtins.readFile ../nginx/methods.json);
   # How nginx treats the backends: the same file `lblab` renders nginx/lblab.conf from.
   proxy = builtins.fromJSON (builtins.readFile ../nginx/proxy.json);
+  # The backend unit's sandbox; keys starting with "_" are the file's comments.
+  hardening = lib.filterAttrs (name: _: !lib.hasPrefix "_" name) (
+    builtins.fromJSON (builtins.readFile ./backend-hardening.json)
+  );
 
   # "host:port", with the brackets nginx and Rust's SocketAddr want around an IPv6 literal.
   hostPort =
@@ -98,49 +102,10 @@ let
       TimeoutStopSec = "15s";
       Restart = "on-failure";
       RestartSec = "100ms";
-
-      DynamicUser = true;
-      UMask = "0077";
-      ProtectSystem = "strict";
-      ProtectHome = true;
-      PrivateTmp = true;
-      PrivateDevices = true;
-      PrivateMounts = true;
-      PrivateUsers = true;
-      NoNewPrivileges = true;
-      CapabilityBoundingSet = "";
-      AmbientCapabilities = "";
-      ProtectKernelTunables = true;
-      ProtectKernelModules = true;
-      ProtectKernelLogs = true;
-      ProtectControlGroups = true;
-      ProtectClock = true;
-      ProtectHostname = true;
-      ProtectProc = "invisible";
-      ProcSubset = "pid";
-      RestrictNamespaces = true;
-      RestrictRealtime = true;
-      RestrictSUIDSGID = true;
-      LockPersonality = true;
-      MemoryDenyWriteExecute = true;
-      RemoveIPC = true;
-      KeyringMode = "private";
-      DevicePolicy = "closed";
-      # AF_INET and AF_INET6 to listen. AF_UNIX because sd_notify's READY=1 is a datagram on the
-      # unix socket $NOTIFY_SOCKET: without it the backend could not report readiness and the
-      # unit would hang in "activating" until its start timeout.
-      RestrictAddressFamilies = [
-        "AF_UNIX"
-        "AF_INET"
-        "AF_INET6"
-      ];
-      SystemCallArchitectures = "native";
-      SystemCallFilter = [
-        "@system-service"
-        "~@privileged"
-      ];
-      SystemCallErrorNumber = "EPERM";
     }
+    # The sandbox, from nixos/backend-hardening.json (checks/systemd runs these units under a real
+    # systemd and scores them with systemd-analyze security).
+    // hardening
     # On loopback only nginx on this machine can talk to the backend anyway; say so to the kernel.
     // lib.optionalAttrs (isLoopback cfg.address) {
       IPAddressDeny = "any";
@@ -242,6 +207,17 @@ in
       '';
     };
 
+    workerConnections = lib.mkOption {
+      type = lib.types.ints.positive;
+      default = 4096;
+      description = ''
+        nginx's `worker_connections`: nginx's default of 512 is too few for a burst of 1000
+        requests, which hold one client and one upstream connection each. Set it here rather
+        than in {option}`services.nginx.eventsConfig`, which this module adds its line to (nginx
+        refuses a second `worker_connections`).
+      '';
+    };
+
     extraUpstreams = lib.mkOption {
       type = lib.types.listOf lib.types.str;
       default = [ ];
@@ -319,11 +295,12 @@ in
       # A new method (or weights, or hash key) is an nginx reload on switch-to-configuration,
       # not a restart: connections in flight finish, the backends are not touched.
       enableReload = true;
-      # nginx's default of 512 is too few for a burst of 1000 requests (one client and one
-      # upstream connection each), and every connection is a file descriptor (gixy, which
-      # checks nginx.conf at build time, wants the limit at least twice worker_connections).
-      eventsConfig = lib.mkDefault "worker_connections 4096;";
-      appendConfig = "worker_rlimit_nofile 8192;";
+      # Not mkDefault: eventsConfig is `lines`, so a user's own lines (multi_accept, …) are added to
+      # this one instead of replacing it; the number itself is services.lblab.workerConnections.
+      eventsConfig = "worker_connections ${toString cfg.workerConnections};";
+      # Every client connection may hold an upstream one too, and each is a file descriptor (gixy,
+      # which checks nginx.conf at build time, wants the limit at least twice worker_connections).
+      appendConfig = "worker_rlimit_nofile ${toString (2 * cfg.workerConnections)};";
 
       upstreams.lblab = {
         inherit servers;

@@ -27,6 +27,9 @@ rustPlatform.buildRustPackage {
   # The whole workspace's tests. The end-to-end ones start their own nginx (from PATH) on
   # loopback ports, which the build sandbox has.
   cargoTestFlags = [ "--workspace" ];
+  # Some end-to-end tests assert latencies (least-conn avoids a slow backend, the open model
+  # reports a stall); on a busy builder, tests run side by side would starve each other's nginx.
+  dontUseCargoParallelTests = true;
   nativeCheckInputs = [ nginx ];
 
   meta = {

@@ -80,29 +80,37 @@ let
     else
       config;
 
-  # Copied from nixos/modules/services/web-servers/nginx/default.nix (toUpstreamParameter and
-  # upstreamConfig), the text nixpkgs puts into nginx.conf for services.nginx.upstreams.
-  toUpstreamParameter =
-    key: value:
-    if builtins.isBool value then lib.optionalString value key else "${key}=${toString value}";
+  # services.nginx.upstreams as nginx.conf text, from the options' documented meaning: one
+  # `upstream NAME { … }` per attribute; in it one `server ADDRESS PARAMS;` line per attribute of
+  # `servers` (a parameter set to true is written as its bare name, one set to false is left out,
+  # any other as name=value), then `extraConfig`. The comparison below ignores layout and the
+  # order of a server's parameters, so only this meaning matters, not nixpkgs' exact text.
+  serverParameter =
+    name: value:
+    if value == true then
+      [ name ]
+    else if value == false then
+      [ ]
+    else
+      [ "${name}=${toString value}" ];
+  serverLine =
+    address: parameters:
+    concatStringsSep " " (
+      [
+        "server"
+        address
+      ]
+      ++ lib.concatLists (mapAttrsToList serverParameter parameters)
+    )
+    + ";";
   upstreamConfig =
-    cfg:
-    toString (
-      lib.flip mapAttrsToList cfg.upstreams (
-        name: upstream: ''
-          upstream ${name} {
-            ${toString (
-              lib.flip mapAttrsToList upstream.servers (
-                name: server: ''
-                  server ${name} ${concatStringsSep " " (mapAttrsToList toUpstreamParameter server)};
-                ''
-              )
-            )}
-            ${upstream.extraConfig}
-          }
-        ''
-      )
-    );
+    nginx:
+    concatMapStrings (name: ''
+      upstream ${name} {
+      ${concatStringsSep "\n" (mapAttrsToList serverLine nginx.upstreams.${name}.servers)}
+      ${nginx.upstreams.${name}.extraConfig}
+      }
+    '') (attrNames nginx.upstreams);
 
   # The statements of `upstream lblab { … }` in order, whitespace collapsed, a server's
   # parameters sorted (nixpkgs writes them in attribute order, render.rs in its own).
@@ -421,6 +429,29 @@ let
         appendConfig = "worker_rlimit_nofile 8192;";
       }
     )
+    (expectEq "a user's eventsConfig is added to worker_connections, not put in its place"
+      (checkAssertions
+        (evalLab [
+          {
+            services.lblab.enable = true;
+            services.nginx.eventsConfig = "multi_accept on;";
+          }
+        ]).config
+      ).services.nginx.eventsConfig
+      "multi_accept on;\nworker_connections 4096;"
+    )
+    (expectEq "workerConnections sets worker_connections and the fd limit"
+      {
+        inherit ((checkAssertions (configWith { workerConnections = 10000; })).services.nginx)
+          eventsConfig
+          appendConfig
+          ;
+      }
+      {
+        eventsConfig = "worker_connections 10000;";
+        appendConfig = "worker_rlimit_nofile 20000;";
+      }
+    )
     (expectEq "three backend units" (backendNames d) [
       "lblab-backend-1"
       "lblab-backend-2"
@@ -646,6 +677,7 @@ let
     inherit lib;
     stdenv.hostPlatform.system = system;
     callPackage = fn: args: fakePackage "lblab-from-flake-${system}";
+    nixfmt-tree = fakePackage "nixfmt-tree";
     nginx = fakePackage "nginx";
   };
   outputs = flake.outputs {
@@ -711,6 +743,13 @@ let
         "lblab"
       ];
     })
+    (expectEq "formatter: nixfmt-tree, which formats the tree when given no file"
+      (mapAttrs (_: f: f.name) outputs.formatter)
+      {
+        aarch64-linux = "nixfmt-tree";
+        x86_64-linux = "nixfmt-tree";
+      }
+    )
     (expectEq "apps" (attrNames outputs.apps.x86_64-linux) [
       "default"
       "loadtest"
@@ -726,32 +765,28 @@ let
       (viaFlakeModule.systemd.services.lblab-backend-1.serviceConfig.ExecStart)
       "/nix/store/00000000000000000000000000000000-lblab-from-flake-x86_64-linux/bin/lblab-backend --id 1 --listen 127.0.0.1:8001"
     )
-    (expectEq "flake.lock" lock {
-      nodes = {
-        nixpkgs = {
-          locked = {
-            lastModified = 1778430510;
-            narHash = "sha256-Ti+ZBvW6yrWWAg2szExVTwCd4qOJ3KlVr1tFHfyfi8Q=";
-            owner = "NixOS";
-            repo = "nixpkgs";
-            rev = "8fd9daa3db09ced9700431c5b7ad0e8ba199b575";
-            type = "github";
-          };
-          original = {
-            owner = "NixOS";
-            ref = "nixos-25.11";
-            repo = "nixpkgs";
-            type = "github";
-          };
-        };
-        root.inputs.nixpkgs = "nixpkgs";
-      };
-      root = "root";
-      version = 7;
-    })
+    # The lock must pin what flake.nix asks for: the same repository and branch, at one commit.
+    (expectEq "flake.lock pins flake.nix's nixpkgs input"
+      (
+        let
+          node = lock.nodes.${lock.nodes.${lock.root}.inputs.nixpkgs};
+          url = "${node.original.type}:${node.original.owner}/${node.original.repo}/${node.original.ref}";
+        in
+        {
+          inherit url;
+          sameRepo = node.locked.owner == node.original.owner && node.locked.repo == node.original.repo;
+          pinned = builtins.match "[0-9a-f]{40}" node.locked.rev != null && node.locked ? narHash;
+        }
+      )
+      {
+        url = flake.inputs.nixpkgs.url;
+        sameRepo = true;
+        pinned = true;
+      }
+    )
     (expectEq "package: pname, version from Cargo.toml, lock file, meta"
       {
-        inherit (packageArgs) pname version cargoTestFlags;
+        inherit (packageArgs) pname version cargoTestFlags dontUseCargoParallelTests;
         lockFile = toString packageArgs.cargoLock.lockFile;
         mainProgram = packageArgs.meta.mainProgram;
         license = packageArgs.meta.license.spdxId;
@@ -761,6 +796,7 @@ let
         pname = "lblab";
         version = (lib.importTOML (root + "/Cargo.toml")).workspace.package.version;
         cargoTestFlags = [ "--workspace" ];
+        dontUseCargoParallelTests = true;
         lockFile = toString (root + "/Cargo.lock");
         mainProgram = "lblab";
         license = "MIT";

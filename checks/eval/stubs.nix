@@ -6,53 +6,31 @@
 let
   inherit (lib) mkOption types;
 
-  # nixos/lib/systemd-lib.nix
+  # nixos/lib/systemd-lib.nix: what a unit name looks like.
   unitNameType = types.strMatching "[a-zA-Z0-9@%:_.\\-]+[.](service|socket|device|mount|automount|swap|target|path|timer|scope|slice)";
 
-  assertValueOneOf =
-    name: values: group: attr:
-    lib.optional (
-      attr ? ${name} && !lib.elem attr.${name} values
-    ) "Systemd ${group} field `${name}' cannot have value `${toString attr.${name}}'.";
-
-  checkUnitConfig =
-    group: checks: attrs:
-    let
-      defs = lib.mapAttrs (lib.const (
-        v:
-        if v._type or "" == "override" then
-          v.content
-        else if v._type or "" == "if" then
-          v.content
-        else
-          v
-      )) attrs;
-      errors = lib.concatMap (c: c group defs) checks;
-    in
-    if errors == [ ] then true else lib.trace (lib.concatStringsSep "\n" errors) false;
-
-  # nixos/lib/systemd-unit-options.nix
+  # A unit setting, merged as NixOS documents it: when every definition is a list the lists are
+  # joined (a repeatable setting such as SystemCallFilter=), otherwise the definitions must agree.
   unitOption = lib.mkOptionType {
     name = "systemd option";
     merge =
       loc: defs:
       let
-        defs' = lib.filterOverrides defs;
+        kept = lib.filterOverrides defs;
+        lists = map (d: builtins.isList d.value) kept;
       in
-      if lib.isList (lib.head defs').value then
-        lib.concatMap (
-          def:
-          if builtins.typeOf def.value == "list" then
-            def.value
-          else
-            throw "The definitions for systemd unit options should be either all lists, representing repeatable options, or all non-lists, but for the option ${lib.showOption loc}, the definitions are a mix of list and non-list ${lib.options.showDefs defs'}"
-        ) defs'
+      if lib.all lib.id lists then
+        lib.concatMap (d: d.value) kept
+      else if lib.any lib.id lists then
+        throw "${lib.showOption loc}: some definitions are lists and some are not"
       else
-        lib.mergeEqualOption loc defs';
+        lib.mergeEqualOption loc kept;
   };
 
-  checkService = checkUnitConfig "Service" [
-    (assertValueOneOf "Type" [
+  # Type= and Restart= only take values systemd knows (systemd.service(5)); NixOS refuses others
+  # when it evaluates, so the stand-in does too.
+  knownServiceValues = {
+    Type = [
       "exec"
       "simple"
       "forking"
@@ -61,16 +39,32 @@ let
       "notify"
       "notify-reload"
       "idle"
-    ])
-    (assertValueOneOf "Restart" [
+    ];
+    Restart = [
       "no"
       "on-success"
       "on-failure"
       "on-abnormal"
       "on-abort"
       "always"
-    ])
-  ];
+    ];
+  };
+  # A definition as written, without the mkForce/mkIf wrapper it may have.
+  plainValue = v: if builtins.elem (v._type or "") [ "override" "if" ] then v.content else v;
+  unknownServiceValues =
+    attrs:
+    lib.concatMap (
+      name:
+      lib.optional (
+        attrs ? ${name} && !builtins.elem (plainValue attrs.${name}) knownServiceValues.${name}
+      ) "${name}=${toString (plainValue attrs.${name})}"
+    ) (builtins.attrNames knownServiceValues);
+  checkService =
+    attrs:
+    let
+      bad = unknownServiceValues attrs;
+    in
+    bad == [ ] || lib.trace "systemd does not know ${lib.concatStringsSep ", " bad}" false;
 
   unitNames = mkOption {
     default = [ ];
