@@ -18,11 +18,9 @@ let
     environment.systemPackages = [ lblab ];
   };
 
-  # The start of every lab + client test: everything up, one request answered.
+  # The start of every lab + client test: everything up, one request answered. Each test imports
+  # what it uses itself: the driver runs pyflakes on every script, and an unused import fails it.
   ready = ''
-    import re
-    import time
-
     start_all()
     lab.wait_for_unit("nginx.service")
     for i in (1, 2, 3):
@@ -51,13 +49,77 @@ let
 in
 {
   vm-round-robin = labTest "round-robin" { method = "round-robin"; } ''
+    import re
+
     client.succeed("loadtest http://lab/ --backends 3 -n 300 -c 30 --expect round-robin")
 
-    # The backends' sandbox, as systemd-analyze scores it (0 = locked down, 10 = unprotected).
-    out = lab.succeed("systemd-analyze security --no-pager lblab-backend-1.service")
-    exposure = float(re.search(r"Overall exposure level for \S+: ([0-9.]+)", out).group(1))
-    assert exposure <= 2.0, f"exposure {exposure} > 2.0:\n{out}"
+    # Every backend's sandbox, as systemd-analyze scores it (0 = locked down, 10 = unprotected).
+    for i in (1, 2, 3):
+        out = lab.succeed(f"systemd-analyze security --no-pager lblab-backend-{i}.service")
+        level = re.search(r"Overall exposure level for \S+: ([0-9.]+)", out)
+        assert level is not None, f"no exposure level in:\n{out}"
+        exposure = float(level.group(1))
+        print(f"lblab-backend-{i}.service: exposure {exposure}")
+        assert exposure <= 2.0, f"lblab-backend-{i}: exposure {exposure} > 2.0:\n{out}"
   '';
+
+  # The sandbox is enforced, not only declared: backend 1's own process runs as a dynamic user,
+  # with no new privileges and a seccomp filter, and sees /etc read-only; a unit with the
+  # backends' serviceConfig is refused a privileged system call (chown of its own file, which
+  # needs no capability, so only the filter can refuse it); and with IPAddressAllow=localhost a
+  # connection to the backend from the machine's non-loopback address is dropped.
+  vm-sandbox = pkgs.testers.runNixOSTest {
+    name = "lblab-sandbox";
+    nodes = {
+      lab =
+        { config, ... }:
+        {
+          imports = [ (labNode { method = "round-robin"; }) ];
+          environment.systemPackages = [ lblab ];
+          systemd.services.lblab-probe = {
+            description = "a system call the lblab backends' sandbox must refuse";
+            serviceConfig =
+              removeAttrs config.systemd.services.lblab-backend-1.serviceConfig [
+                "ExecStart"
+                "Type"
+                "Restart"
+                "RestartSec"
+                "TimeoutStopSec"
+              ]
+              // {
+                Type = "oneshot";
+                StandardOutput = "file:/run/lblab-probe.out";
+                # $$ is systemd's escape for a literal $.
+                ExecStart = ''/bin/sh -c "id -u; touch /tmp/probe; if chown $$(id -u) /tmp/probe; then echo chown allowed; else echo chown refused; fi"'';
+              };
+          };
+        };
+      client = clientNode;
+    };
+    testScript = ready + ''
+      import re
+
+      pid = main_pid("lblab-backend-1.service")
+      uid = int(lab.succeed(f"stat -c %u /proc/{pid}").strip())
+      assert 61184 <= uid <= 65519, f"backend 1 runs as uid {uid}, not a dynamic user"
+      status = lab.succeed(f"cat /proc/{pid}/status")
+      for field, want in (("NoNewPrivs", "1"), ("Seccomp", "2")):
+          found = re.search(rf"^{field}:\s+(\S+)$", status, re.M)
+          assert found is not None and found.group(1) == want, f"backend 1: {field} is not {want}"
+      lab.fail(f"nsenter --target {pid} --mount -- touch /etc/lblab-probe")
+
+      lab.succeed("systemctl start lblab-probe.service")
+      out = lab.succeed("cat /run/lblab-probe.out")
+      assert "chown refused" in out, f"the sandbox let a privileged system call through:\n{out}"
+      assert int(out.split()[0]) >= 61184, f"the probe did not run as a dynamic user:\n{out}"
+
+      addr = lab.succeed(
+          "ip -4 -o addr show dev eth1 | awk '{ split($4, a, \"/\"); print a[1] }'"
+      ).strip()
+      lab.succeed("loadtest http://127.0.0.1:8001/ -n 5 -c 1")
+      lab.fail(f"loadtest http://127.0.0.1:8001/ -n 1 -c 1 --source-ip {addr} --timeout 2s")
+    '';
+  };
 
   vm-weighted = labTest "weighted" {
     method = "round-robin";
@@ -110,6 +172,11 @@ in
       client = clientNode;
     };
     testScript = ready + ''
+      import time
+
+      # As nixpkgs' own nginx test: switch-to-configuration before multi-user.target is reached
+      # races with the units still starting.
+      lab.wait_for_unit("multi-user.target")
       client.succeed("loadtest http://lab/ --backends 3 -n 300 -c 30 --expect round-robin")
       backends = {i: main_pid(f"lblab-backend-{i}.service") for i in (1, 2, 3)}
       nginx = main_pid("nginx.service")
@@ -117,8 +184,10 @@ in
       # One connection per request (--no-keep-alive): an idle keep-alive connection that an old
       # nginx worker closes as it retires could race with the client's next request on it.
       client.succeed(
-          "(loadtest http://lab/ --backends 3 -d 10s -c 20 --no-keep-alive --json > /tmp/across.json;"
-          " echo $? > /tmp/across.rc) > /tmp/across.log 2>&1 &"
+          # The driver runs commands under `set -e`: `|| rc=$?` keeps a failing loadtest from
+          # ending the subshell before it writes its status.
+          "(rc=0; loadtest http://lab/ --backends 3 -d 10s -c 20 --no-keep-alive --json"
+          " > /tmp/across.json || rc=$?; echo $rc > /tmp/across.rc) > /tmp/across.log 2>&1 &"
       )
       time.sleep(3)
       lab.succeed("/run/booted-system/specialisation/ip-hash/bin/switch-to-configuration test")
@@ -206,9 +275,11 @@ in
   # Backend 2 killed with SIGKILL during a load test: nginx retries its requests on the others
   # (no failed request), systemd restarts it, and after fail_timeout it gets traffic again.
   vm-failover = labTest "failover" { method = "round-robin"; } ''
+    import time
+
     client.succeed(
-        "(loadtest http://lab/ --backends 3 -d 10s -c 50 --json > /tmp/failover.json;"
-        " echo $? > /tmp/failover.rc) > /tmp/failover.log 2>&1 &"
+        "(rc=0; loadtest http://lab/ --backends 3 -d 10s -c 50 --json > /tmp/failover.json"
+        " || rc=$?; echo $rc > /tmp/failover.rc) > /tmp/failover.log 2>&1 &"
     )
     time.sleep(3)
     killed = main_pid("lblab-backend-2.service")
@@ -236,4 +307,56 @@ in
     status = lab.succeed("systemctl show -p ExecMainStatus --value lblab-backend-3.service").strip()
     assert status == "0", f"lblab-backend-3 exited {status} on SIGTERM"
   '';
+
+  # Past one machine: lab2 runs two more backends on 0.0.0.0 with the firewall open, and lab's
+  # nginx reaches them through extraUpstreams. Backend ids repeat across machines, so each
+  # backend's own /stats count says who served what: round-robin gives all five the same share.
+  vm-two-labs = pkgs.testers.runNixOSTest {
+    name = "lblab-two-labs";
+    nodes = {
+      lab = labNode {
+        method = "round-robin";
+        extraUpstreams = [
+          "lab2:8001"
+          "lab2:8002"
+        ];
+      };
+      lab2 = labNode {
+        backends = 2;
+        address = "0.0.0.0";
+      };
+      client = clientNode;
+    };
+    testScript = ''
+      import json
+
+      start_all()
+      for i in (1, 2):
+          lab2.wait_for_unit(f"lblab-backend-{i}.service")
+          lab2.wait_for_open_port(8000 + i)
+      lab.wait_for_unit("nginx.service")
+      lab.wait_for_open_port(80)
+      client.wait_for_unit("multi-user.target")
+      client.wait_until_succeeds("loadtest http://lab/ -n 5 -c 1")
+
+
+      def served():
+          counts = {}
+          for i in (1, 2, 3):
+              stats = lab.succeed(f"curl -sf http://127.0.0.1:{8000 + i}/stats")
+              counts[f"lab/{i}"] = json.loads(stats)["served"]
+          for i in (1, 2):
+              stats = client.succeed(f"curl -sf http://lab2:{8000 + i}/stats")
+              counts[f"lab2/{i}"] = json.loads(stats)["served"]
+          return counts
+
+
+      before = served()
+      client.succeed("loadtest http://lab/ -n 500 -c 25")
+      after = served()
+      delta = {b: after[b] - before[b] for b in after}
+      print(f"served by each of the five backends: {delta}")
+      assert delta == {b: 100 for b in delta}, f"not 100 each: {delta}"
+    '';
+  };
 }

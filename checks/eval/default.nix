@@ -855,6 +855,83 @@ let
       test.testScript
   ) vmTests;
 
+  # The VM tests as checks/systemd runs them under a real systemd: for each test, its machines
+  # (their NixOS test node numbers, in name order as the test driver gives them, and vlans), the
+  # units and nginx settings the module gives each machine that runs services.lblab (and each
+  # of its specialisations), and the test script as the driver would get it.
+  nodeOf = test: name: labOf { nodes.lab = test.nodes.${name}; } [ ];
+  labExport =
+    config:
+    let
+      units = lib.filterAttrs (n: _: hasPrefix "lblab-" n || n == "nginx") config.systemd.services;
+    in
+    {
+      units = mapAttrs (_: u: {
+        inherit (u)
+          description
+          wantedBy
+          after
+          wants
+          unitConfig
+          serviceConfig
+          ;
+      }) units;
+      lblab = {
+        inherit (config.services.lblab)
+          method
+          backends
+          address
+          basePort
+          port
+          hashKey
+          consistent
+          weights
+          ;
+      };
+      nginx = {
+        upstream = upstreamConfig config.services.nginx;
+        inherit (config.services.nginx) eventsConfig appendConfig;
+        listen = map (l: "${l.addr}:${toString l.port} ${concatStringsSep " " l.extraParameters}") (
+          config.services.nginx.virtualHosts.lblab.listen
+        );
+      };
+    };
+  machineExport =
+    test: name: number:
+    let
+      evaluated = nodeOf test name;
+      inherit (evaluated) config;
+      runsLab = config.services.lblab.enable or false;
+    in
+    {
+      inherit number;
+      inherit (config.virtualisation) vlans;
+      lab = if runsLab then labExport (checkAssertions config) else null;
+      specialisations = lib.optionalAttrs runsLab (
+        mapAttrs (
+          _: sp:
+          labExport (checkAssertions (evaluated.extendModules { modules = [ sp.configuration ]; }).config)
+        ) config.specialisation
+      );
+    };
+  scenarios = mapAttrs (
+    _: test:
+    let
+      names = attrNames test.nodes;
+      numbers = lib.listToAttrs (lib.imap1 (i: n: lib.nameValuePair n i) names);
+    in
+    {
+      machines = mapAttrs (n: _: machineExport test n numbers.${n}) test.nodes;
+      script =
+        if builtins.isFunction test.testScript then
+          test.testScript {
+            nodes = mapAttrs (n: _: { virtualisation.test.nodeNumber = numbers.${n}; }) test.nodes;
+          }
+        else
+          test.testScript;
+    }
+  ) vmTests;
+
   vmChecks = [
     (expectEq "VM tests" (attrNames vmTests) [
       "vm-failover"
@@ -865,7 +942,9 @@ let
       "vm-random"
       "vm-random-two"
       "vm-round-robin"
+      "vm-sandbox"
       "vm-switch"
+      "vm-two-labs"
       "vm-weighted"
     ])
     (expectEq "every method has a VM test, with its lab node on that method"
@@ -951,4 +1030,6 @@ in
 
   # The VM tests' Python, for a syntax check.
   inherit testScripts;
+  # The VM tests for checks/systemd.sh.
+  inherit scenarios;
 }
