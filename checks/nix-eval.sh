@@ -7,7 +7,7 @@
 #   3. the module's upstream block, as nixpkgs' nginx module renders it, against
 #      `$LBLAB nginx-config --upstream-only` for the same settings;
 #   4. invalid settings fail, with a message naming the option;
-#   5. the VM tests' Python parses (when python3 is there).
+#   5. the VM tests' Python passes pyflakes and mypy, as the NixOS test driver requires.
 #
 #   LBLAB=target/debug/lblab NIXPKGS_LIB=/path/to/nixpkgs.lib bash checks/nix-eval.sh
 #
@@ -162,23 +162,51 @@ while IFS='|' read -r name expects; do
   fi
 done < <(eval_harness -A invalidCases | json_string)
 
-# 5. The VM tests' Python, parsed (it runs only where the VM tests run).
-if command -v python3 >/dev/null 2>&1; then
-  eval_harness -A testScripts >"$tmp/scripts.json"
-  if err=$(python3 -c '
-import ast, json, sys
-for name, script in sorted(json.load(open(sys.argv[1])).items()):
-    try:
-        ast.parse(script, filename=name)
-    except SyntaxError as e:
-        print(f"{name}: {e}")
-' "$tmp/scripts.json") && [ -z "$err" ]; then
-    pass "the VM tests' Python parses"
-  else
-    fail "the VM tests' Python: $err"
-  fi
+# 5. The VM tests' Python as the test driver's build checks it (nixos/lib/testing/driver.nix): pyflakes
+# with the machine names and the driver's globals as builtins, and mypy --no-implicit-optional on
+# the script after type declarations of those globals. Here they are declared with
+# checks/systemd/machine.py's Machine, the stand-in that checks/systemd.sh runs the scripts with.
+eval_harness -A testScripts >"$tmp/scripts.json"
+eval_harness -A testMachines >"$tmp/machines.json"
+if python3 -m pyflakes --version >/dev/null 2>&1 && python3 -m mypy --version >/dev/null 2>&1; then
+  report_lines < <(python3 - "$tmp" <<'PY'
+
+import json, os, subprocess, sys
+
+tmp = sys.argv[1]
+scripts = json.load(open(f"{tmp}/scripts.json"))
+machines = json.load(open(f"{tmp}/machines.json"))
+driver_globals = ["start_all", "machines", "subtest", "retry", "driver", "log", "join_all"]
+for name in sorted(scripts):
+    path = f"{tmp}/{name}.py"
+    with open(path, "w") as f:
+        f.write(scripts[name])
+    env = dict(os.environ, PYFLAKES_BUILTINS=",".join(machines[name] + driver_globals))
+    flakes = subprocess.run([sys.executable, "-m", "pyflakes", path], capture_output=True, text=True, env=env)
+    if flakes.returncode == 0:
+        print(f"PASS {name}: pyflakes clean")
+    else:
+        print(f"FAIL {name}: pyflakes: " + (flakes.stdout + flakes.stderr).replace(path, "script").strip())
+    typed = f"{tmp}/{name}_typed.py"
+    with open(typed, "w") as f:
+        f.write("from typing import Callable, List\nfrom machine import Machine\n")
+        f.write("start_all: Callable[[], None]\nmachines: List[Machine]\n")
+        f.write("".join(f"{m}: Machine\n" for m in machines[name]))
+        f.write(scripts[name])
+    env = dict(os.environ, MYPYPATH="checks/systemd")
+    mypy = subprocess.run(
+        [sys.executable, "-m", "mypy", "--no-implicit-optional", "--no-error-summary",
+         "--cache-dir", f"{tmp}/mypy-cache", typed],
+        capture_output=True, text=True, env=env,
+    )
+    if mypy.returncode == 0:
+        print(f"PASS {name}: mypy --no-implicit-optional clean")
+    else:
+        print(f"FAIL {name}: mypy: " + (mypy.stdout + mypy.stderr).replace(typed, "script").strip())
+PY
+  )
 else
-  echo "nix-eval: VM test script syntax check skipped: no python3"
+  echo "nix-eval: VM test script lint skipped: no pyflakes and mypy (python3 -m pip install pyflakes mypy)"
 fi
 
 finish

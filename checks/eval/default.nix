@@ -1032,4 +1032,6 @@ in
   inherit testScripts;
   # The VM tests for checks/systemd.sh.
   inherit scenarios;
+  # Each VM test's machine names: the globals its script may use besides the driver's own.
+  testMachines = mapAttrs (_: test: attrNames test.nodes) vmTests;
 }

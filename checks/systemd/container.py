@@ -39,7 +39,7 @@ def kill_cgroups() -> None:
     """SIGKILL to whatever still runs in the containers' cgroups: the last resort when a
     container did not power off (a PID 1 outlives a killed nspawn)."""
     for _ in range(50):
-        pids = set()
+        pids: set[int] = set()
         for root in cgroup_roots():
             for procs in (root / CGROUP_TAG).glob("**/cgroup.procs"):
                 try:
