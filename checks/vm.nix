@@ -117,6 +117,8 @@ in
           "ip -4 -o addr show dev eth1 | awk '{ split($4, a, \"/\"); print a[1] }'"
       ).strip()
       lab.succeed("loadtest http://127.0.0.1:8001/ -n 5 -c 1")
+      # From that address nginx (no IP filter) answers, so what drops it at the backend is the filter.
+      lab.succeed(f"loadtest http://127.0.0.1:80/ -n 5 -c 1 --source-ip {addr}")
       lab.fail(f"loadtest http://127.0.0.1:8001/ -n 1 -c 1 --source-ip {addr} --timeout 2s")
     '';
   };
