@@ -142,6 +142,14 @@ else
   echo "nix-eval: upstream comparison skipped: $LBLAB does not exist yet (cargo build --bin lblab)"
 fi
 
+# The units checks/systemd.sh renders where no nixpkgs lib is at hand, against the module's own.
+if [ -x "$LBLAB" ]; then
+  eval_harness -A scenarios >"$tmp/module-scenarios.json"
+  nix-instantiate --eval --strict --json checks/systemd/fallback.nix >"$tmp/fallback.json"
+  (cd checks/systemd && python3 fallback.py "$tmp/fallback.json" "$OLDPWD/$LBLAB") >"$tmp/fallback-scenarios.json"
+  report_lines < <(python3 checks/systemd/same_as_module.py "$tmp/module-scenarios.json" "$tmp/fallback-scenarios.json")
+fi
+
 # 4. Invalid settings must fail, naming the option.
 while IFS='|' read -r name expects; do
   [ -n "$name" ] || continue

@@ -14,6 +14,8 @@ let
     // settings;
   };
 
+  backendUnit = builtins.fromJSON (builtins.readFile ../nixos/backend-unit.json);
+
   clientNode = {
     environment.systemPackages = [ lblab ];
   };
@@ -65,35 +67,26 @@ in
 
   # The sandbox is enforced, not only declared: backend 1's own process runs as a dynamic user,
   # with no new privileges and a seccomp filter, and sees /etc read-only; a unit with the
-  # backends' serviceConfig is refused a privileged system call (chown of its own file, which
+  # backends' sandbox is refused a privileged system call (chown of its own file, which
   # needs no capability, so only the filter can refuse it); and with IPAddressAllow=localhost a
   # connection to the backend from the machine's non-loopback address is dropped.
   vm-sandbox = pkgs.testers.runNixOSTest {
     name = "lblab-sandbox";
     nodes = {
-      lab =
-        { config, ... }:
-        {
-          imports = [ (labNode { method = "round-robin"; }) ];
-          environment.systemPackages = [ lblab ];
-          systemd.services.lblab-probe = {
-            description = "a system call the lblab backends' sandbox must refuse";
-            serviceConfig =
-              removeAttrs config.systemd.services.lblab-backend-1.serviceConfig [
-                "ExecStart"
-                "Type"
-                "Restart"
-                "RestartSec"
-                "TimeoutStopSec"
-              ]
-              // {
-                Type = "oneshot";
-                StandardOutput = "file:/run/lblab-probe.out";
-                # $$ is systemd's escape for a literal $.
-                ExecStart = ''/bin/sh -c "id -u; touch /tmp/probe; if chown $$(id -u) /tmp/probe; then echo chown allowed; else echo chown refused; fi"'';
-              };
+      lab = {
+        imports = [ (labNode { method = "round-robin"; }) ];
+        environment.systemPackages = [ lblab ];
+        systemd.services.lblab-probe = {
+          description = "a system call the lblab backends' sandbox must refuse";
+          # The sandbox the module gives every backend, from the file it reads it from.
+          serviceConfig = backendUnit.sandbox // {
+            Type = "oneshot";
+            StandardOutput = "file:/run/lblab-probe.out";
+            # $$ is systemd's escape for a literal $.
+            ExecStart = ''/bin/sh -c "id -u; touch /tmp/probe; if chown $$(id -u) /tmp/probe; then echo chown allowed; else echo chown refused; fi"'';
           };
         };
+      };
       client = clientNode;
     };
     testScript = ready + ''

@@ -15,10 +15,9 @@ let
   methods = builtins.fromJSON (builtins.readFile ../nginx/methods.json);
   # How nginx treats the backends: the same file `lblab` renders nginx/lblab.conf from.
   proxy = builtins.fromJSON (builtins.readFile ../nginx/proxy.json);
-  # The backend unit's sandbox; keys starting with "_" are the file's comments.
-  hardening = lib.filterAttrs (name: _: !lib.hasPrefix "_" name) (
-    builtins.fromJSON (builtins.readFile ./backend-hardening.json)
-  );
+  # The backend unit but for its ExecStart (how it runs, its sandbox, the loopback-only filter);
+  # checks/systemd renders the same units from this file where it cannot evaluate the module.
+  backendUnitSettings = builtins.fromJSON (builtins.readFile ./backend-unit.json);
 
   # "host:port", with the brackets nginx and Rust's SocketAddr want around an IPv6 literal.
   hostPort =
@@ -91,26 +90,15 @@ let
     after = [ "network.target" ];
     # Only this backend's own settings are in the unit: a change of method, weights or anything
     # else nginx-side leaves it untouched on `switch-to-configuration`, so its PID survives.
-    serviceConfig = {
-      # The backend sends READY=1 to $NOTIFY_SOCKET once it listens, so units ordered after it
-      # (nginx) start only when it accepts connections.
-      Type = "notify";
-      ExecStart =
-        "${lib.getExe' cfg.package "lblab-backend"} --id ${toString id} --listen ${addrOf id}"
-        + lib.optionalString (delayOf id != null) " --delay ${toString (delayOf id)}";
-      # SIGTERM: stop accepting, finish the requests in flight, exit 0.
-      TimeoutStopSec = "15s";
-      Restart = "on-failure";
-      RestartSec = "100ms";
-    }
-    # The sandbox, from nixos/backend-hardening.json (checks/systemd runs these units under a real
-    # systemd and scores them with systemd-analyze security).
-    // hardening
-    # On loopback only nginx on this machine can talk to the backend anyway; say so to the kernel.
-    // lib.optionalAttrs (isLoopback cfg.address) {
-      IPAddressDeny = "any";
-      IPAddressAllow = "localhost";
-    };
+    serviceConfig =
+      backendUnitSettings.service
+      // {
+        ExecStart =
+          "${lib.getExe' cfg.package "lblab-backend"} --id ${toString id} --listen ${addrOf id}"
+          + lib.optionalString (delayOf id != null) " --delay ${toString (delayOf id)}";
+      }
+      // backendUnitSettings.sandbox
+      // lib.optionalAttrs (isLoopback cfg.address) backendUnitSettings.loopbackOnly;
   };
 in
 {

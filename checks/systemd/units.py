@@ -73,12 +73,8 @@ def with_nginx_service(units: dict[str, Any]) -> dict[str, Any]:
     return units
 
 
-def nginx_conf(lblab: str, lab: dict[str, Any]) -> str:
-    """nginx.conf as the module would have nginx run it: `lblab nginx-config` for the same
-    settings (whose upstream and location blocks nix-eval.sh proves equal to the module's), with
-    the module's own upstream block (extraUpstreams included), events lines and listen
-    addresses put in."""
-    s = lab["lblab"]
+def nginx_config_argv(lblab: str, s: dict[str, Any]) -> list[str]:
+    """`lblab nginx-config` for the services.lblab settings `s`."""
     argv = [
         lblab, "nginx-config",
         "--method", s["method"],
@@ -92,7 +88,15 @@ def nginx_conf(lblab: str, lab: dict[str, Any]) -> str:
         argv += ["--weights", ",".join(str(w) for w in s["weights"])]
     if s["method"] == "hash":
         argv += ["--hash-key", s["hashKey"]] + (["--consistent"] if s["consistent"] else [])
-    text = subprocess.run(argv, check=True, capture_output=True, text=True).stdout
+    return argv
+
+
+def nginx_conf(lblab: str, lab: dict[str, Any]) -> str:
+    """nginx.conf as the module would have nginx run it: `lblab nginx-config` for the same
+    settings (whose upstream and location blocks nix-eval.sh proves equal to the module's), with
+    the module's own upstream block (extraUpstreams included), events lines and listen
+    addresses put in."""
+    text = subprocess.run(nginx_config_argv(lblab, lab["lblab"]), check=True, capture_output=True, text=True).stdout
     nginx = lab["nginx"]
     text, n = re.subn(r"(?ms)^\s*upstream lblab \{.*?^\s*\}\n", lambda _: "    " + nginx["upstream"], text)
     assert n == 1, "no upstream block in lblab nginx-config's output"
