@@ -18,6 +18,7 @@ use reqwest::{Client, Request};
 use crate::Config;
 use crate::ScheduleReport;
 use crate::attribution::{id_in_body, id_in_header};
+use crate::failure::Failure;
 use crate::progress::Progress;
 use crate::report::{BackendKey, BackendReport, Latency, Report};
 use crate::schedule::Schedule;
@@ -25,8 +26,6 @@ use crate::schedule::Schedule;
 /// A sample's outcome: answered by a backend, or failed.
 type SlotKey = Option<BackendKey>;
 
-const CLOSED: &str = "connection closed";
-const RESET: &str = "connection reset";
 /// How often one request is sent again after the keep-alive race.
 const MAX_RESENDS: u32 = 3;
 
@@ -223,6 +222,9 @@ async fn worker(shared: Arc<Shared>, client: Client, source: Option<IpAddr>) -> 
     let mut result = TaskResult::default();
     let mut samples: Vec<u64> = Vec::with_capacity(shared.buffer_cap.min(64));
     let mut busy = false;
+    // Whether a connection of this task could have been kept alive: only an answered request
+    // leaves one idle in the pool.
+    let mut answered_before = false;
 
     loop {
         if let Some(deadline) = shared.deadline
@@ -255,7 +257,7 @@ async fn worker(shared: Arc<Shared>, client: Client, source: Option<IpAddr>) -> 
         let request = match build_request(client, template.as_ref(), cfg, &varying, seq) {
             Ok(r) => r,
             Err(e) => {
-                bump(&mut result.errors, &e);
+                bump(&mut result.errors, &e.to_string());
                 continue;
             }
         };
@@ -265,10 +267,12 @@ async fn worker(shared: Arc<Shared>, client: Client, source: Option<IpAddr>) -> 
         // The HTTP/1.1 keep-alive race: the server closed an idle kept-alive connection (nginx's old
         // workers do on every reload) just as this request went out on it. Nothing was processed,
         // so the GET is sent again (RFC 9112 §9.3.1), a few times at most; it still counts once.
+        // An answer that does not parse is an answer: the server took the request, so it is not.
         let mut tries = 1;
         while cfg.keep_alive
+            && answered_before
             && tries <= MAX_RESENDS
-            && matches!(&outcome, Err(k) if k == CLOSED || k == RESET)
+            && matches!(&outcome, Err(f) if f.is_keep_alive_race())
         {
             let Ok(again) = build_request(client, template.as_ref(), cfg, &varying, seq) else {
                 break;
@@ -279,9 +283,12 @@ async fn worker(shared: Arc<Shared>, client: Client, source: Option<IpAddr>) -> 
         }
         let micros = sent.elapsed().as_micros().min(u128::from(u32::MAX)) as u64;
         let slot_key = match outcome {
-            Ok(key) => Some(key),
-            Err(kind) => {
-                bump(&mut result.errors, &kind);
+            Ok(key) => {
+                answered_before = true;
+                Some(key)
+            }
+            Err(failure) => {
+                bump(&mut result.errors, &failure.to_string());
                 None
             }
         };
@@ -333,13 +340,13 @@ fn build_request(
     cfg: &Config,
     varying: &[&crate::HeaderTemplate],
     seq: u64,
-) -> Result<Request, String> {
+) -> Result<Request, Failure> {
     let mut request = match template.and_then(Request::try_clone) {
         Some(r) => r,
         None => client
             .get(cfg.url.clone())
             .build()
-            .map_err(|e| format!("request error: {e}"))?,
+            .map_err(|e| Failure::Request(e.to_string()))?,
     };
     for h in varying {
         request.headers_mut().insert(h.name.clone(), h.value(seq));
@@ -348,34 +355,19 @@ fn build_request(
 }
 
 /// Sends one request and reads the whole answer; `Err` names the kind of failure.
-async fn send(client: &Client, request: Request) -> Result<BackendKey, String> {
-    let response = client.execute(request).await.map_err(|e| classify(&e))?;
+async fn send(client: &Client, request: Request) -> Result<BackendKey, Failure> {
+    let response = client
+        .execute(request)
+        .await
+        .map_err(|e| Failure::classify(&e))?;
     let status = response.status();
     let by_header = id_in_header(response.headers());
-    let body = response.bytes().await.map_err(|e| classify(&e))?;
+    let body = response.bytes().await.map_err(|e| Failure::classify(&e))?;
     if !status.is_success() {
-        return Err(format!("status {}", status.as_u16()));
+        return Err(Failure::Status(status.as_u16()));
     }
     let id = by_header.unwrap_or_else(|| id_in_body(&body));
     Ok(id.map_or(BackendKey::Unknown, BackendKey::Id))
-}
-
-fn classify(e: &reqwest::Error) -> String {
-    if e.is_timeout() {
-        return "timeout".into();
-    }
-    let io = std::iter::successors(Some(e as &dyn std::error::Error), |e| e.source())
-        .find_map(|e| e.downcast_ref::<std::io::Error>());
-    use std::io::ErrorKind::*;
-    match (e.is_connect(), io.map(std::io::Error::kind)) {
-        (_, Some(ConnectionRefused)) => "connect refused".into(),
-        (_, Some(ConnectionReset)) => RESET.into(),
-        (_, Some(AddrNotAvailable)) => "source address not available".into(),
-        (_, Some(TimedOut)) => "timeout".into(),
-        (true, _) => "connect error".into(),
-        _ if e.is_body() || e.is_decode() => "body error".into(),
-        _ => CLOSED.into(),
-    }
 }
 
 fn bump(list: &mut Vec<(String, u64)>, kind: &str) {

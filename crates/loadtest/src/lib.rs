@@ -8,6 +8,7 @@ mod client;
 mod config;
 mod duration;
 mod expect;
+mod failure;
 mod header;
 mod limits;
 mod printer;

@@ -1,23 +1,8 @@
 //! The `loadtest` binary on its own: bad input, and an unreachable target as a run with errors.
 
-use std::process::Command;
+mod support;
 
-fn loadtest(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_loadtest"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-/// A URL on a port nobody listens on: bind one, learn it, close it.
-fn refusing_url() -> String {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    format!("http://127.0.0.1:{port}/")
-}
+use support::{loadtest, refusing_url};
 
 #[test]
 fn bad_input_exits_2_with_the_flag_named() {
