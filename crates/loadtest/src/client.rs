@@ -466,10 +466,12 @@ fn build_report(
         .histograms
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let mut all = new_histogram();
-    for h in hists.values() {
+    // Of answered requests only: a refused connection fails in microseconds and would pull the
+    // percentiles of the requests that were answered toward zero.
+    let mut answered = new_histogram();
+    for (_, h) in hists.iter().filter(|(k, _)| k.is_some()) {
         // Same bounds and precision everywhere, so adding cannot fail.
-        let _ = all.add(h);
+        let _ = answered.add(h);
     }
     let backends = counts
         .iter()
@@ -514,15 +516,16 @@ fn build_report(
         schedule,
         counts,
         elapsed_s: secs,
-        rps: if secs > 0.0 {
-            requests as f64 / secs
-        } else {
-            0.0
-        },
-        latency_ms: latency(Some(&all)),
+        rps: per_second(ok, secs),
+        errors_per_s: per_second(errors, secs),
+        latency_ms: latency(Some(&answered)),
         backends,
         clients,
         expectations,
         passed,
     }
+}
+
+fn per_second(n: u64, secs: f64) -> f64 {
+    if secs > 0.0 { n as f64 / secs } else { 0.0 }
 }

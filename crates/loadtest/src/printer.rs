@@ -30,8 +30,8 @@ pub fn print_text(r: &Report) -> String {
     let l = r.latency_ms;
     let _ = writeln!(
         s,
-        "requests {}  ok {}  errors {}  elapsed {:.3} s  {:.0} req/s",
-        r.requests, r.ok, r.errors, r.elapsed_s, r.rps
+        "requests {}  ok {}  errors {}  elapsed {:.3} s  {:.0} answered/s  {:.0} errors/s",
+        r.requests, r.ok, r.errors, r.elapsed_s, r.rps, r.errors_per_s
     );
     let _ = writeln!(
         s,

@@ -65,8 +65,11 @@ pub struct Report {
     /// Backend id (or `unknown`) → answered requests; every expected backend is listed, 0 included.
     pub counts: BTreeMap<BackendKey, u64>,
     pub elapsed_s: f64,
+    /// Answered (2xx) requests per second.
     pub rps: f64,
-    /// Over all requests, failed ones included.
+    /// Failed requests per second.
+    pub errors_per_s: f64,
+    /// Of the answered requests; failed ones are only counted, in `errors`.
     pub latency_ms: Latency,
     pub backends: BTreeMap<BackendKey, BackendReport>,
     /// Per client (source address and the values of varying headers) → backend → count; present

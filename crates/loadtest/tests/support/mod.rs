@@ -58,13 +58,19 @@ pub struct RawServer {
 
 impl RawServer {
     pub fn start(answer: Answer) -> RawServer {
+        RawServer::cycling(vec![answer])
+    }
+
+    /// Answers the i-th connection it accepts with `answers[i % len]`.
+    pub fn cycling(answers: Vec<Answer>) -> RawServer {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}/", listener.local_addr().unwrap());
         let accepted = Arc::new(AtomicU64::new(0));
         let count = accepted.clone();
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
-                count.fetch_add(1, Ordering::SeqCst);
+                let i = count.fetch_add(1, Ordering::SeqCst) as usize;
+                let answer = answers[i % answers.len()];
                 std::thread::spawn(move || serve(stream, answer));
             }
         });
