@@ -22,12 +22,18 @@ use crate::failure::Failure;
 use crate::progress::Progress;
 use crate::report::{BackendKey, BackendReport, Latency, Report};
 use crate::schedule::Schedule;
+use crate::stop::{Stop, Watch};
 
 /// A sample's outcome: answered by a backend, or failed.
 type SlotKey = Option<BackendKey>;
 
 /// How often one request is sent again after the keep-alive race.
 const MAX_RESENDS: u32 = 3;
+
+/// How long a run with a duration waits, after it, for the answers still in flight: long enough for
+/// a healthy target's (so the backends' counts match the client's), short enough that a hung target
+/// does not hold the run until --timeout.
+const DRAIN: Duration = Duration::from_millis(500);
 
 /// All latency samples held by all tasks between flushes, at most (bounds the client's memory).
 const SAMPLE_BUDGET: usize = 1 << 18;
@@ -36,6 +42,9 @@ struct Shared {
     config: Config,
     issued: AtomicU64,
     deadline: Option<Instant>,
+    /// When the requests still in flight are given up on: the deadline and a drain.
+    cut_off: Option<Instant>,
+    stop: Stop,
     /// With `--rate`: when each request is due.
     schedule: Option<Schedule>,
     histograms: Mutex<HashMap<SlotKey, Histogram<u64>>>,
@@ -52,10 +61,17 @@ struct TaskResult {
     resent: u64,
     /// Sent after it was due (open model only).
     late: u64,
+    /// In flight when the run ended.
+    unanswered: u64,
 }
 
 /// Runs the load test described by `config` and judges its expectations.
 pub async fn run(config: &Config) -> Result<Report, String> {
+    run_until(config, &Stop::new()).await
+}
+
+/// [`run`], ended early when `stop` is triggered: the report is of what was done until then.
+pub async fn run_until(config: &Config, stop: &Stop) -> Result<Report, String> {
     let tasks = if config.duration.is_some() {
         u64::from(config.concurrency)
     } else {
@@ -66,6 +82,10 @@ pub async fn run(config: &Config) -> Result<Report, String> {
         config: config.clone(),
         issued: AtomicU64::new(0),
         deadline: config.duration.map(|d| start + d),
+        cut_off: config
+            .duration
+            .map(|d| start + d + DRAIN.min(config.timeout)),
+        stop: stop.clone(),
         schedule: config.rate.map(|r| Schedule::new(start, r)),
         histograms: Mutex::new(HashMap::new()),
         progress: config.progress.then(|| Arc::new(AtomicU64::new(0))),
@@ -225,10 +245,13 @@ async fn worker(shared: Arc<Shared>, client: Client, source: Option<IpAddr>) -> 
     // Whether a connection of this task could have been kept alive: only an answered request
     // leaves one idle in the pool.
     let mut answered_before = false;
+    let mut stop = shared.stop.watch();
 
     loop {
-        if let Some(deadline) = shared.deadline
-            && Instant::now() >= deadline
+        if stop.is_triggered()
+            || shared
+                .deadline
+                .is_some_and(|deadline| Instant::now() >= deadline)
         {
             break;
         }
@@ -246,7 +269,10 @@ async fn worker(shared: Arc<Shared>, client: Client, source: Option<IpAddr>) -> 
                 break;
             }
             if due > Instant::now() {
-                tokio::time::sleep_until(due.into()).await;
+                tokio::select! {
+                    () = tokio::time::sleep_until(due.into()) => {}
+                    () = stop.triggered() => break,
+                }
             } else if busy {
                 // Only a task busy with an earlier request was held up by the target; a first
                 // request is late only by the client's own start-up.
@@ -263,24 +289,20 @@ async fn worker(shared: Arc<Shared>, client: Client, source: Option<IpAddr>) -> 
         };
         let sent = timed_from.unwrap_or_else(Instant::now);
         busy = true;
-        let mut outcome = send(client, request).await;
-        // The HTTP/1.1 keep-alive race: the server closed an idle kept-alive connection (nginx's old
-        // workers do on every reload) just as this request went out on it. Nothing was processed,
-        // so the GET is sent again (RFC 9112 §9.3.1), a few times at most; it still counts once.
-        // An answer that does not parse is an answer: the server took the request, so it is not.
-        let mut tries = 1;
-        while cfg.keep_alive
-            && answered_before
-            && tries <= MAX_RESENDS
-            && matches!(&outcome, Err(f) if f.is_keep_alive_race())
-        {
-            let Ok(again) = build_request(client, template.as_ref(), cfg, &varying, seq) else {
+        let exchange = send_once(
+            client,
+            request,
+            || build_request(client, template.as_ref(), cfg, &varying, seq),
+            cfg.keep_alive && answered_before,
+            &mut result.resent,
+        );
+        let outcome = tokio::select! {
+            outcome = exchange => outcome,
+            () = cut_off(shared.cut_off, &mut stop) => {
+                result.unanswered += 1;
                 break;
-            };
-            result.resent += 1;
-            tries += 1;
-            outcome = send(client, again).await;
-        }
+            }
+        };
         let micros = sent.elapsed().as_micros().min(u128::from(u32::MAX)) as u64;
         let slot_key = match outcome {
             Ok(key) => {
@@ -309,6 +331,45 @@ async fn worker(shared: Arc<Shared>, client: Client, source: Option<IpAddr>) -> 
     }
     flush(&shared, &result.slots, &mut samples);
     result
+}
+
+/// Sends `request` and, after the HTTP/1.1 keep-alive race, its copies from `again`. The race: the
+/// server closed an idle kept-alive connection (nginx's old workers do on every reload) just as the
+/// request went out on it. Nothing was processed, so the GET is sent again (RFC 9112 §9.3.1), a few
+/// times at most; it still counts once. `may_race`: a kept-alive connection could have carried it.
+/// An answer that does not parse is an answer: the server took the request, so it is not resent.
+async fn send_once(
+    client: &Client,
+    request: Request,
+    again: impl Fn() -> Result<Request, Failure>,
+    may_race: bool,
+    resent: &mut u64,
+) -> Result<BackendKey, Failure> {
+    let mut outcome = send(client, request).await;
+    let mut tries = 1;
+    while may_race && tries <= MAX_RESENDS && matches!(&outcome, Err(f) if f.is_keep_alive_race()) {
+        let Ok(request) = again() else {
+            break;
+        };
+        *resent += 1;
+        tries += 1;
+        outcome = send(client, request).await;
+    }
+    outcome
+}
+
+/// Resolves when the requests in flight are to be given up on: at `at`, or when the run is stopped.
+async fn cut_off(at: Option<Instant>, stop: &mut Watch) {
+    let drained = async {
+        match at {
+            Some(at) => tokio::time::sleep_until(at.into()).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        () = drained => {}
+        () = stop.triggered() => {}
+    }
 }
 
 /// Notes that the client (source address and varying header values) of request `seq` reached `key`.
@@ -441,8 +502,10 @@ fn build_report(
     let mut errors = 0;
     let mut resent = 0;
     let mut late = 0;
+    let mut unanswered = 0;
     for r in results {
         resent += r.resent;
+        unanswered += r.unanswered;
         late += r.late;
         for (key, n) in r.slots {
             if let Some(key) = key {
@@ -494,7 +557,11 @@ fn build_report(
         .iter()
         .map(|e| e.check(&counts, config.backends, clients.as_ref()))
         .collect();
-    let passed = expectations.iter().all(|o| o.ok) && config.max_errors.allows(errors, requests);
+    // A request still unanswered after the drain failed as surely as one that timed out.
+    let passed = expectations.iter().all(|o| o.ok)
+        && config
+            .max_errors
+            .allows(errors + unanswered, requests + unanswered);
     let secs = elapsed.as_secs_f64();
     let schedule = shared
         .schedule
@@ -513,6 +580,8 @@ fn build_report(
         errors,
         errors_by_kind,
         resent,
+        unanswered,
+        interrupted: shared.stop.is_triggered(),
         schedule,
         counts,
         elapsed_s: secs,

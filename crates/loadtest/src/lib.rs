@@ -17,8 +17,9 @@ mod report;
 mod schedule;
 mod source_ip;
 mod stats;
+mod stop;
 
-pub use client::run;
+pub use client::{run, run_until};
 pub use config::{Config, MaxErrors};
 pub use duration::parse_duration;
 pub use expect::{Expectation, Outcome};
@@ -28,3 +29,4 @@ pub use printer::print_text;
 pub use report::{BackendKey, Report};
 pub use schedule::{ScheduleReport, parse_rate};
 pub use source_ip::parse_source_ips;
+pub use stop::Stop;

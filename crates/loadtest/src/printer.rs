@@ -53,6 +53,13 @@ pub fn print_text(r: &Report) -> String {
             .collect();
         let _ = writeln!(s, "errors   {}", kinds.join(", "));
     }
+    if r.unanswered > 0 {
+        let _ = writeln!(
+            s,
+            "unanswered {} (still in flight when the run ended)",
+            r.unanswered
+        );
+    }
     if r.resent > 0 {
         let _ = writeln!(
             s,

@@ -59,6 +59,11 @@ pub struct Report {
     /// Requests sent again because the server closed their kept-alive connection before answering
     /// (each still counts once in `requests`).
     pub resent: u64,
+    /// Requests still in flight when the run ended (its duration and a short drain were over, or
+    /// it was interrupted); not in `requests`. They count as errors against `--max-errors`.
+    pub unanswered: u64,
+    /// The run was stopped early (Ctrl-C); the report is of what was done until then.
+    pub interrupted: bool,
     /// With `--rate`: the rate asked for and how far the run fell behind it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub schedule: Option<ScheduleReport>,
