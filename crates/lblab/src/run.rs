@@ -35,6 +35,11 @@ pub async fn run(args: RunArgs) -> Exit {
             args.lab.backends
         ));
     }
+    if let Err(e) =
+        loadtest::check_expectations(&args.load.expectations, args.lab.backends as usize)
+    {
+        return Exit::Usage(e);
+    }
     let lab = tokio::select! {
         lab = Lab::start(&args.lab, args.load.concurrency) => lab,
         () = interrupted() => return Exit::Code(INTERRUPTED_EXIT),

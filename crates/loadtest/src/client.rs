@@ -72,6 +72,7 @@ pub async fn run(config: &Config) -> Result<Report, String> {
 
 /// [`run`], ended early when `stop` is triggered: the report is of what was done until then.
 pub async fn run_until(config: &Config, stop: &Stop) -> Result<Report, String> {
+    config.validate()?;
     let tasks = if config.duration.is_some() {
         u64::from(config.concurrency)
     } else {

@@ -3,7 +3,7 @@ use std::time::Duration;
 
 use reqwest::Url;
 
-use crate::{Expectation, HeaderTemplate};
+use crate::{Expectation, HeaderTemplate, check_expectations};
 
 /// One load test, as the CLI or `lblab run` describe it.
 #[derive(Debug, Clone)]
@@ -88,6 +88,14 @@ impl Config {
             max_errors: MaxErrors::Count(0),
             progress: false,
         }
+    }
+
+    /// Refuses, before any request, what the run could only get wrong.
+    pub fn validate(&self) -> Result<(), String> {
+        if let Some(k) = self.backends {
+            check_expectations(&self.expectations, k)?;
+        }
+        Ok(())
     }
 
     /// Whether the run keeps, per client (source address and varying headers), which backends

@@ -22,7 +22,7 @@ mod stop;
 pub use client::{run, run_until};
 pub use config::{Config, MaxErrors};
 pub use duration::parse_duration;
-pub use expect::{Expectation, Outcome};
+pub use expect::{Expectation, Outcome, check_expectations};
 pub use header::HeaderTemplate;
 pub use limits::{prepare_process, raise_nofile_limit};
 pub use printer::print_text;

@@ -1,0 +1,28 @@
+//! `lblab run` knows its backend count, so it refuses an expectation about a backend it does not
+//! have before it starts anything.
+
+mod common;
+
+use common::*;
+
+#[test]
+fn an_expectation_about_a_missing_backend_is_refused_before_the_lab_starts() {
+    for (spec, needle) in [
+        (
+            "max-share:9=10%",
+            "backend 9 does not exist; there are 3 backends",
+        ),
+        ("uniform:1,2", "2 weights for 3 backends"),
+        ("backends=4", "4 backends cannot answer"),
+    ] {
+        let out = lblab()
+            .args(["run", "-n", "10", "--expect", spec])
+            .output()
+            .unwrap();
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{spec}: {err}");
+        assert!(err.contains(needle), "{spec}: {err}");
+        assert_eq!(err.lines().count(), 1, "{spec}: {err}");
+        assert!(stdout(&out).is_empty(), "{spec}: the lab ran");
+    }
+}
