@@ -8,7 +8,8 @@ use reqwest::Url;
 
 use crate::config::default_threads;
 use crate::{
-    Config, Expectation, HeaderTemplate, MaxErrors, parse_duration, parse_rate, parse_source_ips,
+    Config, Expectation, HeaderTemplate, MaxErrors, check_expectations, check_source_ips,
+    parse_duration, parse_rate, parse_source_ips,
 };
 
 /// How to load the target; `lblab run` takes the same flags.
@@ -86,6 +87,23 @@ impl LoadArgs {
             progress: !self.json,
             ..Config::new(url)
         }
+    }
+}
+
+impl LoadArgs {
+    /// What [`Config::validate`] refuses, checked before a target exists: `lblab run` calls it
+    /// before it starts the lab. `backends`: how many there will be; `target`: the address the
+    /// load will go to, if known.
+    pub fn check_up_front(
+        &self,
+        backends: Option<usize>,
+        target: Option<IpAddr>,
+    ) -> Result<(), String> {
+        if let Some(k) = backends {
+            check_expectations(&self.expectations, k)?;
+        }
+        let ips: Vec<IpAddr> = self.source_ips.iter().flatten().copied().collect();
+        check_source_ips(&ips, target)
     }
 }
 

@@ -3,7 +3,7 @@ use std::time::Duration;
 
 use reqwest::Url;
 
-use crate::{Expectation, HeaderTemplate, check_expectations};
+use crate::{Expectation, HeaderTemplate, check_expectations, check_source_ips};
 
 /// One load test, as the CLI or `lblab run` describe it.
 #[derive(Debug, Clone)]
@@ -95,7 +95,16 @@ impl Config {
         if let Some(k) = self.backends {
             check_expectations(&self.expectations, k)?;
         }
-        Ok(())
+        check_source_ips(&self.source_ips, self.target_ip())
+    }
+
+    /// The target's address, when the URL names one rather than a host name.
+    fn target_ip(&self) -> Option<IpAddr> {
+        let host = self.url.host_str()?;
+        host.trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse()
+            .ok()
     }
 
     /// Whether the run keeps, per client (source address and varying headers), which backends

@@ -28,5 +28,5 @@ pub use limits::{prepare_process, raise_nofile_limit};
 pub use printer::print_text;
 pub use report::{BackendKey, Report};
 pub use schedule::{ScheduleReport, parse_rate};
-pub use source_ip::parse_source_ips;
+pub use source_ip::{check_source_ips, parse_source_ips};
 pub use stop::Stop;

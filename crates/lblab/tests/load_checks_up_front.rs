@@ -1,5 +1,5 @@
-//! `lblab run` knows its backend count, so it refuses an expectation about a backend it does not
-//! have before it starts anything.
+//! `lblab run` knows its backend count and its address, so it refuses expectations about
+//! backends it does not have and source addresses that cannot reach it before it starts anything.
 
 mod common;
 
@@ -25,4 +25,19 @@ fn an_expectation_about_a_missing_backend_is_refused_before_the_lab_starts() {
         assert_eq!(err.lines().count(), 1, "{spec}: {err}");
         assert!(stdout(&out).is_empty(), "{spec}: the lab ran");
     }
+}
+
+#[test]
+fn a_source_address_of_the_wrong_family_is_refused_before_the_lab_starts() {
+    let out = lblab()
+        .args(["run", "-n", "10", "--source-ip", "::1"])
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("is IPv6 but the target 127.0.0.1 is IPv4"),
+        "{err}"
+    );
+    assert!(stdout(&out).is_empty(), "the lab ran");
 }
