@@ -8,8 +8,8 @@ use reqwest::Url;
 
 use crate::config::default_threads;
 use crate::{
-    Config, Expectation, HeaderTemplate, MaxErrors, check_expectations, check_source_ips,
-    parse_duration, parse_rate, parse_source_ips,
+    Config, Expectation, HeaderTemplate, MaxErrors, check_expectations, check_open_files,
+    check_source_ips, parse_duration, parse_rate, parse_source_ips,
 };
 
 /// How to load the target; `lblab run` takes the same flags.
@@ -103,7 +103,9 @@ impl LoadArgs {
             check_expectations(&self.expectations, k)?;
         }
         let ips: Vec<IpAddr> = self.source_ips.iter().flatten().copied().collect();
-        check_source_ips(&ips, target)
+        check_source_ips(&ips, target)?;
+        let threads = self.threads.map_or_else(default_threads, |t| t as usize);
+        check_open_files(self.concurrency, threads)
     }
 }
 

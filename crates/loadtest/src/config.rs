@@ -3,7 +3,7 @@ use std::time::Duration;
 
 use reqwest::Url;
 
-use crate::{Expectation, HeaderTemplate, check_expectations, check_source_ips};
+use crate::{Expectation, HeaderTemplate, check_expectations, check_open_files, check_source_ips};
 
 /// One load test, as the CLI or `lblab run` describe it.
 #[derive(Debug, Clone)]
@@ -95,7 +95,8 @@ impl Config {
         if let Some(k) = self.backends {
             check_expectations(&self.expectations, k)?;
         }
-        check_source_ips(&self.source_ips, self.target_ip())
+        check_source_ips(&self.source_ips, self.target_ip())?;
+        check_open_files(self.concurrency, self.threads)
     }
 
     /// The target's address, when the URL names one rather than a host name.

@@ -24,7 +24,7 @@ pub use config::{Config, MaxErrors};
 pub use duration::parse_duration;
 pub use expect::{Expectation, Outcome, check_expectations};
 pub use header::HeaderTemplate;
-pub use limits::{prepare_process, raise_nofile_limit};
+pub use limits::{check_open_files, prepare_process, raise_nofile_limit};
 pub use printer::print_text;
 pub use report::{BackendKey, Report};
 pub use schedule::{ScheduleReport, parse_rate};
