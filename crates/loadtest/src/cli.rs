@@ -49,8 +49,15 @@ pub struct LoadArgs {
     #[arg(long = "source-ip", value_name = "ADDR|RANGE", value_parser = parse_source_ips)]
     pub source_ips: Vec<Vec<IpAddr>>,
 
-    /// A request header, 'Name: value'; {n} is the request number and {n%K} cycles through K values.
-    #[arg(short = 'H', long = "header", value_name = "HEADER", value_parser = HeaderTemplate::parse)]
+    // Not a doc comment: clap turns a bare `{n}` in help into a line break. An empty style between
+    // the brace and the `n` keeps it whole; its escape code is stripped when help is not coloured.
+    #[arg(
+        short = 'H',
+        long = "header",
+        value_name = "HEADER",
+        value_parser = HeaderTemplate::parse,
+        help = "A request header, 'Name: value'; {\u{1b}[0mn} is the request number and {\u{1b}[0mn%K} cycles through K values"
+    )]
     pub headers: Vec<HeaderTemplate>,
 
     /// Fail (exit 1) unless the distribution is as expected; repeatable. One of: round-robin,

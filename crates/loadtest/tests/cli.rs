@@ -49,3 +49,19 @@ fn rate_paces_the_requests() {
     // The 50th request is due 0.49 s after the start.
     assert!(elapsed >= 0.49, "elapsed {elapsed} s");
 }
+
+#[test]
+fn help_shows_the_header_template_whole() {
+    for flag in ["--help", "-h"] {
+        let out = loadtest(&[flag]);
+        let help = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            help.contains("'Name: value'; {n} is the request number and {n%K} cycles"),
+            "{help}"
+        );
+        assert!(
+            !help.contains('\u{1b}'),
+            "an escape code reached a pipe: {help:?}"
+        );
+    }
+}

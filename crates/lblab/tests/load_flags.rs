@@ -1,5 +1,6 @@
-//! `lblab run` knows its backend count and its address, so it refuses expectations about
-//! backends it does not have and source addresses that cannot reach it before it starts anything.
+//! The load flags as `lblab run` takes them: it knows its backend count and its address, so it
+//! refuses expectations about backends it does not have and source addresses that cannot reach it
+//! before it starts anything.
 
 mod common;
 
@@ -40,4 +41,14 @@ fn a_source_address_of_the_wrong_family_is_refused_before_the_lab_starts() {
         "{err}"
     );
     assert!(stdout(&out).is_empty(), "the lab ran");
+}
+
+#[test]
+fn run_help_shows_the_header_template_whole() {
+    let out = lblab().args(["run", "--help"]).output().unwrap();
+    let help = stdout(&out);
+    assert!(
+        help.contains("{n} is the request number and {n%K} cycles"),
+        "{help}"
+    );
 }
