@@ -58,6 +58,7 @@ struct TaskResult {
     slots: Vec<(SlotKey, u64)>,
     errors: Vec<(String, u64)>,
     clients: HashMap<String, Vec<(BackendKey, u64)>>,
+    statuses: Vec<(u16, u64)>,
     resent: u64,
     /// Sent after it was due (open model only).
     late: u64,
@@ -305,8 +306,11 @@ async fn worker(shared: Arc<Shared>, client: Client, source: Option<IpAddr>) -> 
             }
         };
         let micros = sent.elapsed().as_micros().min(u128::from(u32::MAX)) as u64;
+        if let Ok((code, _)) | Err(Failure::Status(code)) = &outcome {
+            bump(&mut result.statuses, code);
+        }
         let slot_key = match outcome {
-            Ok(key) => {
+            Ok((_, key)) => {
                 answered_before = true;
                 Some(key)
             }
@@ -345,7 +349,7 @@ async fn send_once(
     again: impl Fn() -> Result<Request, Failure>,
     may_race: bool,
     resent: &mut u64,
-) -> Result<BackendKey, Failure> {
+) -> Result<(u16, BackendKey), Failure> {
     let mut outcome = send(client, request).await;
     let mut tries = 1;
     while may_race && tries <= MAX_RESENDS && matches!(&outcome, Err(f) if f.is_keep_alive_race()) {
@@ -416,8 +420,9 @@ fn build_request(
     Ok(request)
 }
 
-/// Sends one request and reads the whole answer; `Err` names the kind of failure.
-async fn send(client: &Client, request: Request) -> Result<BackendKey, Failure> {
+/// Sends one request and reads the whole answer: its status and who sent it. `Err` names the kind of
+/// failure, a status outside 2xx included.
+async fn send(client: &Client, request: Request) -> Result<(u16, BackendKey), Failure> {
     let response = client
         .execute(request)
         .await
@@ -429,13 +434,18 @@ async fn send(client: &Client, request: Request) -> Result<BackendKey, Failure> 
         return Err(Failure::Status(status.as_u16()));
     }
     let id = by_header.unwrap_or_else(|| id_in_body(&body));
-    Ok(id.map_or(BackendKey::Unknown, BackendKey::Id))
+    Ok((
+        status.as_u16(),
+        id.map_or(BackendKey::Unknown, BackendKey::Id),
+    ))
 }
 
-fn bump(list: &mut Vec<(String, u64)>, kind: &str) {
-    match list.iter_mut().find(|(k, _)| k == kind) {
+/// Adds one to `key`'s count in a small list of counts.
+fn bump<K: ToOwned + PartialEq + ?Sized>(list: &mut Vec<(K::Owned, u64)>, key: &K) {
+    use std::borrow::Borrow;
+    match list.iter_mut().find(|(k, _)| k.borrow() == key) {
         Some((_, n)) => *n += 1,
-        None => list.push((kind.to_owned(), 1)),
+        None => list.push((key.to_owned(), 1)),
     }
 }
 
@@ -483,6 +493,9 @@ fn latency(h: Option<&Histogram<u64>>) -> Latency {
         p99: ms(h.value_at_quantile(0.99)),
         max: ms(h.max()),
         mean: h.mean() / 1000.0,
+        min: ms(h.min()),
+        p95: ms(h.value_at_quantile(0.95)),
+        p999: ms(h.value_at_quantile(0.999)),
     }
 }
 
@@ -499,6 +512,7 @@ fn build_report(
         }
     }
     let mut errors_by_kind: BTreeMap<String, u64> = BTreeMap::new();
+    let mut status_codes: BTreeMap<u16, u64> = BTreeMap::new();
     let mut clients: BTreeMap<String, BTreeMap<BackendKey, u64>> = BTreeMap::new();
     let mut errors = 0;
     let mut resent = 0;
@@ -512,6 +526,9 @@ fn build_report(
             if let Some(key) = key {
                 *counts.entry(key).or_default() += n;
             }
+        }
+        for (code, n) in r.statuses {
+            *status_codes.entry(code).or_default() += n;
         }
         for (kind, n) in r.errors {
             errors += n;
@@ -580,6 +597,7 @@ fn build_report(
         ok,
         errors,
         errors_by_kind,
+        status_codes,
         resent,
         unanswered,
         interrupted: shared.stop.is_triggered(),

@@ -5,7 +5,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::report::BackendKey;
+use crate::report::{BackendKey, counts_dict};
 use crate::stats::chi_square;
 
 /// The significance level below which `uniform` is rejected.
@@ -149,7 +149,7 @@ impl Expectation {
             .filter(|(_, n)| **n > 0)
             .map(|(k, _)| *k)
             .collect();
-        let shown = render(counts);
+        let shown = counts_dict(counts);
         if total == 0 && !matches!(self, Expectation::Sticky) {
             return (false, "no request was answered".into());
         }
@@ -276,7 +276,7 @@ impl Expectation {
                 let split: Vec<String> = clients
                     .iter()
                     .filter(|(_, m)| m.values().filter(|n| **n > 0).count() > 1)
-                    .map(|(c, m)| format!("{c} → {}", render(m)))
+                    .map(|(c, m)| format!("{c} → {}", counts_dict(m)))
                     .collect();
                 let used: std::collections::BTreeSet<BackendKey> =
                     clients.values().flat_map(|m| m.keys().copied()).collect();
@@ -318,11 +318,6 @@ fn parse_share(s: &str) -> Option<f64> {
         None => s.parse::<f64>().ok()?,
     };
     (0.0..=1.0).contains(&v).then_some(v)
-}
-
-fn render(counts: &BTreeMap<BackendKey, u64>) -> String {
-    let parts: Vec<String> = counts.iter().map(|(k, v)| format!("{k}: {v}")).collect();
-    format!("{{{}}}", parts.join(", "))
 }
 
 impl fmt::Display for Expectation {
