@@ -16,15 +16,15 @@ use crate::{
 #[derive(Debug, Clone, Args)]
 pub struct LoadArgs {
     /// Number of requests to send.
-    #[arg(short = 'n', long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(short = 'n', long, default_value_t = 1000, allow_negative_numbers = true, value_parser = parse_requests)]
     pub requests: u64,
 
     /// Requests in flight at once (the default sends all 1000 at the same moment).
-    #[arg(short = 'c', long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    #[arg(short = 'c', long, default_value_t = 1000, allow_negative_numbers = true, value_parser = parse_concurrency)]
     pub concurrency: u32,
 
     /// Sending threads (default: one per CPU).
-    #[arg(short = 't', long, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    #[arg(short = 't', long, allow_negative_numbers = true, value_parser = parse_threads)]
     pub threads: Option<u32>,
 
     /// Open model: send R requests per second on a fixed schedule (at most -c in flight) and time
@@ -116,6 +116,32 @@ impl LoadArgs {
     }
 }
 
+/// A whole number from `min` to `max`, said in words rather than as a Rust range.
+fn whole_number(s: &str, min: u64, max: u64) -> Result<u64, String> {
+    let range = if max == u64::MAX {
+        format!("at least {min}")
+    } else {
+        format!("from {min} to {max}")
+    };
+    match s.trim().parse::<u64>() {
+        Ok(n) if (min..=max).contains(&n) => Ok(n),
+        Ok(_) => Err(format!("must be {range}")),
+        Err(_) => Err(format!("'{s}' is not a whole number (must be {range})")),
+    }
+}
+
+fn parse_requests(s: &str) -> Result<u64, String> {
+    whole_number(s, 1, u64::MAX)
+}
+
+fn parse_concurrency(s: &str) -> Result<u32, String> {
+    whole_number(s, 1, 100_000).map(|n| n as u32)
+}
+
+fn parse_threads(s: &str) -> Result<u32, String> {
+    whole_number(s, 1, 1024).map(|n| n as u32)
+}
+
 /// An `http://` URL; the client speaks plain HTTP/1.1 only.
 pub fn parse_url(s: &str) -> Result<Url, String> {
     let url = Url::parse(s)
@@ -132,6 +158,20 @@ pub fn parse_url(s: &str) -> Result<Url, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn whole_numbers_are_refused_in_words() {
+        assert_eq!(parse_requests("0"), Err("must be at least 1".into()));
+        assert_eq!(
+            parse_requests("-5"),
+            Err("'-5' is not a whole number (must be at least 1)".into())
+        );
+        assert_eq!(
+            parse_concurrency("100001"),
+            Err("must be from 1 to 100000".into())
+        );
+        assert_eq!(parse_threads("8"), Ok(8));
+    }
 
     #[test]
     fn urls() {

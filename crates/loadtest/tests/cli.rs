@@ -9,8 +9,19 @@ fn bad_input_exits_2_with_the_flag_named() {
     for (args, needle) in [
         (&["not a url"][..], "is not a URL"),
         (&["https://127.0.0.1/"], "not supported"),
-        (&["-n", "0"], "--requests"),
-        (&["-c", "0"], "--concurrency"),
+        (
+            &["-n", "0"],
+            "for '--requests <REQUESTS>': must be at least 1",
+        ),
+        (
+            &["-n", "-5"],
+            "'-5' for '--requests <REQUESTS>': '-5' is not a whole number",
+        ),
+        (
+            &["-c", "0"],
+            "for '--concurrency <CONCURRENCY>': must be from 1 to 100000",
+        ),
+        (&["-c", "-1"], "--concurrency"),
         (&["-H", "Bad Name: x"], "not a valid header name"),
         (&["--max-errors", "lots"], "not an error allowance"),
         (&["--rate", "0"], "out of range"),
