@@ -76,3 +76,26 @@ fn help_shows_the_header_template_whole() {
         );
     }
 }
+
+#[test]
+fn help_ends_with_examples_and_exit_statuses_and_version_works() {
+    let out = loadtest(&["--help"]);
+    let help = String::from_utf8_lossy(&out.stdout);
+    let examples = help.find("Examples:\n").expect("examples");
+    let statuses = help.find("Exit status: 0 when").expect("exit statuses");
+    assert!(examples < statuses, "{help}");
+    assert_eq!(
+        help[examples..].matches("\n  loadtest ").count(),
+        3,
+        "{help}"
+    );
+    for status in ["1 when not", "2 on bad input", "130 when interrupted"] {
+        assert!(help[statuses..].contains(status), "{help}");
+    }
+    let out = loadtest(&["--version"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("loadtest {}", env!("CARGO_PKG_VERSION"))
+    );
+}
