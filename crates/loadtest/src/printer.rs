@@ -93,7 +93,8 @@ pub fn print_text(r: &Report) -> String {
         let _ = writeln!(
             s,
             "FAIL: {} of {} requests failed, more than --max-errors allows",
-            r.errors, r.requests
+            r.errors + if r.interrupted { 0 } else { r.unanswered },
+            r.requests + r.unanswered
         );
     }
     if r.interrupted {

@@ -65,7 +65,8 @@ pub struct Report {
     /// (each still counts once in `requests`).
     pub resent: u64,
     /// Requests still in flight when the run ended (its duration and a short drain were over, or
-    /// it was interrupted); not in `requests`. They count as errors against `--max-errors`.
+    /// it was interrupted); not in `requests`. Unless the run was interrupted they count as errors
+    /// against `--max-errors`.
     pub unanswered: u64,
     /// The run was stopped early (Ctrl-C); the report is of what was done until then.
     pub interrupted: bool,
