@@ -247,7 +247,10 @@ async fn worker(shared: Arc<Shared>, client: Client, source: Option<IpAddr>) -> 
     // Whether a connection of this task could have been kept alive: only an answered request
     // leaves one idle in the pool.
     let mut answered_before = false;
-    let mut stop = shared.stop.watch();
+    let stop = shared.stop.watch();
+    // One future for the whole task, so a request registers no timer or waiter of its own.
+    let ended = cut_off(shared.cut_off, shared.stop.watch());
+    tokio::pin!(ended);
 
     loop {
         if stop.is_triggered()
@@ -273,7 +276,7 @@ async fn worker(shared: Arc<Shared>, client: Client, source: Option<IpAddr>) -> 
             if due > Instant::now() {
                 tokio::select! {
                     () = tokio::time::sleep_until(due.into()) => {}
-                    () = stop.triggered() => break,
+                    () = &mut ended => break,
                 }
             } else if busy {
                 // Only a task busy with an earlier request was held up by the target; a first
@@ -300,7 +303,7 @@ async fn worker(shared: Arc<Shared>, client: Client, source: Option<IpAddr>) -> 
         );
         let outcome = tokio::select! {
             outcome = exchange => outcome,
-            () = cut_off(shared.cut_off, &mut stop) => {
+            () = &mut ended => {
                 result.unanswered += 1;
                 break;
             }
@@ -367,7 +370,7 @@ async fn send_once(
 }
 
 /// Resolves when the requests in flight are to be given up on: at `at`, or when the run is stopped.
-async fn cut_off(at: Option<Instant>, stop: &mut Watch) {
+async fn cut_off(at: Option<Instant>, mut stop: Watch) {
     let drained = async {
         match at {
             Some(at) => tokio::time::sleep_until(at.into()).await,
