@@ -1,6 +1,7 @@
 //! `lblab run`: start, load (and break things, if asked), report, stop.
 
 use std::fmt::Write as _;
+use std::net::Ipv4Addr;
 use std::time::Instant;
 
 use loadtest::{BackendKey, Report};
@@ -34,6 +35,17 @@ pub async fn run(args: RunArgs) -> Exit {
             "--fault names backend {n}, but the lab has backends 1..={}",
             args.lab.backends
         ));
+    }
+    // The lab listens on 127.0.0.1 unless told otherwise.
+    let target = args
+        .lab
+        .listen
+        .map_or(Ipv4Addr::LOCALHOST.into(), |a| a.ip());
+    if let Err(e) = args
+        .load
+        .check_up_front(Some(args.lab.backends as usize), Some(target))
+    {
+        return Exit::Usage(e);
     }
     let lab = tokio::select! {
         lab = Lab::start(&args.lab, args.load.concurrency) => lab,

@@ -8,22 +8,23 @@ use reqwest::Url;
 
 use crate::config::default_threads;
 use crate::{
-    Config, Expectation, HeaderTemplate, MaxErrors, parse_duration, parse_rate, parse_source_ips,
+    Config, Expectation, HeaderTemplate, MaxErrors, check_expectations, check_open_files,
+    check_source_ips, parse_duration, parse_rate, parse_source_ips,
 };
 
 /// How to load the target; `lblab run` takes the same flags.
 #[derive(Debug, Clone, Args)]
 pub struct LoadArgs {
     /// Number of requests to send.
-    #[arg(short = 'n', long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(short = 'n', long, default_value_t = 1000, allow_negative_numbers = true, value_parser = parse_requests)]
     pub requests: u64,
 
     /// Requests in flight at once (the default sends all 1000 at the same moment).
-    #[arg(short = 'c', long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    #[arg(short = 'c', long, default_value_t = 1000, allow_negative_numbers = true, value_parser = parse_concurrency)]
     pub concurrency: u32,
 
     /// Sending threads (default: one per CPU).
-    #[arg(short = 't', long, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    #[arg(short = 't', long, allow_negative_numbers = true, value_parser = parse_threads)]
     pub threads: Option<u32>,
 
     /// Open model: send R requests per second on a fixed schedule (at most -c in flight) and time
@@ -48,8 +49,15 @@ pub struct LoadArgs {
     #[arg(long = "source-ip", value_name = "ADDR|RANGE", value_parser = parse_source_ips)]
     pub source_ips: Vec<Vec<IpAddr>>,
 
-    /// A request header, 'Name: value'; {n} is the request number and {n%K} cycles through K values.
-    #[arg(short = 'H', long = "header", value_name = "HEADER", value_parser = HeaderTemplate::parse)]
+    // Not a doc comment: clap turns a bare `{n}` in help into a line break. An empty style between
+    // the brace and the `n` keeps it whole; its escape code is stripped when help is not coloured.
+    #[arg(
+        short = 'H',
+        long = "header",
+        value_name = "HEADER",
+        value_parser = HeaderTemplate::parse,
+        help = "A request header, 'Name: value'; {\u{1b}[0mn} is the request number and {\u{1b}[0mn%K} cycles through K values"
+    )]
     pub headers: Vec<HeaderTemplate>,
 
     /// Fail (exit 1) unless the distribution is as expected; repeatable. One of: round-robin,
@@ -89,6 +97,51 @@ impl LoadArgs {
     }
 }
 
+impl LoadArgs {
+    /// What [`Config::validate`] refuses, checked before a target exists: `lblab run` calls it
+    /// before it starts the lab. `backends`: how many there will be; `target`: the address the
+    /// load will go to, if known.
+    pub fn check_up_front(
+        &self,
+        backends: Option<usize>,
+        target: Option<IpAddr>,
+    ) -> Result<(), String> {
+        if let Some(k) = backends {
+            check_expectations(&self.expectations, k)?;
+        }
+        let ips: Vec<IpAddr> = self.source_ips.iter().flatten().copied().collect();
+        check_source_ips(&ips, target)?;
+        let threads = self.threads.map_or_else(default_threads, |t| t as usize);
+        check_open_files(self.concurrency, threads)
+    }
+}
+
+/// A whole number from `min` to `max`, said in words rather than as a Rust range.
+fn whole_number(s: &str, min: u64, max: u64) -> Result<u64, String> {
+    let range = if max == u64::MAX {
+        format!("at least {min}")
+    } else {
+        format!("from {min} to {max}")
+    };
+    match s.trim().parse::<u64>() {
+        Ok(n) if (min..=max).contains(&n) => Ok(n),
+        Ok(_) => Err(format!("must be {range}")),
+        Err(_) => Err(format!("'{s}' is not a whole number (must be {range})")),
+    }
+}
+
+fn parse_requests(s: &str) -> Result<u64, String> {
+    whole_number(s, 1, u64::MAX)
+}
+
+fn parse_concurrency(s: &str) -> Result<u32, String> {
+    whole_number(s, 1, 100_000).map(|n| n as u32)
+}
+
+fn parse_threads(s: &str) -> Result<u32, String> {
+    whole_number(s, 1, 1024).map(|n| n as u32)
+}
+
 /// An `http://` URL; the client speaks plain HTTP/1.1 only.
 pub fn parse_url(s: &str) -> Result<Url, String> {
     let url = Url::parse(s)
@@ -105,6 +158,20 @@ pub fn parse_url(s: &str) -> Result<Url, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn whole_numbers_are_refused_in_words() {
+        assert_eq!(parse_requests("0"), Err("must be at least 1".into()));
+        assert_eq!(
+            parse_requests("-5"),
+            Err("'-5' is not a whole number (must be at least 1)".into())
+        );
+        assert_eq!(
+            parse_concurrency("100001"),
+            Err("must be from 1 to 100000".into())
+        );
+        assert_eq!(parse_threads("8"), Ok(8));
+    }
 
     #[test]
     fn urls() {

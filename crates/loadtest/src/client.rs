@@ -18,17 +18,22 @@ use reqwest::{Client, Request};
 use crate::Config;
 use crate::ScheduleReport;
 use crate::attribution::{id_in_body, id_in_header};
-use crate::progress::Progress;
+use crate::failure::Failure;
+use crate::progress::{Progress, Tally};
 use crate::report::{BackendKey, BackendReport, Latency, Report};
 use crate::schedule::Schedule;
+use crate::stop::{Stop, Watch};
 
 /// A sample's outcome: answered by a backend, or failed.
 type SlotKey = Option<BackendKey>;
 
-const CLOSED: &str = "connection closed";
-const RESET: &str = "connection reset";
 /// How often one request is sent again after the keep-alive race.
 const MAX_RESENDS: u32 = 3;
+
+/// How long a run with a duration waits, after it, for the answers still in flight: long enough for
+/// a healthy target's (so the backends' counts match the client's), short enough that a hung target
+/// does not hold the run until --timeout.
+const DRAIN: Duration = Duration::from_millis(500);
 
 /// All latency samples held by all tasks between flushes, at most (bounds the client's memory).
 const SAMPLE_BUDGET: usize = 1 << 18;
@@ -37,10 +42,13 @@ struct Shared {
     config: Config,
     issued: AtomicU64,
     deadline: Option<Instant>,
+    /// When the requests still in flight are given up on: the deadline and a drain.
+    cut_off: Option<Instant>,
+    stop: Stop,
     /// With `--rate`: when each request is due.
     schedule: Option<Schedule>,
     histograms: Mutex<HashMap<SlotKey, Histogram<u64>>>,
-    progress: Option<Arc<AtomicU64>>,
+    progress: Option<Arc<Tally>>,
     track_clients: bool,
     buffer_cap: usize,
 }
@@ -50,13 +58,22 @@ struct TaskResult {
     slots: Vec<(SlotKey, u64)>,
     errors: Vec<(String, u64)>,
     clients: HashMap<String, Vec<(BackendKey, u64)>>,
+    statuses: Vec<(u16, u64)>,
     resent: u64,
     /// Sent after it was due (open model only).
     late: u64,
+    /// In flight when the run ended.
+    unanswered: u64,
 }
 
 /// Runs the load test described by `config` and judges its expectations.
 pub async fn run(config: &Config) -> Result<Report, String> {
+    run_until(config, &Stop::new()).await
+}
+
+/// [`run`], ended early when `stop` is triggered: the report is of what was done until then.
+pub async fn run_until(config: &Config, stop: &Stop) -> Result<Report, String> {
+    config.validate()?;
     let tasks = if config.duration.is_some() {
         u64::from(config.concurrency)
     } else {
@@ -67,9 +84,13 @@ pub async fn run(config: &Config) -> Result<Report, String> {
         config: config.clone(),
         issued: AtomicU64::new(0),
         deadline: config.duration.map(|d| start + d),
+        cut_off: config
+            .duration
+            .map(|d| start + d + DRAIN.min(config.timeout)),
+        stop: stop.clone(),
         schedule: config.rate.map(|r| Schedule::new(start, r)),
         histograms: Mutex::new(HashMap::new()),
-        progress: config.progress.then(|| Arc::new(AtomicU64::new(0))),
+        progress: config.progress.then(|| Arc::new(Tally::default())),
         track_clients: config.tracks_clients(),
         buffer_cap: (SAMPLE_BUDGET / tasks.max(1) as usize).clamp(16, 4096),
     });
@@ -223,10 +244,19 @@ async fn worker(shared: Arc<Shared>, client: Client, source: Option<IpAddr>) -> 
     let mut result = TaskResult::default();
     let mut samples: Vec<u64> = Vec::with_capacity(shared.buffer_cap.min(64));
     let mut busy = false;
+    // Whether a connection of this task could have been kept alive: only an answered request
+    // leaves one idle in the pool.
+    let mut answered_before = false;
+    let stop = shared.stop.watch();
+    // One future for the whole task, so a request registers no timer or waiter of its own.
+    let ended = cut_off(shared.cut_off, shared.stop.watch());
+    tokio::pin!(ended);
 
     loop {
-        if let Some(deadline) = shared.deadline
-            && Instant::now() >= deadline
+        if stop.is_triggered()
+            || shared
+                .deadline
+                .is_some_and(|deadline| Instant::now() >= deadline)
         {
             break;
         }
@@ -244,7 +274,10 @@ async fn worker(shared: Arc<Shared>, client: Client, source: Option<IpAddr>) -> 
                 break;
             }
             if due > Instant::now() {
-                tokio::time::sleep_until(due.into()).await;
+                tokio::select! {
+                    () = tokio::time::sleep_until(due.into()) => {}
+                    () = &mut ended => break,
+                }
             } else if busy {
                 // Only a task busy with an earlier request was held up by the target; a first
                 // request is late only by the client's own start-up.
@@ -255,33 +288,37 @@ async fn worker(shared: Arc<Shared>, client: Client, source: Option<IpAddr>) -> 
         let request = match build_request(client, template.as_ref(), cfg, &varying, seq) {
             Ok(r) => r,
             Err(e) => {
-                bump(&mut result.errors, &e);
+                bump(&mut result.errors, &e.to_string());
                 continue;
             }
         };
         let sent = timed_from.unwrap_or_else(Instant::now);
         busy = true;
-        let mut outcome = send(client, request).await;
-        // The HTTP/1.1 keep-alive race: the server closed an idle kept-alive connection (nginx's old
-        // workers do on every reload) just as this request went out on it. Nothing was processed,
-        // so the GET is sent again (RFC 9112 §9.3.1), a few times at most; it still counts once.
-        let mut tries = 1;
-        while cfg.keep_alive
-            && tries <= MAX_RESENDS
-            && matches!(&outcome, Err(k) if k == CLOSED || k == RESET)
-        {
-            let Ok(again) = build_request(client, template.as_ref(), cfg, &varying, seq) else {
+        let exchange = send_once(
+            client,
+            request,
+            || build_request(client, template.as_ref(), cfg, &varying, seq),
+            cfg.keep_alive && answered_before,
+            &mut result.resent,
+        );
+        let outcome = tokio::select! {
+            outcome = exchange => outcome,
+            () = &mut ended => {
+                result.unanswered += 1;
                 break;
-            };
-            result.resent += 1;
-            tries += 1;
-            outcome = send(client, again).await;
-        }
+            }
+        };
         let micros = sent.elapsed().as_micros().min(u128::from(u32::MAX)) as u64;
+        if let Ok((code, _)) | Err(Failure::Status(code)) = &outcome {
+            bump(&mut result.statuses, code);
+        }
         let slot_key = match outcome {
-            Ok(key) => Some(key),
-            Err(kind) => {
-                bump(&mut result.errors, &kind);
+            Ok((_, key)) => {
+                answered_before = true;
+                Some(key)
+            }
+            Err(failure) => {
+                bump(&mut result.errors, &failure.to_string());
                 None
             }
         };
@@ -297,11 +334,53 @@ async fn worker(shared: Arc<Shared>, client: Client, source: Option<IpAddr>) -> 
             record_client(&mut result.clients, source, &varying, seq, key);
         }
         if let Some(p) = &shared.progress {
-            p.fetch_add(1, Ordering::Relaxed);
+            p.done.fetch_add(1, Ordering::Relaxed);
+            if slot_key.is_none() {
+                p.errors.fetch_add(1, Ordering::Relaxed);
+            }
         }
     }
     flush(&shared, &result.slots, &mut samples);
     result
+}
+
+/// Sends `request` and, after the HTTP/1.1 keep-alive race, its copies from `again`. The race: the
+/// server closed an idle kept-alive connection (nginx's old workers do on every reload) just as the
+/// request went out on it. Nothing was processed, so the GET is sent again (RFC 9112 §9.3.1), a few
+/// times at most; it still counts once. `may_race`: a kept-alive connection could have carried it.
+/// An answer that does not parse is an answer: the server took the request, so it is not resent.
+async fn send_once(
+    client: &Client,
+    request: Request,
+    again: impl Fn() -> Result<Request, Failure>,
+    may_race: bool,
+    resent: &mut u64,
+) -> Result<(u16, BackendKey), Failure> {
+    let mut outcome = send(client, request).await;
+    let mut tries = 1;
+    while may_race && tries <= MAX_RESENDS && matches!(&outcome, Err(f) if f.is_keep_alive_race()) {
+        let Ok(request) = again() else {
+            break;
+        };
+        *resent += 1;
+        tries += 1;
+        outcome = send(client, request).await;
+    }
+    outcome
+}
+
+/// Resolves when the requests in flight are to be given up on: at `at`, or when the run is stopped.
+async fn cut_off(at: Option<Instant>, mut stop: Watch) {
+    let drained = async {
+        match at {
+            Some(at) => tokio::time::sleep_until(at.into()).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        () = drained => {}
+        () = stop.triggered() => {}
+    }
 }
 
 /// Notes that the client (source address and varying header values) of request `seq` reached `key`.
@@ -333,13 +412,13 @@ fn build_request(
     cfg: &Config,
     varying: &[&crate::HeaderTemplate],
     seq: u64,
-) -> Result<Request, String> {
+) -> Result<Request, Failure> {
     let mut request = match template.and_then(Request::try_clone) {
         Some(r) => r,
         None => client
             .get(cfg.url.clone())
             .build()
-            .map_err(|e| format!("request error: {e}"))?,
+            .map_err(|e| Failure::Request(e.to_string()))?,
     };
     for h in varying {
         request.headers_mut().insert(h.name.clone(), h.value(seq));
@@ -347,41 +426,32 @@ fn build_request(
     Ok(request)
 }
 
-/// Sends one request and reads the whole answer; `Err` names the kind of failure.
-async fn send(client: &Client, request: Request) -> Result<BackendKey, String> {
-    let response = client.execute(request).await.map_err(|e| classify(&e))?;
+/// Sends one request and reads the whole answer: its status and who sent it. `Err` names the kind of
+/// failure, a status outside 2xx included.
+async fn send(client: &Client, request: Request) -> Result<(u16, BackendKey), Failure> {
+    let response = client
+        .execute(request)
+        .await
+        .map_err(|e| Failure::classify(&e))?;
     let status = response.status();
     let by_header = id_in_header(response.headers());
-    let body = response.bytes().await.map_err(|e| classify(&e))?;
+    let body = response.bytes().await.map_err(|e| Failure::classify(&e))?;
     if !status.is_success() {
-        return Err(format!("status {}", status.as_u16()));
+        return Err(Failure::Status(status.as_u16()));
     }
     let id = by_header.unwrap_or_else(|| id_in_body(&body));
-    Ok(id.map_or(BackendKey::Unknown, BackendKey::Id))
+    Ok((
+        status.as_u16(),
+        id.map_or(BackendKey::Unknown, BackendKey::Id),
+    ))
 }
 
-fn classify(e: &reqwest::Error) -> String {
-    if e.is_timeout() {
-        return "timeout".into();
-    }
-    let io = std::iter::successors(Some(e as &dyn std::error::Error), |e| e.source())
-        .find_map(|e| e.downcast_ref::<std::io::Error>());
-    use std::io::ErrorKind::*;
-    match (e.is_connect(), io.map(std::io::Error::kind)) {
-        (_, Some(ConnectionRefused)) => "connect refused".into(),
-        (_, Some(ConnectionReset)) => RESET.into(),
-        (_, Some(AddrNotAvailable)) => "source address not available".into(),
-        (_, Some(TimedOut)) => "timeout".into(),
-        (true, _) => "connect error".into(),
-        _ if e.is_body() || e.is_decode() => "body error".into(),
-        _ => CLOSED.into(),
-    }
-}
-
-fn bump(list: &mut Vec<(String, u64)>, kind: &str) {
-    match list.iter_mut().find(|(k, _)| k == kind) {
+/// Adds one to `key`'s count in a small list of counts.
+fn bump<K: ToOwned + PartialEq + ?Sized>(list: &mut Vec<(K::Owned, u64)>, key: &K) {
+    use std::borrow::Borrow;
+    match list.iter_mut().find(|(k, _)| k.borrow() == key) {
         Some((_, n)) => *n += 1,
-        None => list.push((kind.to_owned(), 1)),
+        None => list.push((key.to_owned(), 1)),
     }
 }
 
@@ -429,6 +499,9 @@ fn latency(h: Option<&Histogram<u64>>) -> Latency {
         p99: ms(h.value_at_quantile(0.99)),
         max: ms(h.max()),
         mean: h.mean() / 1000.0,
+        min: ms(h.min()),
+        p95: ms(h.value_at_quantile(0.95)),
+        p999: ms(h.value_at_quantile(0.999)),
     }
 }
 
@@ -445,17 +518,24 @@ fn build_report(
         }
     }
     let mut errors_by_kind: BTreeMap<String, u64> = BTreeMap::new();
+    let mut status_codes: BTreeMap<u16, u64> = BTreeMap::new();
     let mut clients: BTreeMap<String, BTreeMap<BackendKey, u64>> = BTreeMap::new();
     let mut errors = 0;
     let mut resent = 0;
     let mut late = 0;
+    let mut unanswered = 0;
+    let interrupted = shared.stop.is_triggered();
     for r in results {
         resent += r.resent;
+        unanswered += r.unanswered;
         late += r.late;
         for (key, n) in r.slots {
             if let Some(key) = key {
                 *counts.entry(key).or_default() += n;
             }
+        }
+        for (code, n) in r.statuses {
+            *status_codes.entry(code).or_default() += n;
         }
         for (kind, n) in r.errors {
             errors += n;
@@ -474,10 +554,12 @@ fn build_report(
         .histograms
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let mut all = new_histogram();
-    for h in hists.values() {
+    // Of answered requests only: a refused connection fails in microseconds and would pull the
+    // percentiles of the requests that were answered toward zero.
+    let mut answered = new_histogram();
+    for (_, h) in hists.iter().filter(|(k, _)| k.is_some()) {
         // Same bounds and precision everywhere, so adding cannot fail.
-        let _ = all.add(h);
+        let _ = answered.add(h);
     }
     let backends = counts
         .iter()
@@ -500,7 +582,11 @@ fn build_report(
         .iter()
         .map(|e| e.check(&counts, config.backends, clients.as_ref()))
         .collect();
-    let passed = expectations.iter().all(|o| o.ok) && config.max_errors.allows(errors, requests);
+    // A request still unanswered after the drain failed as surely as one that timed out; one cut
+    // off by Ctrl-C did not fail.
+    let failed = errors + if interrupted { 0 } else { unanswered };
+    let passed = expectations.iter().all(|o| o.ok)
+        && config.max_errors.allows(failed, requests + unanswered);
     let secs = elapsed.as_secs_f64();
     let schedule = shared
         .schedule
@@ -518,19 +604,23 @@ fn build_report(
         ok,
         errors,
         errors_by_kind,
+        status_codes,
         resent,
+        unanswered,
+        interrupted,
         schedule,
         counts,
         elapsed_s: secs,
-        rps: if secs > 0.0 {
-            requests as f64 / secs
-        } else {
-            0.0
-        },
-        latency_ms: latency(Some(&all)),
+        rps: per_second(ok, secs),
+        errors_per_s: per_second(errors, secs),
+        latency_ms: latency(Some(&answered)),
         backends,
         clients,
         expectations,
         passed,
     }
+}
+
+fn per_second(n: u64, secs: f64) -> f64 {
+    if secs > 0.0 { n as f64 / secs } else { 0.0 }
 }

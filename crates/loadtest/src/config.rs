@@ -3,7 +3,7 @@ use std::time::Duration;
 
 use reqwest::Url;
 
-use crate::{Expectation, HeaderTemplate};
+use crate::{Expectation, HeaderTemplate, check_expectations, check_open_files, check_source_ips};
 
 /// One load test, as the CLI or `lblab run` describe it.
 #[derive(Debug, Clone)]
@@ -88,6 +88,24 @@ impl Config {
             max_errors: MaxErrors::Count(0),
             progress: false,
         }
+    }
+
+    /// Refuses, before any request, what the run could only get wrong.
+    pub fn validate(&self) -> Result<(), String> {
+        if let Some(k) = self.backends {
+            check_expectations(&self.expectations, k)?;
+        }
+        check_source_ips(&self.source_ips, self.target_ip())?;
+        check_open_files(self.concurrency, self.threads)
+    }
+
+    /// The target's address, when the URL names one rather than a host name.
+    fn target_ip(&self) -> Option<IpAddr> {
+        let host = self.url.host_str()?;
+        host.trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse()
+            .ok()
     }
 
     /// Whether the run keeps, per client (source address and varying headers), which backends

@@ -5,7 +5,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::report::BackendKey;
+use crate::report::{BackendKey, counts_dict};
 use crate::stats::chi_square;
 
 /// The significance level below which `uniform` is rejected.
@@ -70,10 +70,14 @@ impl Expectation {
             },
             ("max-share" | "min-share", Some(a)) => {
                 let (id, pct) = a.split_once('=').ok_or_else(bad)?;
-                let id: u32 = id
-                    .trim()
-                    .parse()
-                    .map_err(|_| format!("'{s}': '{id}' is not a backend id"))?;
+                let id: u32 = match id.trim().parse() {
+                    Ok(id) if id > 0 => id,
+                    _ => {
+                        return Err(format!(
+                            "'{s}': '{id}' is not a backend id (backends are numbered from 1)"
+                        ));
+                    }
+                };
                 let frac = parse_share(pct).ok_or_else(|| {
                     format!("'{s}': '{pct}' is not a share (accepted: 0%–100% or 0.0–1.0)")
                 })?;
@@ -84,6 +88,36 @@ impl Expectation {
                 })
             }
             _ => Err(bad()),
+        }
+    }
+
+    /// Refuses, before the run, an expectation about backends that do not exist when `backends`
+    /// stand behind the target: it could only pass or fail by accident.
+    pub fn fits(&self, backends: usize) -> Result<(), String> {
+        let there = match backends {
+            1 => "there is 1 backend".to_string(),
+            k => format!("there are {k} backends (1..={k})"),
+        };
+        match self {
+            Expectation::MaxShare(id, _) | Expectation::MinShare(id, _)
+                if *id as usize > backends =>
+            {
+                Err(format!(
+                    "--expect {self}: backend {id} does not exist; {there}"
+                ))
+            }
+            Expectation::RoundRobin(Some(w)) | Expectation::Uniform(Some(w))
+                if w.len() != backends =>
+            {
+                Err(format!(
+                    "--expect {self}: {} weights for {backends} backends (one weight per backend)",
+                    w.len()
+                ))
+            }
+            Expectation::Backends(k) if *k > backends => Err(format!(
+                "--expect {self}: {k} backends cannot answer when {there}"
+            )),
+            _ => Ok(()),
         }
     }
 
@@ -115,9 +149,17 @@ impl Expectation {
             .filter(|(_, n)| **n > 0)
             .map(|(k, _)| *k)
             .collect();
-        let shown = render(counts);
+        let shown = counts_dict(counts);
         if total == 0 && !matches!(self, Expectation::Sticky) {
             return (false, "no request was answered".into());
+        }
+        if total > 0 && seen == [BackendKey::Unknown] {
+            return (
+                false,
+                format!(
+                    "the answers could not be attributed: none of the {total} named its backend (no X-Backend-Id header, no 'Server N' in the body): {shown}"
+                ),
+            );
         }
         match self {
             Expectation::RoundRobin(w) | Expectation::Uniform(w) => {
@@ -234,7 +276,7 @@ impl Expectation {
                 let split: Vec<String> = clients
                     .iter()
                     .filter(|(_, m)| m.values().filter(|n| **n > 0).count() > 1)
-                    .map(|(c, m)| format!("{c} → {}", render(m)))
+                    .map(|(c, m)| format!("{c} → {}", counts_dict(m)))
                     .collect();
                 let used: std::collections::BTreeSet<BackendKey> =
                     clients.values().flat_map(|m| m.keys().copied()).collect();
@@ -264,6 +306,11 @@ impl Expectation {
     }
 }
 
+/// [`Expectation::fits`] for each of `expectations`: the first that does not, as one line.
+pub fn check_expectations(expectations: &[Expectation], backends: usize) -> Result<(), String> {
+    expectations.iter().try_for_each(|e| e.fits(backends))
+}
+
 fn parse_share(s: &str) -> Option<f64> {
     let s = s.trim();
     let v = match s.strip_suffix('%') {
@@ -271,11 +318,6 @@ fn parse_share(s: &str) -> Option<f64> {
         None => s.parse::<f64>().ok()?,
     };
     (0.0..=1.0).contains(&v).then_some(v)
-}
-
-fn render(counts: &BTreeMap<BackendKey, u64>) -> String {
-    let parts: Vec<String> = counts.iter().map(|(k, v)| format!("{k}: {v}")).collect();
-    format!("{{{}}}", parts.join(", "))
 }
 
 impl fmt::Display for Expectation {
@@ -340,6 +382,7 @@ mod tests {
             "max-share:x=1%",
             "max-share:1=150%",
             "max-share:1",
+            "max-share:0=10%",
         ] {
             assert!(Expectation::parse(s).is_err(), "{s}");
         }
@@ -422,6 +465,49 @@ mod tests {
             out.message
         );
         assert!(!Expectation::Sticky.check(&c, None, None).ok);
+    }
+
+    #[test]
+    fn expectations_about_missing_backends_do_not_fit() {
+        for (e, needle) in [
+            (
+                "max-share:9=10%",
+                "backend 9 does not exist; there are 3 backends (1..=3)",
+            ),
+            ("min-share:4=1%", "backend 4 does not exist"),
+            ("uniform:1,2", "2 weights for 3 backends"),
+            ("round-robin:1,2", "2 weights for 3 backends"),
+            ("backends=9", "9 backends cannot answer"),
+        ] {
+            let err = Expectation::parse(e).unwrap().fits(3).unwrap_err();
+            assert!(err.contains(needle) && err.contains(e), "{err}");
+        }
+        for e in [
+            "max-share:3=10%",
+            "uniform:1,2,3",
+            "backends=3",
+            "one",
+            "round-robin",
+        ] {
+            assert_eq!(Expectation::parse(e).unwrap().fits(3), Ok(()), "{e}");
+        }
+    }
+
+    #[test]
+    fn answers_that_name_no_backend_fail_every_expectation() {
+        let c: BTreeMap<BackendKey, u64> = [(BackendKey::Unknown, 100)].into();
+        let clients: BTreeMap<String, BTreeMap<BackendKey, u64>> =
+            [("127.0.0.2".to_string(), c.clone())].into();
+        for e in ["one", "backends=1", "sticky", "uniform"] {
+            let out = Expectation::parse(e)
+                .unwrap()
+                .check(&c, None, Some(&clients));
+            assert!(
+                !out.ok && out.message.contains("could not be attributed"),
+                "{e}: {}",
+                out.message
+            );
+        }
     }
 
     #[test]

@@ -12,6 +12,27 @@ pub fn raise_nofile_limit() -> u64 {
     }
 }
 
+/// Descriptors a run needs besides its sockets and runtimes: stdio, the runner's pipes, a margin.
+const SPARE_FDS: u64 = 64;
+
+/// Refuses, before any request, a concurrency the open-files limit cannot hold: past it, sockets
+/// fail with EMFILE, which looks like a broken target. Each connection takes a socket and each
+/// sending thread's runtime an epoll and a wake-up descriptor. Raises the soft limit to the hard
+/// one first, as [`prepare_process`] does.
+pub fn check_open_files(concurrency: u32, threads: usize) -> Result<(), String> {
+    let limit = raise_nofile_limit();
+    let threads = (threads as u64).clamp(1, u64::from(concurrency));
+    let needed = u64::from(concurrency) + 2 * threads + SPARE_FDS;
+    if needed <= limit {
+        return Ok(());
+    }
+    let most = limit.saturating_sub(2 * threads + SPARE_FDS);
+    Err(format!(
+        "-c {concurrency} needs about {needed} open files, but the open-files limit is {limit} \
+         (see `ulimit -n`; raise the hard limit, or give -c {most} at most)"
+    ))
+}
+
 /// Readies the process for `concurrency` connections: the open-files limit, the file table and the
 /// heap. Call it from `main` before any thread starts; [`reserve_fds`] says why that matters.
 pub fn prepare_process(concurrency: u32) {
@@ -71,13 +92,24 @@ mod tests {
     }
 
     #[test]
+    fn a_concurrency_within_the_limit_is_accepted() {
+        let limit = raise_nofile_limit();
+        assert_eq!(check_open_files(100, 2), Ok(()));
+        let c = u32::try_from(limit).unwrap_or(u32::MAX);
+        let err = check_open_files(c, 2).unwrap_err();
+        assert!(
+            err.contains(&format!("the open-files limit is {limit}")) && err.contains("ulimit -n"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn reserve_fds_grows_the_table_and_leaves_no_descriptor_open() {
         let soft = raise_nofile_limit();
         assert!(
             soft > 3000,
             "the test needs an open-files limit above 3000, got {soft}"
         );
-        let before = std::fs::read_dir("/proc/self/fd").unwrap().count();
         assert!(
             fd_slots() < 3000,
             "the table is already {} slots",
@@ -85,6 +117,13 @@ mod tests {
         );
         reserve_fds(3000);
         assert!(fd_slots() > 3000, "the table is {} slots", fd_slots());
-        assert_eq!(std::fs::read_dir("/proc/self/fd").unwrap().count(), before);
+        // The duplicate was made at 3000 or above; other tests in this process open and close
+        // descriptors of their own meanwhile, but none that high.
+        let high: Vec<u64> = std::fs::read_dir("/proc/self/fd")
+            .unwrap()
+            .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+            .filter(|&fd| fd >= 3000)
+            .collect();
+        assert!(high.is_empty(), "left open: {high:?}");
     }
 }

@@ -4,12 +4,15 @@ use clap::Parser;
 use loadtest::cli::{LoadArgs, parse_url};
 use reqwest::Url;
 
+/// The exit status of a program stopped by SIGINT, by shell convention.
+const INTERRUPTED_EXIT: u8 = 130;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "loadtest",
     version,
     about = "Fire many HTTP requests at once and report which backend answered each",
-    after_help = "Exit status: 0 when every expectation held and the errors are within --max-errors, 1 when not, 2 on bad input."
+    after_help = "Examples:\n  loadtest http://127.0.0.1:8080/ --backends 3 --expect round-robin\n  loadtest http://127.0.0.1:8080/ -d 10s -c 64 --json\n  loadtest http://127.0.0.1:8080/ --source-ip 127.0.1-30.1 --expect sticky\n\nExit status: 0 when every expectation held and the errors are within --max-errors, 1 when not, 2 on bad input, 130 when interrupted (Ctrl-C; the report of what was done is printed)."
 )]
 struct Args {
     /// The target.
@@ -49,14 +52,29 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match runtime.block_on(loadtest::run(&config)) {
+    // Ctrl-C ends the run early with the report of what was done, as oha and wrk do.
+    let stop = loadtest::Stop::new();
+    let outcome = runtime.block_on(async {
+        let on_interrupt = stop.clone();
+        let watcher = tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                on_interrupt.trigger();
+            }
+        });
+        let outcome = loadtest::run_until(&config, &stop).await;
+        watcher.abort();
+        outcome
+    });
+    match outcome {
         Ok(report) => {
             if args.load.json {
                 println!("{}", serde_json::to_string(&report).unwrap_or_default());
             } else {
                 print!("{}", loadtest::print_text(&report));
             }
-            if report.passed {
+            if report.interrupted {
+                ExitCode::from(INTERRUPTED_EXIT)
+            } else if report.passed {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(1)

@@ -14,30 +14,45 @@ pub fn print_text(r: &Report) -> String {
     );
     for (k, b) in &r.backends {
         let l = b.latency_ms;
+        // A backend that answered nothing has no latency, which 0.00 would claim it had.
+        let ms = |v: f64| {
+            if b.count == 0 {
+                "-".to_string()
+            } else {
+                format!("{v:.2}")
+            }
+        };
         let _ = writeln!(
             s,
-            "{:<9} {:>8} {:>6.1}% {:>9.2} {:>9.2} {:>9.2} {:>9.2}",
+            "{:<9} {:>8} {:>6.1}% {:>9} {:>9} {:>9} {:>9}",
             k.to_string(),
             b.count,
             b.share * 100.0,
-            l.p50,
-            l.p90,
-            l.p99,
-            l.max
+            ms(l.p50),
+            ms(l.p90),
+            ms(l.p99),
+            ms(l.max)
         );
     }
     let _ = writeln!(s);
     let l = r.latency_ms;
     let _ = writeln!(
         s,
-        "requests {}  ok {}  errors {}  elapsed {:.3} s  {:.0} req/s",
-        r.requests, r.ok, r.errors, r.elapsed_s, r.rps
+        "requests {}  ok {}  errors {}  elapsed {:.3} s  {:.0} answered/s  {:.0} errors/s",
+        r.requests, r.ok, r.errors, r.elapsed_s, r.rps, r.errors_per_s
     );
-    let _ = writeln!(
-        s,
-        "latency  p50 {:.2} ms  p90 {:.2} ms  p99 {:.2} ms  max {:.2} ms",
-        l.p50, l.p90, l.p99, l.max
-    );
+    if r.ok > 0 {
+        let _ = writeln!(
+            s,
+            "latency  min {:.2}  mean {:.2}  p50 {:.2}  p90 {:.2}  p95 {:.2}  p99 {:.2}  p99.9 {:.2}  max {:.2} ms (answered requests)",
+            l.min, l.mean, l.p50, l.p90, l.p95, l.p99, l.p999, l.max
+        );
+    } else {
+        let _ = writeln!(s, "latency  - (no request was answered)");
+    }
+    if !r.status_codes.is_empty() {
+        let _ = writeln!(s, "status   {}", listing(&r.status_codes));
+    }
     if let Some(sch) = &r.schedule {
         let _ = writeln!(
             s,
@@ -46,12 +61,14 @@ pub fn print_text(r: &Report) -> String {
         );
     }
     if !r.errors_by_kind.is_empty() {
-        let kinds: Vec<String> = r
-            .errors_by_kind
-            .iter()
-            .map(|(k, n)| format!("{k}: {n}"))
-            .collect();
-        let _ = writeln!(s, "errors   {}", kinds.join(", "));
+        let _ = writeln!(s, "errors   {}", listing(&r.errors_by_kind));
+    }
+    if r.unanswered > 0 {
+        let _ = writeln!(
+            s,
+            "unanswered {} (still in flight when the run ended)",
+            r.unanswered
+        );
     }
     if r.resent > 0 {
         let _ = writeln!(
@@ -76,7 +93,14 @@ pub fn print_text(r: &Report) -> String {
         let _ = writeln!(
             s,
             "FAIL: {} of {} requests failed, more than --max-errors allows",
-            r.errors, r.requests
+            r.errors + if r.interrupted { 0 } else { r.unanswered },
+            r.requests + r.unanswered
+        );
+    }
+    if r.interrupted {
+        let _ = writeln!(
+            s,
+            "interrupted: the report is of what was done until Ctrl-C"
         );
     }
     for o in &r.expectations {
@@ -84,4 +108,10 @@ pub fn print_text(r: &Report) -> String {
         let _ = writeln!(s, "expect {}: {verdict}: {}", o.expect, o.message);
     }
     s
+}
+
+/// `key: count, key: count`.
+fn listing<K: std::fmt::Display>(counts: &std::collections::BTreeMap<K, u64>) -> String {
+    let parts: Vec<String> = counts.iter().map(|(k, n)| format!("{k}: {n}")).collect();
+    parts.join(", ")
 }

@@ -35,6 +35,9 @@ pub struct Latency {
     pub p99: f64,
     pub max: f64,
     pub mean: f64,
+    pub min: f64,
+    pub p95: f64,
+    pub p999: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -56,17 +59,28 @@ pub struct Report {
     pub errors: u64,
     /// `connect refused`, `timeout`, `status 502`, … → count.
     pub errors_by_kind: BTreeMap<String, u64>,
+    /// HTTP status → answers with it, 2xx and not (a failure before an answer has none).
+    pub status_codes: BTreeMap<u16, u64>,
     /// Requests sent again because the server closed their kept-alive connection before answering
     /// (each still counts once in `requests`).
     pub resent: u64,
+    /// Requests still in flight when the run ended (its duration and a short drain were over, or
+    /// it was interrupted); not in `requests`. Unless the run was interrupted they count as errors
+    /// against `--max-errors`.
+    pub unanswered: u64,
+    /// The run was stopped early (Ctrl-C); the report is of what was done until then.
+    pub interrupted: bool,
     /// With `--rate`: the rate asked for and how far the run fell behind it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub schedule: Option<ScheduleReport>,
     /// Backend id (or `unknown`) → answered requests; every expected backend is listed, 0 included.
     pub counts: BTreeMap<BackendKey, u64>,
     pub elapsed_s: f64,
+    /// Answered (2xx) requests per second.
     pub rps: f64,
-    /// Over all requests, failed ones included.
+    /// Failed requests per second.
+    pub errors_per_s: f64,
+    /// Of the answered requests; failed ones are only counted, in `errors`.
     pub latency_ms: Latency,
     pub backends: BTreeMap<BackendKey, BackendReport>,
     /// Per client (source address and the values of varying headers) → backend → count; present
@@ -81,11 +95,36 @@ pub struct Report {
 impl Report {
     /// The original lab's one-line summary: `{1: 333, 2: 333, 3: 334}`.
     pub fn counts_line(&self) -> String {
-        let parts: Vec<String> = self
-            .counts
-            .iter()
-            .map(|(k, v)| format!("{k}: {v}"))
-            .collect();
-        format!("{{{}}}", parts.join(", "))
+        counts_dict(&self.counts)
+    }
+}
+
+/// Counts per backend as a Python dict literal, as the original lab printed them: ids are ints,
+/// `'unknown'` a string, so `{1: 333, 'unknown': 2}` parses with `ast.literal_eval`.
+pub fn counts_dict(counts: &BTreeMap<BackendKey, u64>) -> String {
+    let parts: Vec<String> = counts
+        .iter()
+        .map(|(k, v)| match k {
+            BackendKey::Id(id) => format!("{id}: {v}"),
+            BackendKey::Unknown => format!("'{k}': {v}"),
+        })
+        .collect();
+    format!("{{{}}}", parts.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_are_a_python_dict() {
+        let c: BTreeMap<BackendKey, u64> = [
+            (BackendKey::Id(2), 5),
+            (BackendKey::Unknown, 100),
+            (BackendKey::Id(1), 0),
+        ]
+        .into();
+        assert_eq!(counts_dict(&c), "{1: 0, 2: 5, 'unknown': 100}");
+        assert_eq!(counts_dict(&BTreeMap::new()), "{}");
     }
 }

@@ -1,31 +1,27 @@
 //! The `loadtest` binary on its own: bad input, and an unreachable target as a run with errors.
 
-use std::process::Command;
+mod support;
 
-fn loadtest(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_loadtest"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-/// A URL on a port nobody listens on: bind one, learn it, close it.
-fn refusing_url() -> String {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    format!("http://127.0.0.1:{port}/")
-}
+use support::{loadtest, refusing_url};
 
 #[test]
 fn bad_input_exits_2_with_the_flag_named() {
     for (args, needle) in [
         (&["not a url"][..], "is not a URL"),
         (&["https://127.0.0.1/"], "not supported"),
-        (&["-n", "0"], "--requests"),
-        (&["-c", "0"], "--concurrency"),
+        (
+            &["-n", "0"],
+            "for '--requests <REQUESTS>': must be at least 1",
+        ),
+        (
+            &["-n", "-5"],
+            "'-5' for '--requests <REQUESTS>': '-5' is not a whole number",
+        ),
+        (
+            &["-c", "0"],
+            "for '--concurrency <CONCURRENCY>': must be from 1 to 100000",
+        ),
+        (&["-c", "-1"], "--concurrency"),
         (&["-H", "Bad Name: x"], "not a valid header name"),
         (&["--max-errors", "lots"], "not an error allowance"),
         (&["--rate", "0"], "out of range"),
@@ -63,4 +59,43 @@ fn rate_paces_the_requests() {
     let elapsed = v["elapsed_s"].as_f64().unwrap();
     // The 50th request is due 0.49 s after the start.
     assert!(elapsed >= 0.49, "elapsed {elapsed} s");
+}
+
+#[test]
+fn help_shows_the_header_template_whole() {
+    for flag in ["--help", "-h"] {
+        let out = loadtest(&[flag]);
+        let help = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            help.contains("'Name: value'; {n} is the request number and {n%K} cycles"),
+            "{help}"
+        );
+        assert!(
+            !help.contains('\u{1b}'),
+            "an escape code reached a pipe: {help:?}"
+        );
+    }
+}
+
+#[test]
+fn help_ends_with_examples_and_exit_statuses_and_version_works() {
+    let out = loadtest(&["--help"]);
+    let help = String::from_utf8_lossy(&out.stdout);
+    let examples = help.find("Examples:\n").expect("examples");
+    let statuses = help.find("Exit status: 0 when").expect("exit statuses");
+    assert!(examples < statuses, "{help}");
+    assert_eq!(
+        help[examples..].matches("\n  loadtest ").count(),
+        3,
+        "{help}"
+    );
+    for status in ["1 when not", "2 on bad input", "130 when interrupted"] {
+        assert!(help[statuses..].contains(status), "{help}");
+    }
+    let out = loadtest(&["--version"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("loadtest {}", env!("CARGO_PKG_VERSION"))
+    );
 }

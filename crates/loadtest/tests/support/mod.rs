@@ -1,0 +1,112 @@
+//! What the `loadtest` binary is tested against: the binary itself, and raw TCP servers on loopback
+//! that answer the way a broken or hung target does.
+
+#![allow(dead_code)] // each test file uses a part
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Command, Output};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+pub fn loadtest(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_loadtest"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// `--json`'s object; panics with stderr when stdout is not one.
+pub fn json(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+/// A URL on a port nobody listens on: bind one, learn it, close it.
+pub fn refusing_url() -> String {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    format!("http://127.0.0.1:{port}/")
+}
+
+/// What a raw server does with each connection once it has read a request head.
+#[derive(Clone, Copy)]
+pub enum Answer {
+    /// Write these bytes, then close.
+    Bytes(&'static [u8]),
+    /// Wait, then write these bytes and close.
+    After(Duration, &'static [u8]),
+    /// Keep the connection open and never write.
+    Never,
+}
+
+/// A TCP server on 127.0.0.1 that counts the connections it accepts. Its threads end with the test
+/// process.
+pub struct RawServer {
+    pub url: String,
+    accepted: Arc<AtomicU64>,
+}
+
+impl RawServer {
+    pub fn start(answer: Answer) -> RawServer {
+        RawServer::cycling(vec![answer])
+    }
+
+    /// Answers the i-th connection it accepts with `answers[i % len]`.
+    pub fn cycling(answers: Vec<Answer>) -> RawServer {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/", listener.local_addr().unwrap());
+        let accepted = Arc::new(AtomicU64::new(0));
+        let count = accepted.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let i = count.fetch_add(1, Ordering::SeqCst) as usize;
+                let answer = answers[i % answers.len()];
+                std::thread::spawn(move || serve(stream, answer));
+            }
+        });
+        RawServer { url, accepted }
+    }
+
+    /// Connections accepted so far: each is one request, as the server answers once and closes.
+    pub fn accepted(&self) -> u64 {
+        self.accepted.load(Ordering::SeqCst)
+    }
+}
+
+fn serve(mut stream: TcpStream, answer: Answer) {
+    let mut head = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => head.extend_from_slice(&buf[..n]),
+        }
+    }
+    match answer {
+        Answer::Bytes(b) => {
+            let _ = stream.write_all(b);
+        }
+        Answer::After(d, b) => {
+            std::thread::sleep(d);
+            let _ = stream.write_all(b);
+        }
+        Answer::Never => {
+            // Hold the connection until the client gives up on it.
+            while matches!(stream.read(&mut buf), Ok(n) if n > 0) {}
+        }
+    }
+}
+
+/// A complete HTTP/1.1 answer from backend 1 that closes its connection.
+pub const OK_FROM_1: &[u8] =
+    b"HTTP/1.1 200 OK\r\nX-Backend-Id: 1\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
