@@ -11,7 +11,9 @@ mod lab;
 mod nginx;
 #[cfg(test)]
 mod parse_fuzz;
+mod private;
 mod probe;
+mod procfs;
 mod run;
 mod signals;
 mod state;

@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use lblab_config::NginxConfig;
 
-use crate::child::{Guarded, alive, children_of};
+use crate::child::Guarded;
+use crate::procfs::{alive, children_of};
 
 const INSTALL_HINT: &str =
     "install it (Debian/Ubuntu: apt-get install -y nginx) or pass --nginx PATH";

@@ -9,6 +9,9 @@ use crate::state::{self, State};
 pub async fn up(args: UpArgs) -> Exit {
     loadtest::raise_nofile_limit();
     let dir = state::dir(args.state.state_dir.as_deref());
+    if let Err(e) = state::prepare(&dir) {
+        return Exit::Usage(e);
+    }
     if let Ok(other) = State::load(&dir) {
         return Exit::Usage(format!(
             "a lab is already up at {} (runner pid {}); stop it, or give this one another --state-dir",

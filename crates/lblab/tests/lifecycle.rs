@@ -2,74 +2,12 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use common::*;
 use loadtest::{Config, Expectation};
 use serde_json::Value;
-
-/// A `lblab up` in the background with its own state dir; stopped (SIGINT) on drop.
-struct Up {
-    child: Child,
-    state: std::path::PathBuf,
-}
-
-impl Up {
-    fn start(name: &str, args: &[&str]) -> Up {
-        let state = state_dir(name);
-        let child = lblab()
-            .arg("up")
-            .args(args)
-            .arg("--state-dir")
-            .arg(&state)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("lblab up starts");
-        let mut up = Up { child, state };
-        let until = Instant::now() + Duration::from_secs(20);
-        while up.status_json().is_none() {
-            if let Ok(Some(s)) = up.child.try_wait() {
-                panic!("lblab up exited early: {s}");
-            }
-            assert!(Instant::now() < until, "lblab up did not come up");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        up
-    }
-
-    fn cmd(&self, sub: &str) -> Command {
-        let mut c = lblab();
-        c.arg(sub).arg("--state-dir").arg(&self.state);
-        c
-    }
-
-    fn status_json(&self) -> Option<Value> {
-        let out = self.cmd("status").arg("--json").output().ok()?;
-        out.status
-            .success()
-            .then(|| serde_json::from_slice(&out.stdout).ok())?
-    }
-
-    fn status(&self) -> Value {
-        self.status_json().expect("lblab status answers")
-    }
-
-    fn stop(mut self) -> std::process::ExitStatus {
-        signal(self.child.id(), libc::SIGINT);
-        let status = self.child.wait().expect("lblab up exits");
-        std::mem::forget(self);
-        status
-    }
-}
-
-impl Drop for Up {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn pids(status: &Value) -> Vec<u64> {
     lab_pids(status)
@@ -89,7 +27,7 @@ fn load(url: &str, requests: u64, expect: &str) -> loadtest::Report {
 
 #[test]
 fn switch_reloads_nginx_and_keeps_the_backends() {
-    let up = Up::start("switch", &[]);
+    let mut up = Up::start(&[]);
     let before = up.status();
     assert_eq!(before["method"], "round-robin");
     let url = before["url"].as_str().unwrap().to_owned();
@@ -141,7 +79,8 @@ fn switch_reloads_nginx_and_keeps_the_backends() {
 
 #[test]
 fn status_and_switch_without_a_lab_say_so() {
-    let dir = state_dir("none");
+    let scratch = scratch();
+    let dir = scratch.path().join("state");
     for sub in [&["status"][..], &["switch", "--method", "random"]] {
         let out = lblab()
             .args(sub)
@@ -156,7 +95,7 @@ fn status_and_switch_without_a_lab_say_so() {
 
 #[test]
 fn a_second_up_on_the_same_state_dir_is_refused() {
-    let up = Up::start("twice", &[]);
+    let mut up = Up::start(&[]);
     let out = up.cmd("up").output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("already up"), "{}", stderr(&out));
@@ -208,11 +147,11 @@ fn ctrl_c_during_a_run_stops_everything() {
 
 #[test]
 fn a_killed_runner_takes_its_lab_with_it() {
-    let up = Up::start("sigkill", &[]);
+    let mut up = Up::start(&[]);
     let status = up.status();
     let mut all = pids(&status);
     all.extend(children_of(status["nginx_pid"].as_u64().unwrap() as u32));
-    let mut up = up;
+
     signal(up.child.id(), libc::SIGKILL);
     let _ = up.child.wait();
     assert_all_gone(&all, Duration::from_secs(5));
