@@ -121,6 +121,25 @@ impl Lab {
         }
     }
 
+    /// Resolves when nginx or a backend has exited, saying which and how.
+    pub async fn watch(&mut self) -> String {
+        loop {
+            if let Some(status) = self.nginx.exited() {
+                return format!("nginx (pid {}) exited ({status})", self.nginx.pid());
+            }
+            for b in &mut self.backends {
+                if let Some(status) = b.process.exited() {
+                    return format!(
+                        "backend {} (pid {}) exited ({status})",
+                        b.id,
+                        b.process.pid()
+                    );
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     pub fn stop(mut self) {
         self.nginx.stop(Duration::from_secs(5));
         for b in &mut self.backends {

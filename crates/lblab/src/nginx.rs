@@ -126,7 +126,7 @@ pub async fn start(binary: &Path, config: &NginxConfig) -> Result<Guarded, Strin
         .stdout(Stdio::null())
         .stderr(stderr);
     // SIGTERM, not SIGKILL, if the runner dies: the master then takes its workers down with it.
-    let mut process = Guarded::spawn("nginx".into(), &mut cmd, libc::SIGTERM)
+    let mut process = Guarded::spawn_group("nginx".into(), &mut cmd, libc::SIGTERM)
         .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
     let until = Instant::now() + Duration::from_secs(10);
     loop {

@@ -42,9 +42,11 @@ pub async fn status(args: StatusArgs) -> Exit {
         println!("url      {}", s.url);
         println!("nginx    pid {} ({})", s.nginx_pid, s.config);
         for b in &s.backends {
-            let served = b
-                .served
-                .map_or("not answering".to_owned(), |n| format!("served {n}"));
+            let served = match b.served {
+                Some(n) => format!("served {n}"),
+                None if !crate::procfs::alive(b.pid) => "not running".to_owned(),
+                None => "not answering".to_owned(),
+            };
             println!("backend  {} pid {} at {} {served}", b.id, b.pid, b.addr);
         }
     }

@@ -23,7 +23,7 @@ pub async fn up(args: UpArgs) -> Exit {
         lab = Lab::start(&args.lab, 10_000) => lab,
         () = interrupted() => return Exit::Code(crate::signals::INTERRUPTED_EXIT),
     };
-    let lab = match lab {
+    let mut lab = match lab {
         Ok(lab) => lab,
         Err(e) => return Exit::Usage(e),
     };
@@ -55,9 +55,20 @@ pub async fn up(args: UpArgs) -> Exit {
         info.prefix.join("nginx.conf").display()
     );
     println!("Switch with `lblab switch --method M`; Ctrl-C stops the lab.");
-    interrupted().await;
+    let died = tokio::select! {
+        () = interrupted() => None,
+        why = lab.watch() => Some(why),
+    };
     State::remove(&dir);
     lab.stop();
-    println!("lblab: stopped");
-    Exit::Code(0)
+    match died {
+        None => {
+            println!("lblab: stopped");
+            Exit::Code(0)
+        }
+        Some(why) => {
+            eprintln!("lblab: {why} while the lab was up; the lab is stopped");
+            Exit::Code(1)
+        }
+    }
 }

@@ -156,3 +156,83 @@ fn a_killed_runner_takes_its_lab_with_it() {
     let _ = up.child.wait();
     assert_all_gone(&all, Duration::from_secs(5));
 }
+
+/// Waits up to `within` for `up` to exit on its own.
+fn exits_within(up: &mut Up, within: Duration) -> std::process::ExitStatus {
+    let until = Instant::now() + within;
+    loop {
+        if let Some(s) = up.child.try_wait().unwrap() {
+            return s;
+        }
+        assert!(
+            Instant::now() < until,
+            "lblab up still runs after {within:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn up_stderr(up: &mut Up) -> String {
+    let mut err = String::new();
+    if let Some(mut e) = up.child.stderr.take() {
+        let _ = std::io::Read::read_to_string(&mut e, &mut err);
+    }
+    err
+}
+
+#[test]
+fn up_notices_its_nginx_dying_and_takes_the_lab_down() {
+    let mut up = Up::start(&[]);
+    let status = up.status();
+    let nginx = status["nginx_pid"].as_u64().unwrap() as u32;
+    let workers = children_of(nginx);
+    assert!(!workers.is_empty());
+    let listen: std::net::SocketAddr = status["url"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .parse()
+        .unwrap();
+    let mut all = pids(&status);
+    all.extend(&workers);
+
+    // With the runner stopped it cannot react yet: status tells the truth meanwhile.
+    signal(up.child.id(), libc::SIGSTOP);
+    signal(nginx, libc::SIGKILL);
+    std::thread::sleep(Duration::from_millis(100));
+    let out = up.cmd("status").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains(&format!("its nginx (pid {nginx}) is not running")),
+        "{}",
+        stderr(&out)
+    );
+    signal(up.child.id(), libc::SIGCONT);
+
+    let code = exits_within(&mut up, Duration::from_secs(5));
+    assert_eq!(code.code(), Some(1), "{code}");
+    let err = up_stderr(&mut up);
+    assert!(
+        err.contains(&format!("nginx (pid {nginx}) exited")),
+        "{err}"
+    );
+    // The orphaned workers went with it: nothing answers on the lab's port.
+    assert_all_gone(&all, Duration::from_secs(2));
+    assert!(std::net::TcpStream::connect(listen).is_err());
+    assert!(!up.state.join("lab.json").exists());
+}
+
+#[test]
+fn up_notices_a_backend_dying() {
+    let mut up = Up::start(&[]);
+    let status = up.status();
+    let backend = status["backends"][1]["pid"].as_u64().unwrap() as u32;
+    let mut all = pids(&status);
+    all.extend(children_of(status["nginx_pid"].as_u64().unwrap() as u32));
+    signal(backend, libc::SIGKILL);
+    let code = exits_within(&mut up, Duration::from_secs(5));
+    assert_eq!(code.code(), Some(1));
+    assert!(up_stderr(&mut up).contains("backend 2"));
+    assert_all_gone(&all, Duration::from_secs(2));
+}
