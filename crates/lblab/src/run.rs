@@ -10,7 +10,7 @@ use crate::Exit;
 use crate::cli::RunArgs;
 use crate::fault::{self, Action, Event, Fault};
 use crate::lab::{Lab, LabInfo};
-use crate::signals::{INTERRUPTED_EXIT, interrupted};
+use crate::signals::{interrupted, say};
 
 #[derive(Serialize)]
 struct RunOutput<'a> {
@@ -37,7 +37,7 @@ pub async fn run(args: RunArgs) -> Exit {
     }
     let lab = tokio::select! {
         lab = Lab::start(&args.lab, args.load.concurrency) => lab,
-        () = interrupted() => return Exit::Code(INTERRUPTED_EXIT),
+        stop = interrupted() => return Exit::Code(stop.exit_code()),
     };
     let mut lab = match lab {
         Ok(lab) => lab,
@@ -51,10 +51,10 @@ pub async fn run(args: RunArgs) -> Exit {
     let start = Instant::now();
     let (outcome, (events, restarted)) = tokio::select! {
         both = async { tokio::join!(loadtest::run(&config), fault::play(&lab, &args.lab, &args.faults, start)) } => both,
-        () = interrupted() => {
+        stop = interrupted() => {
             lab.stop();
-            eprintln!("lblab: interrupted; the lab is stopped");
-            return Exit::Code(INTERRUPTED_EXIT);
+            say("lblab: interrupted; the lab is stopped");
+            return Exit::Code(stop.exit_code());
         }
     };
     lab.replace_backends(restarted);

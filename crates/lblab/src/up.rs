@@ -3,7 +3,7 @@
 use crate::Exit;
 use crate::cli::UpArgs;
 use crate::lab::Lab;
-use crate::signals::interrupted;
+use crate::signals::{interrupted, say};
 use crate::state::{self, State};
 
 pub async fn up(args: UpArgs) -> Exit {
@@ -21,7 +21,7 @@ pub async fn up(args: UpArgs) -> Exit {
     // Size nginx for a large load: `up` does not know what will be sent through it.
     let lab = tokio::select! {
         lab = Lab::start(&args.lab, 10_000) => lab,
-        () = interrupted() => return Exit::Code(crate::signals::INTERRUPTED_EXIT),
+        stop = interrupted() => return Exit::Code(stop.exit_code()),
     };
     let mut lab = match lab {
         Ok(lab) => lab,
@@ -56,18 +56,20 @@ pub async fn up(args: UpArgs) -> Exit {
     );
     println!("Switch with `lblab switch --method M`; Ctrl-C stops the lab.");
     let died = tokio::select! {
-        () = interrupted() => None,
+        _ = interrupted() => None,
         why = lab.watch() => Some(why),
     };
     State::remove(&dir);
     lab.stop();
     match died {
         None => {
-            println!("lblab: stopped");
+            say("lblab: stopped");
             Exit::Code(0)
         }
         Some(why) => {
-            eprintln!("lblab: {why} while the lab was up; the lab is stopped");
+            say(&format!(
+                "lblab: {why} while the lab was up; the lab is stopped"
+            ));
             Exit::Code(1)
         }
     }

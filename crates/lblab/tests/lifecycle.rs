@@ -116,10 +116,13 @@ fn run_leaves_nothing_behind_when_it_passes_and_when_it_fails() {
     }
 }
 
-#[test]
-fn ctrl_c_during_a_run_stops_everything() {
+/// Starts `lblab run -d 60s`, sends `sig` once the lab is up, and checks that the run exits
+/// `code` with its processes and its nginx prefix gone.
+fn a_signal_during_a_run_stops_everything(sig: i32, code: i32) {
+    let scratch = scratch();
     let mut child = lblab()
         .args(["run", "-d", "60s", "-c", "20"])
+        .env("TMPDIR", scratch.path())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -137,12 +140,43 @@ fn ctrl_c_during_a_run_stops_everything() {
         assert!(Instant::now() < until, "the lab did not start: {kids:?}");
         std::thread::sleep(Duration::from_millis(20));
     };
+    assert_eq!(std::fs::read_dir(scratch.path()).unwrap().count(), 1);
     std::thread::sleep(Duration::from_millis(300));
-    signal(runner, libc::SIGINT);
+    signal(runner, sig);
     let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(130));
+    assert_eq!(status.code(), Some(code), "{status}");
     let all: Vec<u64> = lab.into_iter().chain(workers).collect();
     assert_all_gone(&all, Duration::from_secs(2));
+    let left: Vec<_> = std::fs::read_dir(scratch.path()).unwrap().collect();
+    assert!(left.is_empty(), "the nginx prefix was left: {left:?}");
+}
+
+#[test]
+fn ctrl_c_during_a_run_stops_everything() {
+    a_signal_during_a_run_stops_everything(libc::SIGINT, 130);
+}
+
+#[test]
+fn a_hangup_during_a_run_stops_everything() {
+    a_signal_during_a_run_stops_everything(libc::SIGHUP, 129);
+}
+
+#[test]
+fn a_hangup_stops_up_like_ctrl_c() {
+    let mut up = Up::start(&[]);
+    let status = up.status();
+    let mut all = pids(&status);
+    all.extend(children_of(status["nginx_pid"].as_u64().unwrap() as u32));
+    let (code, err) = up.stop_with(libc::SIGHUP);
+    assert!(code.success(), "{code}: {err}");
+    assert_all_gone(&all, Duration::from_secs(2));
+    assert!(!up.state.join("lab.json").exists(), "lab.json was left");
+    // Only the state dir is left in the scratch dir: the nginx prefix is gone.
+    let left: Vec<_> = std::fs::read_dir(up.scratch.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, ["state"], "left behind: {left:?}");
 }
 
 #[test]
