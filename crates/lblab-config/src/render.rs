@@ -50,7 +50,7 @@ impl UpstreamConfig {
         // Without a shared zone each worker keeps its own round-robin position and counters, and
         // 1000 requests over two workers come out 334/334/332 instead of 333/333/334.
         let p = proxy();
-        let _ = writeln!(s, "        zone lblab {};", p.zone_size);
+        let _ = writeln!(s, "        zone lblab {}k;", p.zone_kib(self.servers.len()));
         if let Some(d) = self.method.directive(&self.hash_key, self.consistent) {
             let _ = writeln!(s, "        {d};");
         }

@@ -270,3 +270,21 @@ fn up_notices_a_backend_dying() {
     assert!(up_stderr(&mut up).contains("backend 2"));
     assert_all_gone(&all, Duration::from_secs(2));
 }
+
+#[test]
+fn the_largest_lab_runs() {
+    // 64 backends, the most -b takes: the upstream zone must hold them all.
+    let v = assert_passed(&[
+        "-b",
+        "64",
+        "-n",
+        "640",
+        "-c",
+        "64",
+        "--expect",
+        "round-robin",
+    ]);
+    assert_eq!(v["lab"]["backends"].as_array().unwrap().len(), 64);
+    assert_eq!(v["ok"], 640);
+    assert_all_gone(&lab_pids(&v["lab"]), Duration::from_secs(5));
+}
