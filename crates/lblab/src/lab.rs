@@ -56,6 +56,7 @@ impl Lab {
             },
             worker_processes: args.workers.unwrap_or_else(default_workers),
             concurrency,
+            nofile_limit: hard_nofile_limit(),
             upstream: upstream(&args.method, backends.iter().map(|b| b.addr).collect()),
         };
         let mut attempt = 0;
@@ -146,6 +147,17 @@ impl Lab {
             b.process.stop(Duration::from_secs(5));
         }
     }
+}
+
+/// The hard open-files limit nginx inherits from this process (`None`: unlimited or unknown).
+fn hard_nofile_limit() -> Option<u64> {
+    let mut l = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit(2) writes into the struct it is given.
+    let ok = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut l) } == 0;
+    (ok && l.rlim_max != libc::RLIM_INFINITY).then_some(l.rlim_max)
 }
 
 /// One nginx worker per CPU.

@@ -94,6 +94,7 @@ fn nginx_config(a: NginxConfigArgs) -> Exit {
         listen: a.listen,
         worker_processes: a.workers.unwrap_or_else(lab::default_workers),
         concurrency: a.concurrency,
+        nofile_limit: None,
         upstream: lab::upstream(&a.method, servers),
     };
     if a.upstream_only {
