@@ -111,12 +111,44 @@ pub struct UpArgs {
     pub state: StateArgs,
 }
 
+/// What `switch` changes; whatever is not given keeps its current value.
 #[derive(Debug, Args)]
 pub struct SwitchArgs {
-    #[command(flatten)]
-    pub method: MethodArgs,
+    /// The new balancing method (default: the current one): round-robin, least-conn, ip-hash,
+    /// hash, random, random-two.
+    #[arg(short, long, value_parser = parse_method)]
+    pub method: Option<Method>,
+
+    /// New server weights in backend order, e.g. 1,2,3; `none` clears them (weight 1 each).
+    #[arg(long, value_parser = parse_weights_change)]
+    pub weights: Option<WeightsChange>,
+
+    /// The key of --method hash (an nginx expression; default: the current key, else $request_uri).
+    #[arg(long, value_name = "NGINX-EXPR")]
+    pub hash_key: Option<String>,
+
+    /// With --method hash: ketama consistent hashing; `--consistent false` turns it off.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    pub consistent: Option<bool>,
+
     #[command(flatten)]
     pub state: StateArgs,
+}
+
+/// `--weights` of `switch`: new weights, or none.
+#[derive(Debug, Clone)]
+pub enum WeightsChange {
+    Set(Weights),
+    Clear,
+}
+
+fn parse_weights_change(s: &str) -> Result<WeightsChange, String> {
+    if s.trim() == "none" {
+        return Ok(WeightsChange::Clear);
+    }
+    parse_weights(s)
+        .map(WeightsChange::Set)
+        .map_err(|e| format!("{e}, or none to clear them"))
 }
 
 #[derive(Debug, Args)]

@@ -41,6 +41,7 @@ fn bad_values_are_named() {
     rejects(&["run", "-H", "nocolon"], "no ':'");
     rejects(&["run", "--expect", "most"], "unknown expectation 'most'");
     rejects(&["run", "--delay", "5=10"], "there is no backend 5");
+    rejects(&["switch", "--weights", "1,x"], "or none to clear them");
     rejects(
         &["run", "--source-ip", "127.0.1-300.1"],
         "not an address or range",

@@ -311,3 +311,87 @@ fn a_run_at_c_10000_answers_every_request() {
     assert_eq!(v["ok"], 50000);
     assert_eq!(v["errors"], 0);
 }
+
+#[test]
+fn switch_keeps_what_it_is_not_told_to_change() {
+    let mut up = Up::start(&[
+        "--method",
+        "hash",
+        "--hash-key",
+        "$http_x_key",
+        "--consistent",
+        "--weights",
+        "1,2,3",
+    ]);
+    let switch = |args: &[&str]| {
+        let out = up.cmd("switch").args(args).output().unwrap();
+        assert!(out.status.success(), "switch {args:?}: {}", stderr(&out));
+        let s = up.status();
+        let text = stdout(&up.cmd("status").output().unwrap());
+        (s, text)
+    };
+    let settings = |s: &Value| {
+        (
+            s["method"].clone(),
+            s["weights"].clone(),
+            s["hash_key"].clone(),
+            s["consistent"].clone(),
+        )
+    };
+    let hashed = (
+        Value::from("hash"),
+        serde_json::json!([1, 2, 3]),
+        Value::from("$http_x_key"),
+        Value::from(true),
+    );
+    assert_eq!(settings(&up.status()), hashed);
+
+    // New weights only: the method, its key and consistent stay.
+    let (s, text) = switch(&["--weights", "3,2,1"]);
+    assert_eq!(
+        settings(&s),
+        (
+            hashed.0.clone(),
+            serde_json::json!([3, 2, 1]),
+            hashed.2.clone(),
+            hashed.3.clone()
+        )
+    );
+    assert!(
+        text.contains("method   hash $http_x_key consistent, weights 3,2,1"),
+        "{text}"
+    );
+    let conf = std::fs::read_to_string(s["config"].as_str().unwrap()).unwrap();
+    assert!(conf.contains("hash $http_x_key consistent;"), "{conf}");
+
+    // Nothing given: nothing changes (it used to fall back to round-robin).
+    let (s, _) = switch(&[]);
+    assert_eq!(settings(&s).0, "hash");
+    assert_eq!(settings(&s).2, "$http_x_key");
+
+    // consistent off, then another method: the weights stay, the hash settings go.
+    let (s, _) = switch(&["--consistent", "false"]);
+    assert_eq!(s["consistent"], false);
+    let (s, text) = switch(&["--method", "least-conn"]);
+    assert_eq!(
+        settings(&s),
+        (
+            Value::from("least-conn"),
+            serde_json::json!([3, 2, 1]),
+            Value::Null,
+            Value::from(false)
+        )
+    );
+    assert!(
+        text.contains("method   least-conn, weights 3,2,1"),
+        "{text}"
+    );
+
+    // `--weights none` clears them.
+    let (s, text) = switch(&["--weights", "none"]);
+    assert_eq!(s["weights"], Value::Null);
+    assert!(text.contains("weights  none"), "{text}");
+    let conf = std::fs::read_to_string(s["config"].as_str().unwrap()).unwrap();
+    assert!(!conf.contains("weight="), "{conf}");
+    up.stop();
+}
