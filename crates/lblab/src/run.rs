@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 use std::time::Instant;
 
+use lblab_config::Method;
 use loadtest::{BackendKey, Report};
 use serde::Serialize;
 
@@ -35,6 +36,11 @@ pub async fn run(args: RunArgs) -> Exit {
             args.lab.backends
         ));
     }
+    if let Some(d) = args.load.duration
+        && let Err(e) = fault::check_within(&args.faults, d)
+    {
+        return Exit::Usage(e);
+    }
     let lab = tokio::select! {
         lab = Lab::start(&args.lab, args.load.concurrency) => lab,
         stop = interrupted() => return Exit::Code(stop.exit_code()),
@@ -49,15 +55,24 @@ pub async fn run(args: RunArgs) -> Exit {
     };
     let config = args.load.to_config(url, Some(lab.backends.len()));
     let start = Instant::now();
-    let (outcome, (events, restarted)) = tokio::select! {
-        both = async { tokio::join!(loadtest::run(&config), fault::play(&lab, &args.lab, &args.faults, start)) } => both,
+    let (done, load_done) = tokio::sync::watch::channel(false);
+    let load = async {
+        let outcome = loadtest::run(&config).await;
+        let _ = done.send(true);
+        outcome
+    };
+    let first_method = lab.config.upstream.method;
+    let (outcome, played) = tokio::select! {
+        both = async { tokio::join!(load, fault::play(&lab, &args.lab, &args.faults, start, load_done)) } => both,
         stop = interrupted() => {
             lab.stop();
             say("lblab: interrupted; the lab is stopped");
             return Exit::Code(stop.exit_code());
         }
     };
-    lab.replace_backends(restarted);
+    let events = played.events;
+    lab.replace_backends(played.restarted);
+    lab.config = played.config;
     let served = lab.served().await;
     let info = lab.info(&served);
     lab.stop();
@@ -77,7 +92,7 @@ pub async fn run(args: RunArgs) -> Exit {
         println!("{}", serde_json::to_string(&out).unwrap_or_default());
     } else {
         print!("{}", loadtest::print_text(&report));
-        print!("{}", describe(&info, &events, &checks));
+        print!("{}", describe(&info, first_method, &events, &checks));
     }
     if report.passed && reconciled {
         Exit::Code(0)
@@ -141,15 +156,24 @@ fn reconcile(
         .collect()
 }
 
-fn describe(info: &LabInfo, events: &[Event], checks: &[Check]) -> String {
+fn describe(info: &LabInfo, first: Method, events: &[Event], checks: &[Check]) -> String {
     let mut s = String::new();
+    let method = if first == info.method {
+        format!("method {}", info.method)
+    } else {
+        format!("method {} at the end, {first} at the start", info.method)
+    };
     let _ = writeln!(
         s,
-        "lab      {} via nginx {} (method {})",
-        info.url, info.nginx_pid, info.method
+        "lab      {} via nginx {} ({method})",
+        info.url, info.nginx_pid
     );
     for e in events {
         let _ = write!(s, "fault    +{} ms {}", e.at_ms, e.action);
+        if let Some(why) = &e.not_done {
+            let _ = writeln!(s, ": not done, {why}");
+            continue;
+        }
         let before: Vec<String> = e
             .served_at
             .iter()

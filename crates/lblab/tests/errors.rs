@@ -43,6 +43,14 @@ fn bad_values_are_named() {
     rejects(&["run", "--delay", "5=10"], "there is no backend 5");
     rejects(&["switch", "--weights", "1,x"], "or none to clear them");
     rejects(
+        &["run", "-d", "200ms", "--fault", "kill:1@5s"],
+        "comes after the run ends (-d 200ms)",
+    );
+    rejects(
+        &["run", "-d", "1s", "--fault", "switch:random@1h"],
+        "after the run ends",
+    );
+    rejects(
         &["run", "--source-ip", "127.0.1-300.1"],
         "not an address or range",
     );
