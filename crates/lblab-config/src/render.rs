@@ -1,6 +1,6 @@
 use std::fmt::Write as _;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -78,6 +78,24 @@ impl UpstreamConfig {
         let _ = writeln!(s, "        keepalive {};", p.keepalive);
         s.push_str("    }\n");
         s
+    }
+}
+
+/// Checks that nginx can take `prefix` in the double-quoted paths of the template: anything but a
+/// double quote, a backslash (nginx's escape) and control characters (a newline ends the line).
+pub fn check_prefix(prefix: &Path) -> Result<(), String> {
+    let shown = prefix.display();
+    let s = prefix
+        .to_str()
+        .ok_or_else(|| format!("prefix {shown} is not UTF-8, which nginx.conf cannot hold"))?;
+    match s
+        .chars()
+        .find(|c| matches!(c, '"' | '\\') || c.is_control())
+    {
+        Some(c) => Err(format!(
+            "prefix '{shown}' has {c:?}, which nginx.conf cannot hold in a path (spaces, ';' and braces are fine: the paths are quoted)"
+        )),
+        None => Ok(()),
     }
 }
 
@@ -177,7 +195,7 @@ mod tests {
             let c = config(m).render();
             assert!(!c.contains("{{"), "unfilled placeholder for {m}:\n{c}");
             assert!(c.contains("listen 127.0.0.1:8080 backlog=4096;"));
-            assert!(c.contains("pid /tmp/p/nginx.pid;"));
+            assert!(c.contains("pid \"/tmp/p/nginx.pid\";"));
             assert!(c.contains("proxy_next_upstream_tries 3;"));
         }
     }
@@ -189,6 +207,14 @@ mod tests {
         c.concurrency = 10;
         assert_eq!(c.worker_connections(), 1024);
         assert!(c.render().contains("worker_rlimit_nofile 2048;"));
+    }
+
+    #[test]
+    fn prefixes_nginx_cannot_hold_are_refused() {
+        assert!(check_prefix(Path::new("/tmp/a b;c{}")).is_ok());
+        for bad in ["/tmp/a\"b", "/tmp/a\\b", "/tmp/a\nb"] {
+            assert!(check_prefix(Path::new(bad)).is_err(), "{bad}");
+        }
     }
 
     #[test]

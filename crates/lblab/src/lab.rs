@@ -47,6 +47,8 @@ impl Lab {
             .prefix("lblab-")
             .tempdir()
             .map_err(|e| format!("cannot create a temporary directory: {e}"))?;
+        lblab_config::check_prefix(prefix.path())
+            .map_err(|e| format!("{e}; set TMPDIR to another directory"))?;
         let backends = backends::start(args).await?;
         let mut config = NginxConfig {
             prefix: prefix.path().to_owned(),

@@ -73,7 +73,11 @@ fn main() -> ExitCode {
 }
 
 fn nginx_config(a: NginxConfigArgs) -> Exit {
-    if let Err(e) = a.method.validate(a.backends) {
+    if let Err(e) = a
+        .method
+        .validate(a.backends)
+        .and_then(|()| lblab_config::check_prefix(&a.prefix).map_err(|e| format!("--{e}")))
+    {
         return Exit::Usage(e);
     }
     let servers = (0..a.backends)
