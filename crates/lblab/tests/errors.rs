@@ -167,3 +167,27 @@ fn nginx_config_renders_the_method() {
     assert!(text.contains("hash $http_x_key consistent;"), "{text}");
     assert!(text.contains("server 127.0.0.1:8003 weight=3 "), "{text}");
 }
+
+#[test]
+fn every_subcommand_has_examples_exit_statuses_and_a_version() {
+    for sub in ["run", "up", "switch", "status", "nginx-config"] {
+        let out = lblab().args([sub, "--help"]).output().unwrap();
+        assert!(out.status.success(), "{sub} --help");
+        let help = stdout(&out);
+        let tail = &help[help
+            .find("Examples:")
+            .unwrap_or_else(|| panic!("{sub}: {help}"))..];
+        assert!(
+            tail.matches(&format!("lblab {sub}")).count() >= 2,
+            "{sub}: {tail}"
+        );
+        assert!(tail.contains("Exit status: 0"), "{sub}: {tail}");
+        let out = lblab().args([sub, "--version"]).output().unwrap();
+        assert!(out.status.success(), "{sub} --version: {}", stderr(&out));
+        assert!(
+            stdout(&out).contains(env!("CARGO_PKG_VERSION")),
+            "{sub} --version: {}",
+            stdout(&out)
+        );
+    }
+}
