@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::backends::{self, Backend, BackendInfo};
 use crate::child::Guarded;
 use crate::cli::{LabArgs, MethodArgs};
-use crate::{nginx, probe};
+use crate::{nginx, probe, procfs};
 
 pub struct Lab {
     // Field order is drop order: nginx before the backends it proxies to, the prefix last.
@@ -29,6 +29,17 @@ pub struct LabInfo {
     pub prefix: PathBuf,
     pub nginx_pid: u32,
     pub backends: Vec<BackendInfo>,
+}
+
+/// Peak resident memory (VmHWM, KiB) of the lab's processes, for `run --json` and checks/scale.sh.
+#[derive(Debug, Clone, Serialize)]
+pub struct PeakRss {
+    /// The runner, which is the load-test client in `run`.
+    pub runner_kib: Option<u64>,
+    /// The nginx master, then each worker.
+    pub nginx_kib: Vec<u64>,
+    /// Each backend, in order.
+    pub backends_kib: Vec<u64>,
 }
 
 /// How often nginx is restarted on a fresh port when the free port it was given got taken.
@@ -110,6 +121,21 @@ impl Lab {
                 .zip(served.iter().copied().chain(std::iter::repeat(None)))
                 .map(|(b, s)| b.info(s))
                 .collect(),
+        }
+    }
+
+    /// Each process's peak memory so far, read from /proc just before the lab stops.
+    pub fn peak_rss(&self) -> PeakRss {
+        let nginx = self.nginx.pid();
+        let each = |pids: Vec<u32>| pids.into_iter().filter_map(procfs::peak_rss_kib).collect();
+        PeakRss {
+            runner_kib: procfs::peak_rss_kib(std::process::id()),
+            nginx_kib: each(
+                std::iter::once(nginx)
+                    .chain(procfs::children_of(nginx))
+                    .collect(),
+            ),
+            backends_kib: each(self.backends.iter().map(|b| b.process.pid()).collect()),
         }
     }
 

@@ -53,6 +53,13 @@ pub fn cmdline(pid: u32) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Its peak resident set size (VmHWM) in KiB.
+pub fn peak_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
 /// The user this process runs as.
 pub fn my_uid() -> u32 {
     // SAFETY: getuid cannot fail.
@@ -71,6 +78,7 @@ mod tests {
         assert_eq!(exe(me), std::env::current_exe().ok());
         assert!(children_of(parent_of(me).unwrap()).contains(&me));
         assert!(!cmdline(me).is_empty());
+        assert!(peak_rss_kib(me).is_some_and(|k| k > 0));
         assert!(!alive(u32::MAX));
     }
 }

@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::Exit;
 use crate::cli::RunArgs;
 use crate::fault::{self, Action, Event, Fault};
-use crate::lab::{Lab, LabInfo};
+use crate::lab::{Lab, LabInfo, PeakRss};
 use crate::signals::{interrupted, say};
 
 #[derive(Serialize)]
@@ -22,6 +22,7 @@ struct RunOutput<'a> {
     faults: Vec<Event>,
     /// Every backend that can still be asked served exactly what the client counted for it.
     reconciled: bool,
+    peak_rss: PeakRss,
 }
 
 pub async fn run(args: RunArgs) -> Exit {
@@ -75,6 +76,7 @@ pub async fn run(args: RunArgs) -> Exit {
     lab.config = played.config;
     let served = lab.served().await;
     let info = lab.info(&served);
+    let peak_rss = lab.peak_rss();
     lab.stop();
     let report = match outcome {
         Ok(r) => r,
@@ -88,6 +90,7 @@ pub async fn run(args: RunArgs) -> Exit {
             lab: info,
             faults: events,
             reconciled,
+            peak_rss,
         };
         println!("{}", serde_json::to_string(&out).unwrap_or_default());
     } else {

@@ -395,3 +395,22 @@ fn switch_keeps_what_it_is_not_told_to_change() {
     assert!(!conf.contains("weight="), "{conf}");
     up.stop();
 }
+
+#[test]
+fn run_json_reports_each_process_peak_memory() {
+    let v = assert_passed(&["-n", "200", "-c", "10", "--workers", "2"]);
+    let m = &v["peak_rss"];
+    assert!(m["runner_kib"].as_u64().unwrap() > 1000, "{m}");
+    // The master and its two workers; the three backends.
+    let nginx = m["nginx_kib"].as_array().unwrap();
+    assert_eq!(nginx.len(), 3, "{m}");
+    let backends = m["backends_kib"].as_array().unwrap();
+    assert_eq!(backends.len(), 3, "{m}");
+    assert!(
+        nginx
+            .iter()
+            .chain(backends)
+            .all(|k| k.as_u64().unwrap() > 100),
+        "{m}"
+    );
+}
