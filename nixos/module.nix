@@ -75,12 +75,20 @@ let
   # nixpkgs renders the servers first and extraConfig after them. nginx takes `zone` anywhere in
   # the block, but `keepalive` must come after the balancing directive, so the order is fixed here.
   upstreamExtraConfig = lib.concatLines (
-    [ "zone lblab ${proxy.zone_size};" ]
+    [ "zone lblab ${zoneSize};" ]
     ++ lib.optional (directive != "") "${directive};"
     ++ [ "keepalive ${toString proxy.keepalive};" ]
   );
 
   serverCount = builtins.length (builtins.attrNames servers);
+
+  # As render.rs: the shared zone holds every server's state, so it grows with them (64k runs out
+  # at about 60 servers): max(zone_size, servers × zone_per_server_kib).
+  zoneSize =
+    let
+      base = lib.toInt (lib.removeSuffix "k" proxy.zone_size);
+    in
+    "${toString (lib.max base (serverCount * proxy.zone_per_server_kib))}k";
 
   delayType = lib.types.either lib.types.ints.unsigned (lib.types.strMatching "[0-9]+-[0-9]+");
 

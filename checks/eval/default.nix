@@ -215,6 +215,8 @@ let
       1
       2
     ];
+    # The zone grows past 64k with the servers.
+    sixty-four-backends.backends = 64;
     five-backends-elsewhere = {
       method = "least-conn";
       backends = 5;
@@ -614,7 +616,7 @@ let
         "proxy_set_header Connection \"\";"
         "proxy_next_upstream error timeout http_502 http_503;"
         "proxy_next_upstream_tries 3;"
-        "proxy_connect_timeout 500ms;"
+        "proxy_connect_timeout 3500ms;"
         "proxy_read_timeout 2000ms;"
         "proxy_send_timeout 2000ms;"
       ]
@@ -1017,7 +1019,7 @@ in
       rustNorm = normalise rust;
     in
     if nixNorm == rustNorm && keepaliveLast rust then
-      "PASS upstream ${name}: nixpkgs rendering = lblab nginx-config\n"
+      "PASS upstream ${name}: the module's upstream = lblab nginx-config\n"
     else
       "FAIL upstream ${name}:\n  module: ${toJSON nixNorm}\n  lblab:  ${toJSON rustNorm}\n"
   ) upstreamConfigs;

@@ -9,5 +9,5 @@ mod weights;
 
 pub use method::{Method, MethodSpec};
 pub use proxy::{ProxySettings, proxy};
-pub use render::{DEFAULT_HASH_KEY, NginxConfig, UpstreamConfig};
+pub use render::{DEFAULT_HASH_KEY, NginxConfig, UpstreamConfig, check_prefix};
 pub use weights::{Weights, parse_weights};

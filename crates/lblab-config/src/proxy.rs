@@ -11,8 +11,11 @@ const PROXY_JSON: &str = include_str!("../../../nginx/proxy.json");
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProxySettings {
-    /// Size of the upstream's shared memory zone (nginx's size syntax).
+    /// The least size of the upstream's shared memory zone (nginx's size syntax, `k` or `m`).
     pub zone_size: String,
+    /// The zone grows by this much per server beyond what `zone_size` holds: each server takes
+    /// about 1 KiB of slab in nginx 1.2x, and 64k runs out at about 60 servers.
+    pub zone_per_server_kib: u32,
     /// Idle keepalive connections each worker keeps to the backends.
     pub keepalive: u32,
     pub max_fails: u32,
@@ -25,6 +28,21 @@ pub struct ProxySettings {
     pub next_upstream: String,
     /// The accept queue of nginx's listening socket.
     pub listen_backlog: u32,
+}
+
+impl ProxySettings {
+    /// The zone for `servers` servers, in KiB: `max(zone_size, servers × zone_per_server_kib)`.
+    /// The NixOS module must render the same: `zone lblab ${max base (serverCount * per)}k`.
+    pub fn zone_kib(&self, servers: usize) -> u64 {
+        let s = self.zone_size.trim();
+        let base = match s.strip_suffix(['m', 'M']) {
+            Some(m) => m.parse::<u64>().map(|m| m * 1024),
+            None => s.trim_end_matches(['k', 'K']).parse::<u64>(),
+        };
+        // The file is compiled in; its value is checked by the unit test below.
+        let base = base.expect("nginx/proxy.json: zone_size is a size such as 64k");
+        base.max(servers as u64 * u64::from(self.zone_per_server_kib))
+    }
 }
 
 /// The settings, parsed once.
@@ -40,8 +58,12 @@ mod tests {
     #[test]
     fn the_file_parses_and_is_sane() {
         let p = proxy();
-        assert!(p.connect_timeout_ms > 0 && p.connect_timeout_ms < p.read_timeout_ms);
+        // A connect whose SYN a full accept queue dropped is retransmitted by the kernel after 1 s
+        // and 3 s; a shorter timeout fails it and, with max_fails, takes the backend out.
+        assert!(p.connect_timeout_ms > 3000 && p.read_timeout_ms > 0);
         assert!(p.max_fails >= 1 && p.fail_timeout_s >= 1 && p.keepalive >= 1);
         assert!(p.next_upstream.split(' ').all(|c| !c.is_empty()));
+        assert_eq!(p.zone_kib(3), 64, "a small lab keeps the base zone");
+        assert!(p.zone_kib(64) >= 96, "64 servers need more than 64k");
     }
 }

@@ -1,6 +1,6 @@
 use std::fmt::Write as _;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -28,8 +28,15 @@ pub struct NginxConfig {
     pub worker_processes: u32,
     /// The most client connections the load test will open at once.
     pub concurrency: u32,
+    /// The hard limit on open files nginx will run under (`None`: no limit is known, as for a
+    /// config printed for another machine). nginx cannot raise its workers' limit past it.
+    #[serde(default)]
+    pub nofile_limit: Option<u64>,
     pub upstream: UpstreamConfig,
 }
+
+/// Files a worker holds besides its connections: logs, listening sockets, the channel to the master.
+const SPARE_FILES: u64 = 32;
 
 pub const DEFAULT_HASH_KEY: &str = "$request_uri";
 
@@ -50,7 +57,7 @@ impl UpstreamConfig {
         // Without a shared zone each worker keeps its own round-robin position and counters, and
         // 1000 requests over two workers come out 334/334/332 instead of 333/333/334.
         let p = proxy();
-        let _ = writeln!(s, "        zone lblab {};", p.zone_size);
+        let _ = writeln!(s, "        zone lblab {}k;", p.zone_kib(self.servers.len()));
         if let Some(d) = self.method.directive(&self.hash_key, self.consistent) {
             let _ = writeln!(s, "        {d};");
         }
@@ -74,9 +81,38 @@ impl UpstreamConfig {
     }
 }
 
+/// Checks that nginx can take `prefix` in the double-quoted paths of the template: anything but a
+/// double quote, a backslash (nginx's escape) and control characters (a newline ends the line).
+pub fn check_prefix(prefix: &Path) -> Result<(), String> {
+    let shown = prefix.display();
+    let s = prefix
+        .to_str()
+        .ok_or_else(|| format!("prefix {shown} is not UTF-8, which nginx.conf cannot hold"))?;
+    match s
+        .chars()
+        .find(|c| matches!(c, '"' | '\\') || c.is_control())
+    {
+        Some(c) => Err(format!(
+            "prefix '{shown}' has {c:?}, which nginx.conf cannot hold in a path (spaces, ';' and braces are fine: the paths are quoted)"
+        )),
+        None => Ok(()),
+    }
+}
+
 impl NginxConfig {
+    /// Room for every client connection and its upstream one, plus the keepalive pool (at least
+    /// 1024), within the open-files limit.
     pub fn worker_connections(&self) -> u32 {
-        (2 * self.concurrency + 2 * proxy().keepalive + 64).max(1024)
+        let wanted = (2 * self.concurrency + 2 * proxy().keepalive + 64).max(1024);
+        let room = self.worker_rlimit_nofile().saturating_sub(SPARE_FILES);
+        wanted.min(room.try_into().unwrap_or(u32::MAX))
+    }
+
+    /// Twice what the connections want, but never past the hard limit: past it nginx's
+    /// setrlimit fails and every worker logs it.
+    pub fn worker_rlimit_nofile(&self) -> u64 {
+        let wanted = 2 * u64::from((2 * self.concurrency + 2 * proxy().keepalive + 64).max(1024));
+        self.nofile_limit.map_or(wanted, |limit| wanted.min(limit))
     }
 
     pub fn render(&self) -> String {
@@ -85,7 +121,10 @@ impl NginxConfig {
         let tries = self.upstream.servers.len().max(1).to_string();
         let vars: [(&str, String); 11] = [
             ("worker_processes", self.worker_processes.to_string()),
-            ("worker_rlimit_nofile", (2 * wc).to_string()),
+            (
+                "worker_rlimit_nofile",
+                self.worker_rlimit_nofile().to_string(),
+            ),
             ("worker_connections", wc.to_string()),
             ("prefix", self.prefix.display().to_string()),
             ("upstream", self.upstream.render()),
@@ -120,6 +159,7 @@ mod tests {
             listen: "127.0.0.1:8080".parse().unwrap(),
             worker_processes: 2,
             concurrency: 1000,
+            nofile_limit: None,
             upstream: UpstreamConfig::new(method, addrs()),
         }
     }
@@ -155,7 +195,7 @@ mod tests {
             let c = config(m).render();
             assert!(!c.contains("{{"), "unfilled placeholder for {m}:\n{c}");
             assert!(c.contains("listen 127.0.0.1:8080 backlog=4096;"));
-            assert!(c.contains("pid /tmp/p/nginx.pid;"));
+            assert!(c.contains("pid \"/tmp/p/nginx.pid\";"));
             assert!(c.contains("proxy_next_upstream_tries 3;"));
         }
     }
@@ -167,5 +207,26 @@ mod tests {
         c.concurrency = 10;
         assert_eq!(c.worker_connections(), 1024);
         assert!(c.render().contains("worker_rlimit_nofile 2048;"));
+    }
+
+    #[test]
+    fn prefixes_nginx_cannot_hold_are_refused() {
+        assert!(check_prefix(Path::new("/tmp/a b;c{}")).is_ok());
+        for bad in ["/tmp/a\"b", "/tmp/a\\b", "/tmp/a\nb"] {
+            assert!(check_prefix(Path::new(bad)).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_files_limit_caps_both() {
+        let mut c = config(Method::RoundRobin);
+        c.concurrency = 10_000;
+        c.nofile_limit = Some(20_000);
+        assert_eq!(c.worker_rlimit_nofile(), 20_000);
+        assert_eq!(c.worker_connections(), 20_000 - 32);
+        let r = c.render();
+        assert!(r.contains("worker_rlimit_nofile 20000;"), "{r}");
+        c.nofile_limit = Some(1_000_000);
+        assert_eq!(c.worker_rlimit_nofile(), 2 * (20_000 + 128 + 64));
     }
 }

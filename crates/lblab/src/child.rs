@@ -8,6 +8,9 @@ use std::time::{Duration, Instant};
 pub struct Guarded {
     pub name: String,
     child: Child,
+    /// It leads a process group of its own (nginx: the master and its workers), killed whole on
+    /// stop, because workers outlive a master that dies by SIGKILL.
+    group: bool,
 }
 
 impl Guarded {
@@ -27,7 +30,24 @@ impl Guarded {
             });
         }
         let child = cmd.spawn()?;
-        Ok(Guarded { name, child })
+        Ok(Guarded {
+            name,
+            child,
+            group: false,
+        })
+    }
+
+    /// As [`Guarded::spawn`], in a new process group led by the child, which its own children
+    /// inherit.
+    pub fn spawn_group(
+        name: String,
+        cmd: &mut Command,
+        on_parent_death: libc::c_int,
+    ) -> std::io::Result<Guarded> {
+        cmd.process_group(0);
+        let mut g = Guarded::spawn(name, cmd, on_parent_death)?;
+        g.group = true;
+        Ok(g)
     }
 
     pub fn pid(&self) -> u32 {
@@ -55,6 +75,14 @@ impl Guarded {
     /// Sends SIGTERM (a backend drains, nginx shuts down fast), waits up to `grace`, then SIGKILLs;
     /// always reaps.
     pub fn stop(&mut self, grace: Duration) {
+        self.stop_leader(grace);
+        if self.group {
+            // SAFETY: kill(2) of the group this child led; what is left of it are its orphans.
+            unsafe { libc::kill(-(self.child.id() as libc::pid_t), libc::SIGKILL) };
+        }
+    }
+
+    fn stop_leader(&mut self, grace: Duration) {
         if self.exited().is_some() {
             return;
         }
@@ -76,33 +104,4 @@ impl Drop for Guarded {
     fn drop(&mut self) {
         self.stop(Duration::from_secs(5));
     }
-}
-
-/// Whether a process with this PID exists (and is not a zombie).
-pub fn alive(pid: u32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => stat
-            .rsplit_once(") ")
-            .map(|(_, rest)| !rest.starts_with('Z'))
-            .unwrap_or(false),
-        Err(_) => false,
-    }
-}
-
-/// The PIDs whose parent is `pid`.
-pub fn children_of(pid: u32) -> Vec<u32> {
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|&p| {
-            std::fs::read_to_string(format!("/proc/{p}/stat"))
-                .ok()
-                .and_then(|s| {
-                    let rest = s.rsplit_once(") ")?.1;
-                    rest.split_whitespace().nth(1)?.parse::<u32>().ok()
-                })
-                == Some(pid)
-        })
-        .collect()
 }

@@ -10,6 +10,7 @@ use loadtest::cli::LoadArgs;
 #[command(
     name = "lblab",
     version,
+    propagate_version = true,
     about = "A load-balancing lab: backends behind a real nginx, a load test, and the distribution asserted",
     after_help = "Examples:\n  lblab run                                  # 3 backends, round-robin, 1000 requests at once\n  lblab run --method ip-hash --expect one\n  lblab up --listen 127.0.0.1:8080           # keep the lab running; then, from another terminal:\n  lblab switch --method least-conn           # reload nginx only, the backends keep their PIDs\n  lblab status\n  lblab nginx-config --method hash --hash-key '$http_x_key'"
 )]
@@ -21,19 +22,66 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Start the lab, run one load test through nginx, print the report, stop everything.
+    #[command(after_help = RUN_HELP)]
     Run(RunArgs),
     /// Start the lab and keep it running until Ctrl-C; `switch` and `status` find it.
+    #[command(after_help = UP_HELP)]
     Up(UpArgs),
     /// Change the balancing method of the running lab: rewrite nginx.conf and reload nginx (SIGHUP).
+    #[command(after_help = SWITCH_HELP)]
     Switch(SwitchArgs),
     /// Show the running lab: method, URL, nginx and the backends with their PIDs.
+    #[command(after_help = STATUS_HELP)]
     Status(StatusArgs),
     /// Print the nginx config the lab would use.
+    #[command(after_help = NGINX_CONFIG_HELP)]
     NginxConfig(NginxConfigArgs),
     /// Run one backend in the foreground (what `lblab run` starts; same as `lblab-backend`).
     #[command(hide = true)]
     Backend(lblab_backend::Args),
 }
+
+const RUN_HELP: &str = "Examples:
+  lblab run --method least-conn --delay 1=50 --expect max-share:1=20%
+  lblab run -b 5 --weights 1,1,1,1,4 -n 8000 --expect round-robin:1,1,1,1,4
+  lblab run -d 5s -c 50 --fault kill:2@1s --json
+
+Exit status: 0 every expectation held and the backends' counts agree with the client's;
+1 an expectation or that agreement failed; 2 bad input or the lab could not start;
+128+N stopped by signal N (130 Ctrl-C, 129 hang-up, 143 SIGTERM).";
+
+const UP_HELP: &str = "Examples:
+  lblab up                                   # 3 backends, round-robin, a free port on 127.0.0.1
+  lblab up --listen 127.0.0.1:8080 --method hash --hash-key '$http_x_key'
+  lblab up -b 5 --state-dir ./lab            # a second lab beside the first
+
+Exit status: 0 stopped by Ctrl-C, SIGTERM or hang-up; 1 nginx or a backend died, and the lab was
+stopped; 2 bad input, an unsafe state directory, or the lab could not start.";
+
+const SWITCH_HELP: &str = "What is not given keeps its current value.
+
+Examples:
+  lblab switch --method ip-hash
+  lblab switch --weights 1,2,3               # same method, new weights
+  lblab switch --method hash --hash-key '$http_x_key' --consistent --weights none
+
+Exit status: 0 nginx reloaded with the new config; 2 no lab is up, bad input, or nginx rejected
+the config (the lab is left as it was).";
+
+const STATUS_HELP: &str = "Examples:
+  lblab status
+  lblab status --json
+  lblab status --state-dir ./lab
+
+Exit status: 0 a lab is up and its nginx runs; 2 no lab is up, or the one recorded is broken or
+not believed.";
+
+const NGINX_CONFIG_HELP: &str = "Examples:
+  lblab nginx-config > nginx.conf
+  lblab nginx-config --method least-conn --upstream-only
+  lblab nginx-config -b 5 --base-port 9001 --prefix /srv/lblab
+
+Exit status: 0 printed; 2 bad input.";
 
 /// The balancing method and what goes with it.
 #[derive(Debug, Clone, Args)]
@@ -111,12 +159,44 @@ pub struct UpArgs {
     pub state: StateArgs,
 }
 
+/// What `switch` changes; whatever is not given keeps its current value.
 #[derive(Debug, Args)]
 pub struct SwitchArgs {
-    #[command(flatten)]
-    pub method: MethodArgs,
+    /// The new balancing method (default: the current one): round-robin, least-conn, ip-hash,
+    /// hash, random, random-two.
+    #[arg(short, long, value_parser = parse_method)]
+    pub method: Option<Method>,
+
+    /// New server weights in backend order, e.g. 1,2,3; `none` clears them (weight 1 each).
+    #[arg(long, value_parser = parse_weights_change)]
+    pub weights: Option<WeightsChange>,
+
+    /// The key of --method hash (an nginx expression; default: the current key, else $request_uri).
+    #[arg(long, value_name = "NGINX-EXPR")]
+    pub hash_key: Option<String>,
+
+    /// With --method hash: ketama consistent hashing; `--consistent false` turns it off.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    pub consistent: Option<bool>,
+
     #[command(flatten)]
     pub state: StateArgs,
+}
+
+/// `--weights` of `switch`: new weights, or none.
+#[derive(Debug, Clone)]
+pub enum WeightsChange {
+    Set(Weights),
+    Clear,
+}
+
+fn parse_weights_change(s: &str) -> Result<WeightsChange, String> {
+    if s.trim() == "none" {
+        return Ok(WeightsChange::Clear);
+    }
+    parse_weights(s)
+        .map(WeightsChange::Set)
+        .map_err(|e| format!("{e}, or none to clear them"))
 }
 
 #[derive(Debug, Args)]

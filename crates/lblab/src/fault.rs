@@ -3,14 +3,14 @@
 use std::fmt;
 use std::time::{Duration, Instant};
 
-use lblab_config::Method;
+use lblab_config::{Method, NginxConfig};
 use loadtest::parse_duration;
 use serde::Serialize;
 
 use crate::backends::{self, Backend};
 use crate::cli::{LabArgs, MethodArgs};
 use crate::lab::{Lab, upstream};
-use crate::{nginx, probe};
+use crate::{nginx, probe, procfs};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
@@ -106,6 +106,10 @@ pub struct Event {
     pub served_at: Vec<Option<u64>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Why it was not done: the load had ended before its time ("not reached: …"), or its backend
+    /// was already dead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_done: Option<String>,
     /// The fault ended the backend's process (kill, term, the kill of a restart).
     #[serde(skip)]
     pub ended: bool,
@@ -119,14 +123,37 @@ enum Step<'a> {
     Respawn(u32),
 }
 
-/// Plays `faults` against `lab`, timed from `start`. Returns what happened and the backends started
-/// again (`restart`), which the caller puts in place of the dead ones once the run is over.
+/// What the faults did.
+pub struct Played {
+    pub events: Vec<Event>,
+    /// Backends started again (`restart`), which the caller puts in place of the dead ones once the
+    /// run is over.
+    pub restarted: Vec<Backend>,
+    /// nginx's config at the end: another method after `switch` faults.
+    pub config: NginxConfig,
+}
+
+/// Refuses a fault that cannot happen within a run of known length `duration`.
+pub fn check_within(faults: &[Fault], duration: Duration) -> Result<(), String> {
+    match faults.iter().find(|f| f.at >= duration) {
+        Some(f) => Err(format!(
+            "--fault {} at {:?} comes after the run ends (-d {duration:?}); give a time within the run",
+            f.action, f.at
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Plays `faults` against `lab`, timed from `start`, until they are all done or `load_done` says
+/// the load has ended: what is left is then reported as not reached, and paused backends are
+/// continued at once.
 pub async fn play(
     lab: &Lab,
     args: &LabArgs,
     faults: &[Fault],
     start: Instant,
-) -> (Vec<Event>, Vec<Backend>) {
+    mut load_done: tokio::sync::watch::Receiver<bool>,
+) -> Played {
     let mut steps: Vec<(Duration, Step)> = Vec::new();
     for f in faults {
         steps.push((f.at, Step::Fault(f)));
@@ -141,8 +168,35 @@ pub async fn play(
     let mut config = lab.config.clone();
     let mut paused: Vec<u32> = Vec::new();
     let mut restarted: Vec<Backend> = Vec::new();
+    let mut ended_at: Option<u64> = None;
     for (at, step) in steps {
-        tokio::time::sleep_until((start + at).into()).await;
+        if ended_at.is_none() {
+            tokio::select! {
+                // A step already due when the load ends is still done.
+                biased;
+                () = tokio::time::sleep_until((start + at).into()) => {}
+                _ = load_done.wait_for(|d| *d) => ended_at = Some(start.elapsed().as_millis() as u64),
+            }
+        }
+        if let (Some(end), Step::Fault(_) | Step::Respawn(_)) = (ended_at, &step) {
+            events.push(Event {
+                at_ms: at.as_millis() as u64,
+                action: match step {
+                    Step::Fault(f) => f.action.to_string(),
+                    _ => "start it again".into(),
+                },
+                backend: match step {
+                    Step::Fault(f) => f.backend(),
+                    Step::Respawn(n) | Step::Resume(n) => Some(n),
+                },
+                served_before: None,
+                served_at: Vec::new(),
+                error: None,
+                not_done: Some(format!("not reached: the load ended at +{end} ms")),
+                ended: false,
+            });
+            continue;
+        }
         // The backend about to be signalled is read last, as close to its signal as possible; a
         // stopped one would hold the probe for its whole timeout and delay the schedule.
         let target = match step {
@@ -162,6 +216,7 @@ pub async fn play(
             served_before: None,
             served_at,
             error: None,
+            not_done: None,
             ended: false,
         };
         let result = match step {
@@ -188,6 +243,15 @@ pub async fn play(
                 event.action = f.action.to_string();
                 event.backend = f.backend();
                 match &f.action {
+                    Action::Kill(n)
+                    | Action::Term(n)
+                    | Action::Pause(n, _)
+                    | Action::Restart(n, _)
+                        if !backend_alive(lab, &restarted, *n) =>
+                    {
+                        event.not_done = Some(format!("backend {n} was already dead"));
+                        Ok(())
+                    }
                     Action::Kill(n)
                     | Action::Term(n)
                     | Action::Pause(n, _)
@@ -221,7 +285,20 @@ pub async fn play(
         event.error = result.err();
         events.push(event);
     }
-    (events, restarted)
+    Played {
+        events,
+        restarted,
+        config,
+    }
+}
+
+/// The process of backend `n` (the one started again, if it was) still runs.
+fn backend_alive(lab: &Lab, restarted: &[Backend], n: u32) -> bool {
+    restarted
+        .iter()
+        .find(|b| b.id == n)
+        .or_else(|| lab.backends.get(n as usize - 1))
+        .is_some_and(|b| procfs::alive(b.process.pid()))
 }
 
 /// Signals backend `n`: the one started again, if it was.

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::backends::{self, Backend, BackendInfo};
 use crate::child::Guarded;
 use crate::cli::{LabArgs, MethodArgs};
-use crate::{nginx, probe};
+use crate::{nginx, probe, procfs};
 
 pub struct Lab {
     // Field order is drop order: nginx before the backends it proxies to, the prefix last.
@@ -31,6 +31,17 @@ pub struct LabInfo {
     pub backends: Vec<BackendInfo>,
 }
 
+/// Peak resident memory (VmHWM, KiB) of the lab's processes, for `run --json` and checks/scale.sh.
+#[derive(Debug, Clone, Serialize)]
+pub struct PeakRss {
+    /// The runner, which is the load-test client in `run`.
+    pub runner_kib: Option<u64>,
+    /// The nginx master, then each worker.
+    pub nginx_kib: Vec<u64>,
+    /// Each backend, in order.
+    pub backends_kib: Vec<u64>,
+}
+
 /// How often nginx is restarted on a fresh port when the free port it was given got taken.
 const PORT_RETRIES: usize = 3;
 
@@ -47,6 +58,8 @@ impl Lab {
             .prefix("lblab-")
             .tempdir()
             .map_err(|e| format!("cannot create a temporary directory: {e}"))?;
+        lblab_config::check_prefix(prefix.path())
+            .map_err(|e| format!("{e}; set TMPDIR to another directory"))?;
         let backends = backends::start(args).await?;
         let mut config = NginxConfig {
             prefix: prefix.path().to_owned(),
@@ -56,6 +69,7 @@ impl Lab {
             },
             worker_processes: args.workers.unwrap_or_else(default_workers),
             concurrency,
+            nofile_limit: hard_nofile_limit(),
             upstream: upstream(&args.method, backends.iter().map(|b| b.addr).collect()),
         };
         let mut attempt = 0;
@@ -110,6 +124,21 @@ impl Lab {
         }
     }
 
+    /// Each process's peak memory so far, read from /proc just before the lab stops.
+    pub fn peak_rss(&self) -> PeakRss {
+        let nginx = self.nginx.pid();
+        let each = |pids: Vec<u32>| pids.into_iter().filter_map(procfs::peak_rss_kib).collect();
+        PeakRss {
+            runner_kib: procfs::peak_rss_kib(std::process::id()),
+            nginx_kib: each(
+                std::iter::once(nginx)
+                    .chain(procfs::children_of(nginx))
+                    .collect(),
+            ),
+            backends_kib: each(self.backends.iter().map(|b| b.process.pid()).collect()),
+        }
+    }
+
     /// nginx first (it stops sending), then the backends drain; then the prefix is removed.
     /// Puts backends started again (the `restart` fault) in place of the ones they replace.
     pub fn replace_backends(&mut self, restarted: Vec<Backend>) {
@@ -121,12 +150,42 @@ impl Lab {
         }
     }
 
+    /// Resolves when nginx or a backend has exited, saying which and how.
+    pub async fn watch(&mut self) -> String {
+        loop {
+            if let Some(status) = self.nginx.exited() {
+                return format!("nginx (pid {}) exited ({status})", self.nginx.pid());
+            }
+            for b in &mut self.backends {
+                if let Some(status) = b.process.exited() {
+                    return format!(
+                        "backend {} (pid {}) exited ({status})",
+                        b.id,
+                        b.process.pid()
+                    );
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     pub fn stop(mut self) {
         self.nginx.stop(Duration::from_secs(5));
         for b in &mut self.backends {
             b.process.stop(Duration::from_secs(5));
         }
     }
+}
+
+/// The hard open-files limit nginx inherits from this process (`None`: unlimited or unknown).
+fn hard_nofile_limit() -> Option<u64> {
+    let mut l = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit(2) writes into the struct it is given.
+    let ok = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut l) } == 0;
+    (ok && l.rlim_max != libc::RLIM_INFINITY).then_some(l.rlim_max)
 }
 
 /// One nginx worker per CPU.

@@ -11,7 +11,9 @@ mod lab;
 mod nginx;
 #[cfg(test)]
 mod parse_fuzz;
+mod private;
 mod probe;
+mod procfs;
 mod run;
 mod signals;
 mod state;
@@ -71,7 +73,11 @@ fn main() -> ExitCode {
 }
 
 fn nginx_config(a: NginxConfigArgs) -> Exit {
-    if let Err(e) = a.method.validate(a.backends) {
+    if let Err(e) = a
+        .method
+        .validate(a.backends)
+        .and_then(|()| lblab_config::check_prefix(&a.prefix).map_err(|e| format!("--{e}")))
+    {
         return Exit::Usage(e);
     }
     let servers = (0..a.backends)
@@ -92,6 +98,7 @@ fn nginx_config(a: NginxConfigArgs) -> Exit {
         listen: a.listen,
         worker_processes: a.workers.unwrap_or_else(lab::default_workers),
         concurrency: a.concurrency,
+        nofile_limit: None,
         upstream: lab::upstream(&a.method, servers),
     };
     if a.upstream_only {

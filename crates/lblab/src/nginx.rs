@@ -7,36 +7,83 @@ use std::time::{Duration, Instant};
 
 use lblab_config::NginxConfig;
 
-use crate::child::{Guarded, alive, children_of};
+use crate::child::Guarded;
+use crate::procfs::{alive, children_of};
 
 const INSTALL_HINT: &str =
     "install it (Debian/Ubuntu: apt-get install -y nginx) or pass --nginx PATH";
 
-/// nginx on PATH, else where distributions put it outside a normal user's PATH.
+/// The nginx binary: `--nginx` (a path, or a bare name looked up on PATH), else nginx on PATH, else
+/// where distributions put it outside a normal user's PATH. Checked to be nginx by its `-v`.
 pub fn locate(explicit: Option<&Path>) -> Result<PathBuf, String> {
-    if let Some(p) = explicit {
-        return if p.is_file() {
-            Ok(p.to_owned())
-        } else {
-            Err(format!(
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let on_path = |name: &Path| {
+        std::env::split_paths(&path)
+            .map(|d| d.join(name))
+            .find(|p| p.is_file())
+    };
+    let found = match explicit {
+        // A bare name, as a shell takes it: looked up on PATH (not in the current directory).
+        Some(p) if !p.as_os_str().as_encoded_bytes().contains(&b'/') && !p.starts_with(".") => {
+            on_path(p).ok_or_else(|| {
+                format!(
+                    "--nginx {}: not found on PATH; give its path, or {INSTALL_HINT}",
+                    p.display()
+                )
+            })?
+        }
+        Some(p) if p.is_dir() => {
+            let hint = if p.join("nginx").is_file() {
+                format!("; did you mean --nginx {}?", p.join("nginx").display())
+            } else {
+                format!("; give the nginx binary itself, or {INSTALL_HINT}")
+            };
+            return Err(format!("--nginx {} is a directory{hint}", p.display()));
+        }
+        Some(p) if p.is_file() => p.to_owned(),
+        Some(p) => {
+            return Err(format!(
                 "--nginx {}: no such file; {INSTALL_HINT}",
                 p.display()
-            ))
-        };
+            ));
+        }
+        None => on_path(Path::new("nginx"))
+            .or_else(|| {
+                [
+                    "/usr/sbin/nginx",
+                    "/usr/local/sbin/nginx",
+                    "/usr/local/nginx/sbin/nginx",
+                ]
+                .map(PathBuf::from)
+                .into_iter()
+                .find(|p| p.is_file())
+            })
+            .ok_or_else(|| {
+                format!("nginx was not found on PATH or in /usr/sbin; {INSTALL_HINT}")
+            })?,
+    };
+    check_is_nginx(&found)?;
+    Ok(found)
+}
+
+/// nginx -v prints `nginx version: nginx/1.x` on stderr; anything else is not nginx.
+fn check_is_nginx(binary: &Path) -> Result<(), String> {
+    let shown = binary.display();
+    let out = Command::new(binary)
+        .arg("-v")
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("{shown} is not nginx: it cannot be run ({e})"))?;
+    let text =
+        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
+    if text.contains("nginx version:") {
+        return Ok(());
     }
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .map(|d| d.join("nginx"))
-        .chain(
-            [
-                "/usr/sbin/nginx",
-                "/usr/local/sbin/nginx",
-                "/usr/local/nginx/sbin/nginx",
-            ]
-            .map(PathBuf::from),
-        )
-        .find(|p| p.is_file())
-        .ok_or_else(|| format!("nginx was not found on PATH or in /usr/sbin; {INSTALL_HINT}"))
+    let said = match text.lines().map(str::trim).find(|l| !l.is_empty()) {
+        Some(line) => format!("printed '{line}'"),
+        None => "printed nothing".to_owned(),
+    };
+    Err(format!("{shown} is not nginx: `{shown} -v` {said}"))
 }
 
 pub fn conf_path(prefix: &Path) -> PathBuf {
@@ -106,6 +153,12 @@ pub fn free_port(ip: std::net::IpAddr) -> Result<SocketAddr, String> {
 
 /// Checks that `addr` can be listened on, for a clear error before anything starts.
 pub fn check_listen(addr: SocketAddr) -> Result<(), String> {
+    if addr.port() == 0 {
+        // nginx would say "invalid port"; a free port is what leaving --listen out gives.
+        return Err(format!(
+            "--listen {addr}: port 0 is not accepted; give a port, or leave --listen out for a free one on 127.0.0.1"
+        ));
+    }
     TcpListener::bind(addr)
         .map(drop)
         .map_err(|e| format!("--listen {addr}: {e} (choose another address or port)"))
@@ -125,7 +178,7 @@ pub async fn start(binary: &Path, config: &NginxConfig) -> Result<Guarded, Strin
         .stdout(Stdio::null())
         .stderr(stderr);
     // SIGTERM, not SIGKILL, if the runner dies: the master then takes its workers down with it.
-    let mut process = Guarded::spawn("nginx".into(), &mut cmd, libc::SIGTERM)
+    let mut process = Guarded::spawn_group("nginx".into(), &mut cmd, libc::SIGTERM)
         .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
     let until = Instant::now() + Duration::from_secs(10);
     loop {

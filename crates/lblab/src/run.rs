@@ -4,14 +4,15 @@ use std::fmt::Write as _;
 use std::net::Ipv4Addr;
 use std::time::Instant;
 
+use lblab_config::Method;
 use loadtest::{BackendKey, Report};
 use serde::Serialize;
 
 use crate::Exit;
 use crate::cli::RunArgs;
 use crate::fault::{self, Action, Event, Fault};
-use crate::lab::{Lab, LabInfo};
-use crate::signals::{INTERRUPTED_EXIT, interrupted};
+use crate::lab::{Lab, LabInfo, PeakRss};
+use crate::signals::{interrupted, say};
 
 #[derive(Serialize)]
 struct RunOutput<'a> {
@@ -22,6 +23,7 @@ struct RunOutput<'a> {
     faults: Vec<Event>,
     /// Every backend that can still be asked served exactly what the client counted for it.
     reconciled: bool,
+    peak_rss: PeakRss,
 }
 
 pub async fn run(args: RunArgs) -> Exit {
@@ -47,9 +49,14 @@ pub async fn run(args: RunArgs) -> Exit {
     {
         return Exit::Usage(e);
     }
+    if let Some(d) = args.load.duration
+        && let Err(e) = fault::check_within(&args.faults, d)
+    {
+        return Exit::Usage(e);
+    }
     let lab = tokio::select! {
         lab = Lab::start(&args.lab, args.load.concurrency) => lab,
-        () = interrupted() => return Exit::Code(INTERRUPTED_EXIT),
+        stop = interrupted() => return Exit::Code(stop.exit_code()),
     };
     let mut lab = match lab {
         Ok(lab) => lab,
@@ -61,37 +68,70 @@ pub async fn run(args: RunArgs) -> Exit {
     };
     let config = args.load.to_config(url, Some(lab.backends.len()));
     let start = Instant::now();
-    let (outcome, (events, restarted)) = tokio::select! {
-        both = async { tokio::join!(loadtest::run(&config), fault::play(&lab, &args.lab, &args.faults, start)) } => both,
-        () = interrupted() => {
-            lab.stop();
-            eprintln!("lblab: interrupted; the lab is stopped");
-            return Exit::Code(INTERRUPTED_EXIT);
+    let (done, load_done) = tokio::sync::watch::channel(false);
+    // Ctrl-C (or SIGTERM, SIGHUP) ends the load early; the report of what was done is printed
+    // before the lab is stopped, as oha and wrk do.
+    let stop_load = loadtest::Stop::new();
+    let load = async {
+        let outcome = loadtest::run_until(&config, &stop_load).await;
+        let _ = done.send(true);
+        outcome
+    };
+    let first_method = lab.config.upstream.method;
+    let mut signalled = None;
+    let (outcome, played) = {
+        let work = async {
+            tokio::join!(
+                load,
+                fault::play(&lab, &args.lab, &args.faults, start, load_done)
+            )
+        };
+        tokio::pin!(work);
+        loop {
+            tokio::select! {
+                both = &mut work => break both,
+                stop = interrupted(), if signalled.is_none() => {
+                    signalled = Some(stop);
+                    stop_load.trigger();
+                    say("lblab: interrupted; the report of what was done follows");
+                }
+            }
         }
     };
-    lab.replace_backends(restarted);
+    let events = played.events;
+    lab.replace_backends(played.restarted);
+    lab.config = played.config;
     let served = lab.served().await;
     let info = lab.info(&served);
+    let peak_rss = lab.peak_rss();
     lab.stop();
     let report = match outcome {
         Ok(r) => r,
         Err(e) => return Exit::Usage(e),
     };
-    let checks = reconcile(&report, &served, &args.faults, &events);
-    let reconciled = checks.iter().all(|c| c.ok);
+    // An interrupted run left requests unanswered that the backends may have served: their
+    // counts are shown, not judged.
+    let checks = match signalled {
+        Some(_) => Vec::new(),
+        None => reconcile(&report, &served, &args.faults, &events),
+    };
+    let reconciled = signalled.is_none() && checks.iter().all(|c| c.ok);
     if args.load.json {
         let out = RunOutput {
             report: &report,
             lab: info,
             faults: events,
             reconciled,
+            peak_rss,
         };
         println!("{}", serde_json::to_string(&out).unwrap_or_default());
     } else {
         print!("{}", loadtest::print_text(&report));
-        print!("{}", describe(&info, &events, &checks));
+        print!("{}", describe(&info, first_method, &events, &checks));
     }
-    if report.passed && reconciled {
+    if let Some(stop) = signalled {
+        Exit::Code(stop.exit_code())
+    } else if report.passed && reconciled {
         Exit::Code(0)
     } else {
         Exit::Code(1)
@@ -153,15 +193,24 @@ fn reconcile(
         .collect()
 }
 
-fn describe(info: &LabInfo, events: &[Event], checks: &[Check]) -> String {
+fn describe(info: &LabInfo, first: Method, events: &[Event], checks: &[Check]) -> String {
     let mut s = String::new();
+    let method = if first == info.method {
+        format!("method {}", info.method)
+    } else {
+        format!("method {} at the end, {first} at the start", info.method)
+    };
     let _ = writeln!(
         s,
-        "lab      {} via nginx {} (method {})",
-        info.url, info.nginx_pid, info.method
+        "lab      {} via nginx {} ({method})",
+        info.url, info.nginx_pid
     );
     for e in events {
         let _ = write!(s, "fault    +{} ms {}", e.at_ms, e.action);
+        if let Some(why) = &e.not_done {
+            let _ = writeln!(s, ": not done, {why}");
+            continue;
+        }
         let before: Vec<String> = e
             .served_at
             .iter()

@@ -1,12 +1,17 @@
-//! The record a running `lblab up` leaves for `switch` and `status`.
+//! The record a running `lblab up` leaves for `switch` and `status`. `switch` runs the nginx it names
+//! and signals the PIDs in it, so the record is only believed when it is this user's own and
+//! describes processes that are this user's running lab.
 
+use std::io::Write as _;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use lblab_config::NginxConfig;
 use serde::{Deserialize, Serialize};
 
 use crate::backends::BackendInfo;
-use crate::child::alive;
+use crate::private;
+use crate::procfs::{self, alive, my_uid};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct State {
@@ -24,8 +29,7 @@ pub fn dir(explicit: Option<&Path>) -> PathBuf {
     }
     match std::env::var_os("XDG_RUNTIME_DIR") {
         Some(d) if !d.is_empty() => PathBuf::from(d).join("lblab"),
-        // SAFETY: getuid cannot fail.
-        _ => std::env::temp_dir().join(format!("lblab-{}", unsafe { libc::getuid() })),
+        _ => std::env::temp_dir().join(format!("lblab-{}", my_uid())),
     }
 }
 
@@ -33,35 +37,112 @@ fn file(dir: &Path) -> PathBuf {
     dir.join("lab.json")
 }
 
+/// Creates the state directory (0700) or checks that the one there is this user's alone.
+pub fn prepare(dir: &Path) -> Result<(), String> {
+    private::ensure_dir(dir)
+}
+
 impl State {
-    /// The running lab recorded in `dir`, or a sentence saying there is none.
+    /// The running lab recorded in `dir`, or a sentence saying there is none or why it is not
+    /// believed.
     pub fn load(dir: &Path) -> Result<State, String> {
         let path = file(dir);
-        let text = std::fs::read_to_string(&path).map_err(|_| {
-            format!(
+        if std::fs::symlink_metadata(&path).is_err() {
+            return Err(format!(
                 "no lab is up (nothing in {}; start one with `lblab up`)",
                 dir.display()
-            )
-        })?;
+            ));
+        }
+        private::check(dir, true)?;
+        private::check(&path, false)?;
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         let state: State = serde_json::from_str(&text)
             .map_err(|e| format!("{} is not a lab record: {e}", path.display()))?;
-        if !alive(state.runner_pid) || !alive(state.nginx_pid) {
+        if !alive(state.runner_pid) {
             return Err(format!(
                 "no lab is up: {} records one whose runner (pid {}) is gone",
                 path.display(),
                 state.runner_pid
             ));
         }
+        if !alive(state.nginx_pid) {
+            return Err(format!(
+                "the lab at {} is broken: its nginx (pid {}) is not running; its runner (pid {}) is still up and stops the lab",
+                state.url, state.nginx_pid, state.runner_pid
+            ));
+        }
+        state
+            .verify()
+            .map_err(|why| format!("refusing {}: {why}", path.display()))?;
         Ok(state)
     }
 
+    /// Checks that the recorded PIDs are this user's runner, its nginx started from the recorded
+    /// binary in the recorded prefix, and its backends.
+    fn verify(&self) -> Result<(), String> {
+        let me = my_uid();
+        let runner = self.runner_pid;
+        if procfs::owner(runner) != Some(me) {
+            return Err(format!("its runner pid {runner} is not yours"));
+        }
+        let nginx = self.nginx_pid;
+        if procfs::owner(nginx) != Some(me) || procfs::parent_of(nginx) != Some(runner) {
+            return Err(format!(
+                "pid {nginx} is not an nginx of yours started by the runner (pid {runner})"
+            ));
+        }
+        let recorded = std::fs::canonicalize(&self.nginx_bin).ok();
+        if recorded.is_none() || procfs::exe(nginx) != recorded {
+            return Err(format!(
+                "it names nginx {}, but pid {nginx} runs {}",
+                self.nginx_bin.display(),
+                procfs::exe(nginx)
+                    .map_or("something unreadable".into(), |e| e.display().to_string())
+            ));
+        }
+        // nginx rewrites its argv into a process title, so the prefix is tied to the PID by the
+        // pid file nginx itself wrote there.
+        let prefix = &self.config.prefix;
+        private::check(prefix, true)?;
+        let pid_file = std::fs::read_to_string(prefix.join("nginx.pid")).unwrap_or_default();
+        if pid_file.trim() != nginx.to_string() {
+            return Err(format!(
+                "its prefix {} is not the one nginx (pid {nginx}) runs in",
+                prefix.display()
+            ));
+        }
+        let runner_exe = procfs::exe(runner);
+        for b in &self.backends {
+            let args = procfs::cmdline(b.pid);
+            let ours = procfs::owner(b.pid) == Some(me)
+                && procfs::parent_of(b.pid) == Some(runner)
+                && procfs::exe(b.pid) == runner_exe
+                && args.get(1).map(String::as_str) == Some("backend");
+            // A backend may have been killed (a `kill` fault is for `run` only, but a user may have
+            // killed one); a PID that is running must be the lab's.
+            if alive(b.pid) && !ours {
+                return Err(format!(
+                    "backend {}'s pid {} is not a backend of this lab",
+                    b.id, b.pid
+                ));
+            }
+        }
+        Ok(())
+    }
+
     pub fn save(&self, dir: &Path) -> Result<(), String> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        prepare(dir)?;
         let path = file(dir);
         let tmp = path.with_extension("json.new");
         let text = serde_json::to_string_pretty(self).unwrap_or_default();
-        std::fs::write(&tmp, text)
+        let _ = std::fs::remove_file(&tmp);
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)
+            .and_then(|mut f| f.write_all(text.as_bytes()))
             .and_then(|()| std::fs::rename(&tmp, &path))
             .map_err(|e| format!("cannot write {}: {e}", path.display()))
     }

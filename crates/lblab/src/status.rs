@@ -10,6 +10,12 @@ use crate::{Exit, probe};
 #[derive(Serialize)]
 struct Status<'a> {
     method: lblab_config::Method,
+    /// `null`: nginx's default weight 1 for every backend.
+    weights: Option<&'a lblab_config::Weights>,
+    /// Only for the hash method.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hash_key: Option<&'a str>,
+    consistent: bool,
     url: &'a str,
     runner_pid: u32,
     nginx_pid: u32,
@@ -27,8 +33,13 @@ pub async fn status(args: StatusArgs) -> Exit {
     for b in &mut backends {
         b.served = probe::served(b.addr).await.ok();
     }
+    let u = &state.config.upstream;
+    let hash = u.method == lblab_config::Method::Hash;
     let s = Status {
-        method: state.config.upstream.method,
+        method: u.method,
+        weights: u.weights.as_ref(),
+        hash_key: hash.then_some(u.hash_key.as_str()),
+        consistent: hash && u.consistent,
         url: &state.url,
         runner_pid: state.runner_pid,
         nginx_pid: state.nginx_pid,
@@ -38,13 +49,18 @@ pub async fn status(args: StatusArgs) -> Exit {
     if args.json {
         println!("{}", serde_json::to_string(&s).unwrap_or_default());
     } else {
-        println!("method   {}", s.method);
+        println!("method   {}", crate::switch::describe(u));
+        if u.weights.is_none() {
+            println!("weights  none (1 each)");
+        }
         println!("url      {}", s.url);
         println!("nginx    pid {} ({})", s.nginx_pid, s.config);
         for b in &s.backends {
-            let served = b
-                .served
-                .map_or("not answering".to_owned(), |n| format!("served {n}"));
+            let served = match b.served {
+                Some(n) => format!("served {n}"),
+                None if !crate::procfs::alive(b.pid) => "not running".to_owned(),
+                None => "not answering".to_owned(),
+            };
             println!("backend  {} pid {} at {} {served}", b.id, b.pid, b.addr);
         }
     }

@@ -3,12 +3,15 @@
 use crate::Exit;
 use crate::cli::UpArgs;
 use crate::lab::Lab;
-use crate::signals::interrupted;
+use crate::signals::{interrupted, say};
 use crate::state::{self, State};
 
 pub async fn up(args: UpArgs) -> Exit {
     loadtest::raise_nofile_limit();
     let dir = state::dir(args.state.state_dir.as_deref());
+    if let Err(e) = state::prepare(&dir) {
+        return Exit::Usage(e);
+    }
     if let Ok(other) = State::load(&dir) {
         return Exit::Usage(format!(
             "a lab is already up at {} (runner pid {}); stop it, or give this one another --state-dir",
@@ -18,9 +21,9 @@ pub async fn up(args: UpArgs) -> Exit {
     // Size nginx for a large load: `up` does not know what will be sent through it.
     let lab = tokio::select! {
         lab = Lab::start(&args.lab, 10_000) => lab,
-        () = interrupted() => return Exit::Code(crate::signals::INTERRUPTED_EXIT),
+        stop = interrupted() => return Exit::Code(stop.exit_code()),
     };
-    let lab = match lab {
+    let mut lab = match lab {
         Ok(lab) => lab,
         Err(e) => return Exit::Usage(e),
     };
@@ -52,9 +55,22 @@ pub async fn up(args: UpArgs) -> Exit {
         info.prefix.join("nginx.conf").display()
     );
     println!("Switch with `lblab switch --method M`; Ctrl-C stops the lab.");
-    interrupted().await;
+    let died = tokio::select! {
+        _ = interrupted() => None,
+        why = lab.watch() => Some(why),
+    };
     State::remove(&dir);
     lab.stop();
-    println!("lblab: stopped");
-    Exit::Code(0)
+    match died {
+        None => {
+            say("lblab: stopped");
+            Exit::Code(0)
+        }
+        Some(why) => {
+            say(&format!(
+                "lblab: {why} while the lab was up; the lab is stopped"
+            ));
+            Exit::Code(1)
+        }
+    }
 }

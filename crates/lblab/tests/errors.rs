@@ -41,6 +41,15 @@ fn bad_values_are_named() {
     rejects(&["run", "-H", "nocolon"], "no ':'");
     rejects(&["run", "--expect", "most"], "unknown expectation 'most'");
     rejects(&["run", "--delay", "5=10"], "there is no backend 5");
+    rejects(&["switch", "--weights", "1,x"], "or none to clear them");
+    rejects(
+        &["run", "-d", "200ms", "--fault", "kill:1@5s"],
+        "comes after the run ends (-d 200ms)",
+    );
+    rejects(
+        &["run", "-d", "1s", "--fault", "switch:random@1h"],
+        "after the run ends",
+    );
     rejects(
         &["run", "--source-ip", "127.0.1-300.1"],
         "not an address or range",
@@ -58,6 +67,26 @@ fn nginx_problems_are_reported_with_nginx_words() {
         "apt-get install -y nginx",
     );
     rejects(
+        &["run", "--nginx", "/usr/sbin"],
+        "--nginx /usr/sbin is a directory; did you mean --nginx /usr/sbin/nginx?",
+    );
+    rejects(
+        &["run", "--nginx", "/bin/true"],
+        "/bin/true is not nginx: `/bin/true -v` printed nothing",
+    );
+    rejects(
+        &["run", "--nginx", "no-such-nginx"],
+        "--nginx no-such-nginx: not found on PATH",
+    );
+    rejects(
+        &["run", "--listen", "127.0.0.1:0"],
+        "--listen 127.0.0.1:0: port 0 is not accepted",
+    );
+    rejects(
+        &["nginx-config", "--prefix", "/tmp/a\"b"],
+        "--prefix '/tmp/a\"b' has '\"'",
+    );
+    rejects(
         &["run", "--method", "hash", "--hash-key", "$no_such_variable"],
         "unknown \"no_such_variable\" variable",
     );
@@ -68,6 +97,52 @@ fn a_port_in_use_is_named() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = taken.local_addr().unwrap().to_string();
     rejects(&["run", "--listen", &addr], &format!("--listen {addr}"));
+}
+
+#[test]
+fn a_bare_nginx_name_is_looked_up_on_path() {
+    // Not in the current directory, as a shell does: the repository has an `nginx/` directory.
+    let path = format!("/usr/sbin:{}", std::env::var("PATH").unwrap_or_default());
+    let out = lblab()
+        .args(["run", "-n", "10", "-c", "2", "--nginx", "nginx"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("PATH", path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+#[test]
+fn a_prefix_with_spaces_and_semicolons_is_quoted() {
+    let scratch = scratch();
+    let prefix = scratch.path().join("a b;c{d}");
+    std::fs::create_dir(&prefix).unwrap();
+    let out = lblab()
+        .arg("nginx-config")
+        .arg("--prefix")
+        .arg(&prefix)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let conf = prefix.join("nginx.conf");
+    std::fs::write(&conf, &out.stdout).unwrap();
+    assert!(
+        stdout(&out).contains(&format!("pid \"{}/nginx.pid\";", prefix.display())),
+        "{}",
+        stdout(&out)
+    );
+    // nginx itself reads it as one path.
+    let t = std::process::Command::new("/usr/sbin/nginx")
+        .arg("-p")
+        .arg(&prefix)
+        .arg("-c")
+        .arg(&conf)
+        .arg("-e")
+        .arg(prefix.join("error.log"))
+        .arg("-t")
+        .output()
+        .unwrap();
+    assert!(t.status.success(), "{}", stderr(&t));
 }
 
 #[test]
@@ -91,4 +166,28 @@ fn nginx_config_renders_the_method() {
     assert!(text.contains("zone lblab 64k;"), "{text}");
     assert!(text.contains("hash $http_x_key consistent;"), "{text}");
     assert!(text.contains("server 127.0.0.1:8003 weight=3 "), "{text}");
+}
+
+#[test]
+fn every_subcommand_has_examples_exit_statuses_and_a_version() {
+    for sub in ["run", "up", "switch", "status", "nginx-config"] {
+        let out = lblab().args([sub, "--help"]).output().unwrap();
+        assert!(out.status.success(), "{sub} --help");
+        let help = stdout(&out);
+        let tail = &help[help
+            .find("Examples:")
+            .unwrap_or_else(|| panic!("{sub}: {help}"))..];
+        assert!(
+            tail.matches(&format!("lblab {sub}")).count() >= 2,
+            "{sub}: {tail}"
+        );
+        assert!(tail.contains("Exit status: 0"), "{sub}: {tail}");
+        let out = lblab().args([sub, "--version"]).output().unwrap();
+        assert!(out.status.success(), "{sub} --version: {}", stderr(&out));
+        assert!(
+            stdout(&out).contains(env!("CARGO_PKG_VERSION")),
+            "{sub} --version: {}",
+            stdout(&out)
+        );
+    }
 }

@@ -157,3 +157,62 @@ fn a_fault_on_a_backend_that_does_not_exist_is_refused() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("backends 1..=3"), "{}", stderr(&out));
 }
+
+#[test]
+fn a_fault_after_the_load_ends_is_not_waited_for() {
+    let t = std::time::Instant::now();
+    let (code, v) = run_json(&["-n", "200", "-c", "5", "--fault", "kill:1@1h"]);
+    assert!(t.elapsed() < Duration::from_secs(20), "{:?}", t.elapsed());
+    assert_eq!(code, 0);
+    let e = &v["faults"][0];
+    assert!(
+        e["not_done"].as_str().unwrap().starts_with("not reached"),
+        "{e}"
+    );
+    // Not reached, so backend 1 was not killed: it answered /stats at the end.
+    assert!(v["lab"]["backends"][0]["served"].as_u64().is_some());
+    assert_eq!(v["reconciled"], true);
+}
+
+#[test]
+fn a_second_kill_of_a_dead_backend_is_not_done() {
+    let v = assert_passed(&[
+        "-d",
+        "1s",
+        "-c",
+        "20",
+        "--fault",
+        "kill:2@100ms",
+        "--fault",
+        "kill:2@300ms",
+    ]);
+    let events = v["faults"].as_array().unwrap();
+    assert_eq!(events.len(), 2);
+    assert!(events[0].get("not_done").is_none(), "{events:?}");
+    assert_eq!(events[1]["not_done"], "backend 2 was already dead");
+    assert_eq!(v["reconciled"], true);
+}
+
+#[test]
+fn the_report_names_the_method_in_force_at_the_end() {
+    let v = assert_passed(&["-d", "1s", "-c", "20", "--fault", "switch:ip-hash@200ms"]);
+    assert_eq!(v["lab"]["method"], "ip-hash");
+    let out = lblab()
+        .args([
+            "run",
+            "-d",
+            "1s",
+            "-c",
+            "20",
+            "--fault",
+            "switch:random@200ms",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("(method random at the end, round-robin at the start)"),
+        "{text}"
+    );
+}

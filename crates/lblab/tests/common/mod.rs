@@ -4,7 +4,7 @@
 #![allow(dead_code)] // each test binary uses its own subset
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -136,9 +136,95 @@ pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-/// A private state directory, so parallel `lblab up`s do not meet.
-pub fn state_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("lblab-test-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    d
+/// A private directory for one test, removed when it is dropped (nothing is left in the temp dir).
+pub fn scratch() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("lblab-test-")
+        .tempdir()
+        .expect("a temporary directory")
+}
+
+/// A `lblab up` in the background with its own state dir; stopped (SIGINT) on drop. Its nginx
+/// prefix is made inside the same scratch directory (TMPDIR), so even a runner killed with SIGKILL
+/// leaves nothing behind once the test ends.
+pub struct Up {
+    pub child: Child,
+    pub state: PathBuf,
+    pub scratch: tempfile::TempDir,
+}
+
+impl Up {
+    pub fn start(args: &[&str]) -> Up {
+        let up = Up::spawn(args, Stdio::null());
+        up.wait_up();
+        up
+    }
+
+    /// Starts `lblab up` without waiting for it; its stdout goes to `stdout`.
+    pub fn spawn(args: &[&str], stdout: Stdio) -> Up {
+        let scratch = scratch();
+        let state = scratch.path().join("state");
+        let child = lblab()
+            .arg("up")
+            .args(args)
+            .arg("--state-dir")
+            .arg(&state)
+            .env("TMPDIR", scratch.path())
+            .stdout(stdout)
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("lblab up starts");
+        Up {
+            child,
+            state,
+            scratch,
+        }
+    }
+
+    pub fn wait_up(&self) {
+        let until = Instant::now() + Duration::from_secs(30);
+        while self.status_json().is_none() {
+            assert!(Instant::now() < until, "lblab up did not come up");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn cmd(&self, sub: &str) -> Command {
+        let mut c = lblab();
+        c.arg(sub).arg("--state-dir").arg(&self.state);
+        c
+    }
+
+    pub fn status_json(&self) -> Option<Value> {
+        let out = self.cmd("status").arg("--json").output().ok()?;
+        out.status
+            .success()
+            .then(|| serde_json::from_slice(&out.stdout).ok())?
+    }
+
+    pub fn status(&self) -> Value {
+        self.status_json().expect("lblab status answers")
+    }
+
+    /// Sends `sig` and waits for `up` to exit.
+    pub fn stop_with(&mut self, sig: i32) -> (std::process::ExitStatus, String) {
+        signal(self.child.id(), sig);
+        let status = self.child.wait().expect("lblab up exits");
+        let mut err = String::new();
+        if let Some(mut e) = self.child.stderr.take() {
+            let _ = std::io::Read::read_to_string(&mut e, &mut err);
+        }
+        (status, err)
+    }
+
+    pub fn stop(&mut self) -> std::process::ExitStatus {
+        self.stop_with(libc::SIGINT).0
+    }
+}
+
+impl Drop for Up {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
