@@ -6,7 +6,7 @@ use std::time::Duration;
 use clap::Args;
 use reqwest::Url;
 
-use crate::config::default_threads;
+use crate::config::{Engine, default_threads};
 use crate::{
     Config, Expectation, HeaderTemplate, MaxErrors, check_expectations, check_open_files,
     check_source_ips, parse_duration, parse_rate, parse_source_ips,
@@ -73,6 +73,11 @@ pub struct LoadArgs {
     /// Print one JSON object instead of the report.
     #[arg(long)]
     pub json: bool,
+
+    /// What sends the requests: lean (lblab's own HTTP/1.1 client, built to weigh little on what it
+    /// measures) or reqwest (for comparison).
+    #[arg(long, value_enum, default_value = "lean")]
+    pub engine: Engine,
 }
 
 impl LoadArgs {
@@ -92,6 +97,7 @@ impl LoadArgs {
             backends,
             max_errors: self.max_errors,
             progress: !self.json,
+            engine: self.engine,
             ..Config::new(url)
         }
     }

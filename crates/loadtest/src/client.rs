@@ -6,7 +6,7 @@
 //! (see `schedule`).
 
 use std::collections::{BTreeMap, HashMap};
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -18,7 +18,9 @@ use reqwest::{Client, Request};
 use crate::Config;
 use crate::ScheduleReport;
 use crate::attribution::{id_in_body, id_in_header};
+use crate::config::Engine;
 use crate::failure::Failure;
+use crate::http1::{self, RequestBytes};
 use crate::progress::{Progress, Tally};
 use crate::report::{BackendKey, BackendReport, Latency, Report};
 use crate::schedule::Schedule;
@@ -51,6 +53,8 @@ struct Shared {
     progress: Option<Arc<Tally>>,
     track_clients: bool,
     buffer_cap: usize,
+    /// With the lean engine: where to connect, and the request's bytes.
+    lean: Option<(SocketAddr, RequestBytes)>,
 }
 
 #[derive(Default)]
@@ -79,6 +83,13 @@ pub async fn run_until(config: &Config, stop: &Stop) -> Result<Report, String> {
     } else {
         u64::from(config.concurrency).min(config.requests)
     };
+    let lean = match config.engine {
+        Engine::Lean => Some((
+            http1::resolve(&config.url, &config.source_ips).await?,
+            RequestBytes::new(&config.url, &config.headers, config.keep_alive),
+        )),
+        Engine::Reqwest => None,
+    };
     let start = Instant::now();
     let shared = Arc::new(Shared {
         config: config.clone(),
@@ -93,6 +104,7 @@ pub async fn run_until(config: &Config, stop: &Stop) -> Result<Report, String> {
         progress: config.progress.then(|| Arc::new(Tally::default())),
         track_clients: config.tracks_clients(),
         buffer_cap: (SAMPLE_BUDGET / tasks.max(1) as usize).clamp(16, 4096),
+        lean,
     });
     let bar = Progress::start(config, shared.progress.clone());
     let threads = config.threads.clamp(1, tasks.max(1) as usize);
@@ -140,16 +152,30 @@ fn run_thread(
     // after its answer saves the pool's bookkeeping, about a tenth of a burst's instructions.
     let reuse = shared.config.keep_alive
         && (shared.config.duration.is_some() || shared.config.requests > tasks as u64);
-    let clients = build_clients(&shared.config, mine.len(), reuse)?;
+    let clients = match shared.lean {
+        Some(_) => Vec::new(),
+        None => build_clients(&shared.config, mine.len(), reuse)?,
+    };
     rt.block_on(async {
         let handles: Vec<_> = mine
             .into_iter()
             .enumerate()
             .map(|(j, i)| {
-                // Sources by the run-wide task number, so they alternate across threads too.
-                let for_source = &clients[i % clients.len()];
-                let client = for_source[j % for_source.len()].clone();
-                tokio::spawn(worker(shared.clone(), client, source_of(&shared.config, i)))
+                let source = source_of(&shared.config, i);
+                let transport = match &shared.lean {
+                    Some((target, _)) => Transport::Lean {
+                        conn: http1::Conn::new(*target, source, shared.config.timeout),
+                        scratch: Vec::new(),
+                    },
+                    None => {
+                        // Sources by the run-wide task number, so they alternate across threads too.
+                        let for_source = &clients[i % clients.len()];
+                        let client = for_source[j % for_source.len()].clone();
+                        let template = client.get(shared.config.url.clone()).build().ok();
+                        Transport::Reqwest { client, template }
+                    }
+                };
+                tokio::spawn(worker(shared.clone(), transport, source))
             })
             .collect();
         let mut out = Vec::with_capacity(handles.len());
@@ -236,11 +262,13 @@ fn build_client(
         .map_err(|e| format!("cannot build the HTTP client: {e}"))
 }
 
-async fn worker(shared: Arc<Shared>, client: Client, source: Option<IpAddr>) -> TaskResult {
+async fn worker(
+    shared: Arc<Shared>,
+    mut transport: Transport,
+    source: Option<IpAddr>,
+) -> TaskResult {
     let cfg = &shared.config;
-    let client = &client;
     let varying: Vec<_> = cfg.headers.iter().filter(|h| !h.is_constant()).collect();
-    let template = client.get(cfg.url.clone()).build().ok();
     let mut result = TaskResult::default();
     let mut samples: Vec<u64> = Vec::with_capacity(shared.buffer_cap.min(64));
     let mut busy = false;
@@ -285,20 +313,14 @@ async fn worker(shared: Arc<Shared>, client: Client, source: Option<IpAddr>) -> 
                 timed_from = Some(due);
             }
         }
-        let request = match build_request(client, template.as_ref(), cfg, &varying, seq) {
-            Ok(r) => r,
-            Err(e) => {
-                bump(&mut result.errors, &e.to_string());
-                continue;
-            }
-        };
         let sent = timed_from.unwrap_or_else(Instant::now);
         busy = true;
         let exchange = send_once(
-            client,
-            request,
-            || build_request(client, template.as_ref(), cfg, &varying, seq),
-            cfg.keep_alive && answered_before,
+            &mut transport,
+            &shared,
+            &varying,
+            seq,
+            answered_before,
             &mut result.resent,
         );
         let outcome = tokio::select! {
@@ -344,27 +366,76 @@ async fn worker(shared: Arc<Shared>, client: Client, source: Option<IpAddr>) -> 
     result
 }
 
-/// Sends `request` and, after the HTTP/1.1 keep-alive race, its copies from `again`. The race: the
+/// How a task sends: on its own lean HTTP/1.1 connection, or through a reqwest client whose
+/// connection pool it shares with a few other tasks.
+enum Transport {
+    Lean {
+        conn: http1::Conn,
+        /// The request's bytes where a header varies per request.
+        scratch: Vec<u8>,
+    },
+    Reqwest {
+        client: Client,
+        template: Option<Request>,
+    },
+}
+
+impl Transport {
+    async fn send(
+        &mut self,
+        shared: &Shared,
+        varying: &[&crate::HeaderTemplate],
+        seq: u64,
+    ) -> Result<(u16, BackendKey), Failure> {
+        match self {
+            Transport::Lean { conn, scratch } => {
+                let Some((_, request)) = &shared.lean else {
+                    unreachable!("a lean transport is made only with the lean engine's request");
+                };
+                conn.exchange(request.for_request(seq, scratch)).await
+            }
+            Transport::Reqwest { client, template } => {
+                let request =
+                    build_request(client, template.as_ref(), &shared.config, varying, seq)?;
+                send(client, request).await
+            }
+        }
+    }
+
+    /// Whether the request just sent could have gone out on a connection kept alive from an
+    /// earlier one. The lean engine knows; with reqwest's pool, a task that had an answer may
+    /// have left a connection idle there.
+    fn may_have_reused(&self, keep_alive: bool, answered_before: bool) -> bool {
+        match self {
+            Transport::Lean { conn, .. } => conn.was_reused(),
+            Transport::Reqwest { .. } => keep_alive && answered_before,
+        }
+    }
+}
+
+/// Sends request `seq` and, after the HTTP/1.1 keep-alive race, sends it again. The race: the
 /// server closed an idle kept-alive connection (nginx's old workers do on every reload) just as the
 /// request went out on it. Nothing was processed, so the GET is sent again (RFC 9112 §9.3.1), a few
-/// times at most; it still counts once. `may_race`: a kept-alive connection could have carried it.
-/// An answer that does not parse is an answer: the server took the request, so it is not resent.
+/// times at most; it still counts once. An answer that does not parse is an answer: the server
+/// took the request, so it is not resent.
 async fn send_once(
-    client: &Client,
-    request: Request,
-    again: impl Fn() -> Result<Request, Failure>,
-    may_race: bool,
+    transport: &mut Transport,
+    shared: &Shared,
+    varying: &[&crate::HeaderTemplate],
+    seq: u64,
+    answered_before: bool,
     resent: &mut u64,
 ) -> Result<(u16, BackendKey), Failure> {
-    let mut outcome = send(client, request).await;
+    let keep_alive = shared.config.keep_alive;
+    let mut outcome = transport.send(shared, varying, seq).await;
     let mut tries = 1;
-    while may_race && tries <= MAX_RESENDS && matches!(&outcome, Err(f) if f.is_keep_alive_race()) {
-        let Ok(request) = again() else {
-            break;
-        };
+    while tries <= MAX_RESENDS
+        && matches!(&outcome, Err(f) if f.is_keep_alive_race())
+        && transport.may_have_reused(keep_alive, answered_before)
+    {
         *resent += 1;
         tries += 1;
-        outcome = send(client, request).await;
+        outcome = transport.send(shared, varying, seq).await;
     }
     outcome
 }

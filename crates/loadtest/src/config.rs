@@ -29,6 +29,17 @@ pub struct Config {
     pub max_errors: MaxErrors,
     /// Draw a progress bar on stderr (only ever on a terminal).
     pub progress: bool,
+    pub engine: Engine,
+}
+
+/// What sends the load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Engine {
+    /// lblab's own HTTP/1.1 client: one connection per task, the request encoded once.
+    Lean,
+    /// reqwest (hyper underneath), with a connection pool per few tasks.
+    Reqwest,
 }
 
 /// How many failed requests a run may have and still pass.
@@ -87,6 +98,7 @@ impl Config {
             backends: None,
             max_errors: MaxErrors::Count(0),
             progress: false,
+            engine: Engine::Lean,
         }
     }
 

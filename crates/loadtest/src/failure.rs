@@ -53,7 +53,7 @@ impl Failure {
         }
     }
 
-    fn from_io(e: &std::io::Error) -> Option<Failure> {
+    pub(crate) fn from_io(e: &std::io::Error) -> Option<Failure> {
         use std::io::ErrorKind::*;
         if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)) {
             return Some(Failure::TooManyOpenFiles);

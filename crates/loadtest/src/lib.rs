@@ -10,6 +10,7 @@ mod duration;
 mod expect;
 mod failure;
 mod header;
+mod http1;
 mod limits;
 mod printer;
 mod progress;

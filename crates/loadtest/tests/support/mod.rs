@@ -110,3 +110,81 @@ fn serve(mut stream: TcpStream, answer: Answer) {
 /// A complete HTTP/1.1 answer from backend 1 that closes its connection.
 pub const OK_FROM_1: &[u8] =
     b"HTTP/1.1 200 OK\r\nX-Backend-Id: 1\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
+
+/// A real nginx in a temporary prefix, with `http` holding the given server blocks (which may use
+/// `{port0}`, `{port1}`, … for free ports, and `{prefix}`); stopped and removed on drop.
+pub struct Nginx {
+    pub ports: Vec<u16>,
+    pub prefix: tempfile::TempDir,
+    child: std::process::Child,
+}
+
+impl Nginx {
+    pub fn start(ports: usize, http: &str) -> Nginx {
+        let nginx = ["/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/bin/nginx"]
+            .into_iter()
+            .find(|p| std::path::Path::new(p).exists())
+            .expect("nginx is needed for these tests (Debian: apt-get install nginx)");
+        let prefix = tempfile::Builder::new()
+            .prefix("loadtest-nginx-")
+            .tempdir()
+            .unwrap();
+        let listeners: Vec<TcpListener> = (0..ports)
+            .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
+            .collect();
+        let ports: Vec<u16> = listeners
+            .iter()
+            .map(|l| l.local_addr().unwrap().port())
+            .collect();
+        drop(listeners);
+        let p = prefix.path().display().to_string();
+        let mut http = http.replace("{prefix}", &p);
+        for (i, port) in ports.iter().enumerate() {
+            http = http.replace(&format!("{{port{i}}}"), &port.to_string());
+        }
+        let conf = format!(
+            "worker_processes 1;\npid {p}/nginx.pid;\nerror_log {p}/error.log warn;\nevents {{ worker_connections 1024; }}\nhttp {{\n access_log off;\n client_body_temp_path {p}/cb; proxy_temp_path {p}/px; fastcgi_temp_path {p}/fc; uwsgi_temp_path {p}/uw; scgi_temp_path {p}/sc;\n{http}\n}}\n"
+        );
+        std::fs::write(prefix.path().join("nginx.conf"), conf).unwrap();
+        let child = Command::new(nginx)
+            .args([
+                "-p",
+                &p,
+                "-c",
+                &format!("{p}/nginx.conf"),
+                "-g",
+                "daemon off;",
+            ])
+            .spawn()
+            .unwrap();
+        for port in &ports {
+            let deadline = std::time::Instant::now() + Duration::from_secs(10);
+            while TcpStream::connect(("127.0.0.1", *port)).is_err() {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "nginx did not listen on {port}: {}",
+                    std::fs::read_to_string(prefix.path().join("error.log")).unwrap_or_default()
+                );
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        Nginx {
+            ports,
+            prefix,
+            child,
+        }
+    }
+
+    pub fn url(&self, i: usize, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.ports[i])
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        // SIGTERM, not SIGKILL: nginx's workers outlive a SIGKILLed master.
+        // SAFETY: kill(2) on our own child's pid.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let _ = self.child.wait();
+    }
+}
