@@ -121,9 +121,9 @@ fn run_leaves_nothing_behind_when_it_passes_and_when_it_fails() {
 fn a_signal_during_a_run_stops_everything(sig: i32, code: i32) {
     let scratch = scratch();
     let mut child = lblab()
-        .args(["run", "-d", "60s", "-c", "20"])
+        .args(["run", "-d", "60s", "-c", "20", "--json"])
         .env("TMPDIR", scratch.path())
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
@@ -143,8 +143,13 @@ fn a_signal_during_a_run_stops_everything(sig: i32, code: i32) {
     assert_eq!(std::fs::read_dir(scratch.path()).unwrap().count(), 1);
     std::thread::sleep(Duration::from_millis(300));
     signal(runner, sig);
-    let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(code), "{status}");
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(code), "{}", stderr(&out));
+    // What was done before the signal is reported, as oha and wrk do.
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("no report on stdout ({e}): {}", stdout(&out)));
+    assert_eq!(report["interrupted"], true, "{report}");
+    assert!(report["ok"].as_u64().unwrap() > 0, "nothing answered before the signal: {report}");
     let all: Vec<u64> = lab.into_iter().chain(workers).collect();
     assert_all_gone(&all, Duration::from_secs(2));
     let left: Vec<_> = std::fs::read_dir(scratch.path()).unwrap().collect();
