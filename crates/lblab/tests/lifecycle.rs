@@ -149,7 +149,10 @@ fn a_signal_during_a_run_stops_everything(sig: i32, code: i32) {
     let report: serde_json::Value = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("no report on stdout ({e}): {}", stdout(&out)));
     assert_eq!(report["interrupted"], true, "{report}");
-    assert!(report["ok"].as_u64().unwrap() > 0, "nothing answered before the signal: {report}");
+    assert!(
+        report["ok"].as_u64().unwrap() > 0,
+        "nothing answered before the signal: {report}"
+    );
     let all: Vec<u64> = lab.into_iter().chain(workers).collect();
     assert_all_gone(&all, Duration::from_secs(2));
     let left: Vec<_> = std::fs::read_dir(scratch.path()).unwrap().collect();
