@@ -120,7 +120,7 @@ fn run_leaves_nothing_behind_when_it_passes_and_when_it_fails() {
 /// `code` with its processes and its nginx prefix gone.
 fn a_signal_during_a_run_stops_everything(sig: i32, code: i32) {
     let scratch = scratch();
-    let mut child = lblab()
+    let child = lblab()
         .args(["run", "-d", "60s", "-c", "20", "--json"])
         .env("TMPDIR", scratch.path())
         .stdout(Stdio::piped())
