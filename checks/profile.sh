@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Where the client's instructions go, counted by callgrind: repeatable on a noisy machine, unlike
-# req/s. Runs `loadtest -t 1 -c 64 -n N` and `wrk -t1 -c64` under callgrind against nginx answering
-# `return 200` itself, and prints instructions per request for both and, for loadtest, the share of
-# the layers a request passes through (inclusive counts: a layer includes what it calls); and the
-# same for crates/loadtest/examples/bare_reqwest.rs, reqwest alone in loadtest's loop.
+# req/s. Runs `loadtest -t 1 -c 64 -n N` (its lean engine, then --engine reqwest) and `wrk -t1 -c64`
+# under callgrind against nginx answering `return 200` itself, and prints instructions per request
+# for each and, for the lean engine, the share of the layers a request passes through (inclusive
+# counts: a layer includes what it calls); and the same total for
+# crates/loadtest/examples/bare_reqwest.rs, reqwest alone in loadtest's loop.
 #
 #   checks/profile.sh            # N = 20000 (about a minute)
 #   N=5000 checks/profile.sh
@@ -49,6 +50,9 @@ URL=http://127.0.0.1:$PORT/
 valgrind --tool=callgrind --callgrind-out-file="$WORK/loadtest.cg" \
   "$BIN/loadtest" "$URL" -t 1 -c 64 -n "$N" --json >"$WORK/loadtest.json" 2>"$WORK/loadtest.err"
 callgrind_annotate --inclusive=yes "$WORK/loadtest.cg" >"$WORK/loadtest.txt" 2>/dev/null
+valgrind --tool=callgrind --callgrind-out-file="$WORK/reqwest.cg" \
+  "$BIN/loadtest" "$URL" --engine reqwest -t 1 -c 64 -n "$N" --json >/dev/null 2>"$WORK/reqwest.err"
+REQWEST_IR=$(awk '/Collected/ {print $4}' "$WORK/reqwest.err")
 
 # The floor: reqwest alone, set up as loadtest sets up its client, in the same loop, nothing else.
 valgrind --tool=callgrind --callgrind-out-file="$WORK/bare.cg" \
@@ -65,10 +69,10 @@ else
   echo "profile: wrk not installed, its row is left out"
 fi
 
-python3 - "$WORK/loadtest.txt" "$WORK/loadtest.json" "$WRK_REQUESTS" "$WRK_IR" "$BARE_IR" <<'EOF'
+python3 - "$WORK/loadtest.txt" "$WORK/loadtest.json" "$WRK_REQUESTS" "$WRK_IR" "$BARE_IR" "$REQWEST_IR" <<'EOF'
 import json, re, sys
 
-text, report, wrk_requests, wrk_ir, bare_ir = sys.argv[1:]
+text, report, wrk_requests, wrk_ir, bare_ir, reqwest_ir = sys.argv[1:]
 requests = json.load(open(report))["requests"]
 rows = {}
 for line in open(text):
@@ -83,24 +87,25 @@ def inclusive(pattern):
 
 total = next(n for name, n in rows.items() if name == "PROGRAM TOTALS")
 worker = inclusive(r":loadtest::client::worker::\{\{closure\}\} \[")
-send = inclusive(r":loadtest::client::send::\{\{closure\}\} \[")
-tasks = inclusive(r":tokio::runtime::task::raw::poll \[")
+send = inclusive(r":loadtest::client::Transport::send::\{\{closure\}\} \[")
+exchange = inclusive(r":loadtest::http1::Conn::exchange::\{\{closure\}\} \[")
 layers = [
-    ("loadtest's own loop: request clone, attribution, counts, latency", worker - send),
-    ("reqwest + hyper, from execute() to the whole body (send)", send),
-    ("  of which URL parsing (reqwest's redirect layer, request and response)", inclusive(r":url::ParseOptions::parse \[")),
-    ("  of which printing the URI for that parse", inclusive(r":<http::uri::Uri as core::fmt::Display>::fmt \[")),
-    ("  of which hyper-util's pool checkout", inclusive(r":<hyper_util::client::legacy::pool::Checkout<T,K> as core::future::future::Future>::poll \[")),
-    ("hyper's connection tasks (write, read, parse)", tasks - worker),
+    ("loadtest's own loop: schedule, attribution, counts, latency", worker - send),
+    ("the lean engine: write, read, parse, frame (Conn::exchange)", exchange),
+    ("  of which httparse: the response head", inclusive(r":httparse::Response::parse \[")),
+    ("  of which the syscalls' user-space side (read, write, connect)", inclusive(r":__libc_(recv|read|write|send)|:(read|write|__send|__recv) \[")),
+    ("tokio: the runtime, its timers and I/O driver", total - worker),
 ]
 print(f"\nloadtest -t 1 -c 64 -n {requests}: {total:,} instructions, {total // requests:,} per request")
 print(f"{'layer':<74} {'per request':>12} {'share':>6}")
 for name, n in layers:
     print(f"{name:<74} {n // requests:>12,} {100 * n / total:>5.1f}%")
+reqwest = int(reqwest_ir.replace(",", ""))
+print(f"\nloadtest --engine reqwest, {requests} requests: {reqwest:,} instructions, {reqwest // requests:,} per request")
 bare = int(bare_ir.replace(",", ""))
-print(f"\nreqwest alone (crates/loadtest/examples/bare_reqwest.rs), {requests} requests: "
+print(f"reqwest alone (crates/loadtest/examples/bare_reqwest.rs), {requests} requests: "
       f"{bare:,} instructions, {bare // requests:,} per request")
-print(f"loadtest / reqwest alone, instructions per request: {total / bare:.2f} ×")
+print(f"lean engine / reqwest engine, instructions per request: {total / reqwest:.2f} ×")
 if wrk_requests and wrk_ir:
     wr, wi = int(wrk_requests), int(wrk_ir.replace(",", ""))
     print(f"\nwrk -t1 -c64 -d3s: {wr} requests, {wi:,} instructions, {wi // wr:,} per request")

@@ -182,3 +182,79 @@ fn backends_own_counts_reconcile_with_the_client() {
     assert_eq!(v["ok"], 1500);
     assert_eq!(v["reconciled"], true);
 }
+
+/// The lean engine and reqwest through the same kind of lab, method by method. Where nginx's choice
+/// depends only on the request, the result is identical: round-robin's counts from a fresh lab,
+/// and for ip-hash (by address) and hash (by key) which backend each client went to (how many
+/// requests each client sent depends on timing). Where the choice depends on timing (least-conn,
+/// random, random-two), both engines see every backend and every answer.
+#[test]
+fn both_engines_count_the_same_for_every_method() {
+    let by_counts: [&[&str]; 2] = [
+        &["-n", "300", "-c", "30"],
+        &["--weights", "1,2,3", "-n", "600", "-c", "60"],
+    ];
+    for args in by_counts {
+        let lean = assert_passed(&[args, &["--engine", "lean"][..]].concat());
+        let reqwest = assert_passed(&[args, &["--engine", "reqwest"][..]].concat());
+        assert_eq!(lean["counts"], reqwest["counts"], "{args:?}");
+    }
+    let by_client: [&[&str]; 2] = [
+        &[
+            "--method",
+            "ip-hash",
+            "--source-ip",
+            "127.0.1-6.1",
+            "-n",
+            "300",
+            "-c",
+            "30",
+        ],
+        &[
+            "--method",
+            "hash",
+            "--hash-key",
+            "$http_x_key",
+            "-H",
+            "X-Key: k{n%20}",
+            "-n",
+            "400",
+            "-c",
+            "20",
+        ],
+    ];
+    // Each client's backends, without how many requests it sent.
+    let chosen = |v: &serde_json::Value| -> Vec<(String, Vec<String>)> {
+        let mut out: Vec<_> = v["clients"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(c, b)| (c.clone(), b.as_object().unwrap().keys().cloned().collect()))
+            .collect();
+        out.sort();
+        out
+    };
+    for args in by_client {
+        let lean = assert_passed(&[args, &["--engine", "lean", "--expect", "sticky"][..]].concat());
+        let reqwest =
+            assert_passed(&[args, &["--engine", "reqwest", "--expect", "sticky"][..]].concat());
+        assert_eq!(chosen(&lean), chosen(&reqwest), "{args:?}");
+    }
+    for method in ["least-conn", "random", "random-two"] {
+        for engine in ["lean", "reqwest"] {
+            let v = assert_passed(&[
+                "--method",
+                method,
+                "-n",
+                "600",
+                "-c",
+                "30",
+                "--engine",
+                engine,
+                "--expect",
+                "backends=3",
+            ]);
+            assert_eq!(counts(&v).iter().sum::<u64>(), 600, "{method} {engine}");
+        }
+    }
+}
