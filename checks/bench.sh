@@ -173,13 +173,13 @@ done
 wrk_rps=$(med rps_wrk)
 printf '\n%-52s %12s %8s\n' "measure (median of $ROUNDS; bursts: of $((ROUNDS * 3)))" "value" "ratio"
 for t in "${tools[@]}"; do
-  printf '%-52s %12s %8s\n' "$t, 64 connections, ${SECS}s, core 0, req/s" "$(med "rps_$t")" "$(ratio "$(med "rps_$t")" "$wrk_rps") × wrk"
+  printf '%-52s %12s %8s\n' "${t/_reqwest/ --engine reqwest}, 64 connections, ${SECS}s, core 0, req/s" "$(med "rps_$t")" "$(ratio "$(med "rps_$t")" "$wrk_rps") × wrk"
 done
 [ -x "$OHA" ] && printf '%-52s %12s\n' "loadtest / oha, core 0" "$(ratio "$(med rps_loadtest)" "$(med rps_oha)")"
 printf '%-52s %12s %8s\n' "reqwest alone (bare_reqwest), 64 tasks, core 0, req/s" "$(med rps_reqwest)" "$(ratio "$(med rps_reqwest)" "$wrk_rps") × wrk"
 printf '%-52s %12s\n' "loadtest --engine reqwest / reqwest alone, core 0" "$(ratio "$(med rps_loadtest_reqwest)" "$(med rps_reqwest)")"
 for t in "${lab_tools[@]}"; do
-  printf '%-52s %12s %8s\n' "lab (lblab up, 3 backends): $t -c 64, unpinned, req/s" "$(med "lab_$t")" "$(ratio "$(med "lab_$t")" "$(med lab_wrk)") × wrk"
+  printf '%-52s %12s %8s\n' "lab: $t -c 64 via lblab up (3 backends), req/s" "$(med "lab_$t")" "$(ratio "$(med "lab_$t")" "$(med lab_wrk)") × wrk"
 done
 if have wrk; then
   printf '%-52s %12s %8s\n' "loadtest -c 64 (one thread per CPU), unpinned, req/s" "$(med rps_loadtest_free)" "$(ratio "$(med rps_loadtest_free)" "$(med rps_wrk_free)") × wrk"
