@@ -4,7 +4,7 @@ use clap::Parser;
 use lblab_backend::Args;
 
 fn main() -> ExitCode {
-    lblab_backend::init_tracing();
+    lblab_trace::init();
     let args = Args::parse();
     match lblab_backend::run(args) {
         Ok(()) => ExitCode::SUCCESS,

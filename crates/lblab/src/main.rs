@@ -31,7 +31,7 @@ pub enum Exit {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    lblab_backend::init_tracing();
+    lblab_trace::init();
     if let Command::Backend(args) = cli.command {
         // The backend runs its own runtime, exactly as the lblab-backend binary does.
         return match lblab_backend::run(args) {
