@@ -1,4 +1,4 @@
-//! Minimal HTTP/1.0 GETs for the runner's own checks (health, stats); the load goes through reqwest.
+//! Minimal HTTP/1.0 GETs for the runner's own checks (health, stats); the load goes through loadtest.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};

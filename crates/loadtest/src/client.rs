@@ -1,9 +1,9 @@
-//! The engine: `concurrency` tasks, spread over OS threads and sharing HTTP/1 connection pools in
-//! groups (per thread and source address), take request numbers from one counter until `requests`
-//! are issued or the duration is over. Each task
-//! keeps its own counts and a small buffer of latency samples; the shared histograms are locked once
-//! per buffer-full, never per request. With `--rate` the tasks send on a fixed schedule instead
-//! (see `schedule`).
+//! The run: `concurrency` tasks, spread over OS threads, take request numbers from one counter
+//! until `requests` are issued or the duration is over. Each task sends on its own connection
+//! (the lean engine, `http1`) or through a reqwest client whose pool it shares with a few tasks of
+//! its thread and source address (`--engine reqwest`). Each task keeps its own counts and a small
+//! buffer of latency samples; the shared histograms are locked once per buffer-full, never per
+//! request. With `--rate` the tasks send on a fixed schedule instead (see `schedule`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, SocketAddr};
