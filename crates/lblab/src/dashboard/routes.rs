@@ -92,9 +92,11 @@ fn read(shared: &Shared, path: &str) -> Reply {
                 HeaderValue::from_static(CSP),
             );
             h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+            // Not no-referrer: under it a browser posts the forms with `Origin: null`, which the
+            // guard refuses.
             h.insert(
                 header::REFERRER_POLICY,
-                HeaderValue::from_static("no-referrer"),
+                HeaderValue::from_static("same-origin"),
             );
             r
         }
@@ -154,7 +156,13 @@ async fn switch_to(
         method: Some(method),
         ..Change::default()
     };
-    match switch::apply(&shared.lab.state_dir, &change).await {
+    // Its own task: a browser that goes away mid-switch must not cancel it between nginx's reload
+    // and the lab's record.
+    let dir = shared.lab.state_dir.clone();
+    let done = tokio::spawn(async move { switch::apply(&dir, &change).await })
+        .await
+        .unwrap_or_else(|e| Err(format!("the switch did not finish: {e}")));
+    match done {
         Ok(s) => Ok(format!(
             "switched {} → {} (nginx {} reloaded; backends untouched)",
             s.before, s.after, s.state.nginx_pid
@@ -179,8 +187,10 @@ async fn send_burst(
             "a burst is already running; wait for it to end".to_owned(),
         ));
     };
-    let result = burst::send(&shared.lab.url, n, shared.lab.backends.len())
+    let (url, backends) = (shared.lab.url.clone(), shared.lab.backends.len());
+    let result = tokio::spawn(async move { burst::send(&url, n, backends).await })
         .await
+        .unwrap_or_else(|e| Err(format!("it did not finish: {e}")))
         .map_err(|e| {
             (
                 StatusCode::INTERNAL_SERVER_ERROR,

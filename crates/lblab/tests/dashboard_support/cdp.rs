@@ -30,6 +30,9 @@ pub struct Browser {
     child: Child,
     ws: TcpStream,
     next_id: u64,
+    /// A `Page.loadEventFired` came since the last navigation: the styles are in and the layout
+    /// that clicks aim at is final.
+    loaded: bool,
     _profile: tempfile::TempDir,
 }
 
@@ -95,6 +98,7 @@ impl Browser {
             child,
             ws,
             next_id: 0,
+            loaded: false,
             _profile: profile,
         };
         b.call("Page.enable", json!({}));
@@ -119,6 +123,9 @@ impl Browser {
         send_text(&mut self.ws, msg.as_bytes());
         loop {
             let m: Value = serde_json::from_slice(&recv(&mut self.ws)).expect("DevTools JSON");
+            if m["method"] == "Page.loadEventFired" {
+                self.loaded = true;
+            }
             if m["id"] == id {
                 return match m["error"].is_null() {
                     true => Ok(m["result"].clone()),
@@ -128,9 +135,18 @@ impl Browser {
         }
     }
 
+    /// Loads `url` and returns once its document (not the one before it) has a body.
     pub fn navigate(&mut self, url: &str) {
+        let old = self.document();
+        self.loaded = false;
         self.call("Page.navigate", json!({"url": url}));
-        self.wait_for("the page to load", |_| true);
+        self.wait_for("the page to load", |b| b.loaded && b.document() != old);
+    }
+
+    /// Which document is loaded: each load (a reload of the same URL too) makes a new one.
+    fn document(&mut self) -> Option<u64> {
+        self.try_call("DOM.getDocument", json!({"depth": 0})).ok()?["root"]["backendNodeId"]
+            .as_u64()
     }
 
     /// Waits until the document has loaded and `ok` holds; panics after 15 s saying what was awaited.
@@ -184,10 +200,17 @@ impl Browser {
 
     /// A real click: the mouse pressed and released at the middle of `selector`.
     pub fn click(&mut self, selector: &str) {
-        let node = self
-            .query(selector)
-            .unwrap_or_else(|| panic!("no {selector} on the page"));
-        let q = self.call("DOM.getBoxModel", json!({"nodeId": node}))["model"]["content"].clone();
+        let mut q = Value::Null;
+        self.wait_for(&format!("{selector} to be on the page"), |b| {
+            let Some(node) = b.query(selector) else {
+                return false;
+            };
+            match b.try_call("DOM.getBoxModel", json!({"nodeId": node})) {
+                Ok(m) => q = m["model"]["content"].clone(),
+                Err(_) => return false,
+            }
+            true
+        });
         let xs: Vec<f64> = q
             .as_array()
             .unwrap()

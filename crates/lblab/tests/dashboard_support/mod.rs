@@ -78,20 +78,42 @@ pub fn request(
     req.push_str("\r\n");
     req.push_str(body);
     s.write_all(req.as_bytes()).unwrap();
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).expect("the dashboard answers");
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").expect("an HTTP answer");
+    // Read by Content-Length where there is one: DevTools keeps the connection open.
+    let mut r = BufReader::new(s);
+    let mut head = String::new();
+    loop {
+        let mut line = String::new();
+        r.read_line(&mut line).expect("the server answers");
+        if line == "\r\n" || line.is_empty() {
+            break;
+        }
+        head.push_str(&line);
+    }
     let status = head
         .split_whitespace()
         .nth(1)
         .and_then(|c| c.parse().ok())
-        .expect("a status code");
-    Answer {
+        .unwrap_or_else(|| panic!("not an HTTP answer: {head:?}"));
+    let mut answer = Answer {
         status,
-        head: head.to_owned(),
-        body: body.to_owned(),
+        head,
+        body: String::new(),
+    };
+    let mut raw = Vec::new();
+    match answer
+        .header("content-length")
+        .and_then(|n| n.parse::<usize>().ok())
+    {
+        Some(n) => {
+            raw.resize(n, 0);
+            r.read_exact(&mut raw).expect("the whole body");
+        }
+        None => {
+            r.read_to_end(&mut raw).expect("the body");
+        }
     }
+    answer.body = String::from_utf8_lossy(&raw).into_owned();
+    answer
 }
 
 pub fn get(addr: SocketAddr, path: &str) -> Answer {
