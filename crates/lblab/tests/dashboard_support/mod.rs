@@ -25,15 +25,19 @@ pub fn up_with_dashboard(args: &[&str]) -> (Up, SocketAddr) {
             .expect("lblab up printed its dashboard line before it ended")
             .expect("stdout is text");
         if let Some(url) = line.trim().strip_prefix("dashboard ") {
-            break url
-                .trim_start_matches("http://")
-                .trim_end_matches('/')
-                .parse()
-                .expect("the dashboard URL names an address");
+            break addr_of(url);
         }
     };
     up.wait_up();
     (up, addr)
+}
+
+/// The address in `http://ADDR/`.
+pub fn addr_of(url: &str) -> SocketAddr {
+    url.trim_start_matches("http://")
+        .trim_end_matches('/')
+        .parse()
+        .unwrap_or_else(|e| panic!("'{url}' is not http://ADDR/: {e}"))
 }
 
 pub struct Answer {
