@@ -5,10 +5,8 @@
 mod common;
 mod dashboard_support;
 
-use std::net::SocketAddr;
-
 use dashboard_support::cdp::Browser;
-use dashboard_support::{pids, request, stats_served, up_with_dashboard};
+use dashboard_support::{addr_of, pids, request, stats_served, up_with_dashboard};
 
 /// Whether the page shows each backend's `/stats` count.
 fn counts_shown(b: &mut Browser, served: &[u64]) -> bool {
@@ -22,13 +20,7 @@ fn counts_shown(b: &mut Browser, served: &[u64]) -> bool {
 fn the_page_shows_the_counts_and_a_click_switches_nginx() {
     let (up, addr) = up_with_dashboard(&[]);
     let before = up.status();
-    let lab: SocketAddr = before["url"]
-        .as_str()
-        .unwrap()
-        .trim_start_matches("http://")
-        .trim_end_matches('/')
-        .parse()
-        .unwrap();
+    let lab = addr_of(before["url"].as_str().unwrap());
     // Seven answers: 3/2/2, so a page that showed anything but the backends' own counts would differ.
     for _ in 0..7 {
         assert_eq!(request(lab, "GET", "/", None, &[], "").status, 200);
@@ -100,4 +92,29 @@ fn the_page_shows_the_counts_and_a_click_switches_nginx() {
     let last = up.status();
     assert_eq!(last["method"], "random");
     assert_eq!(pids(&last), pids(&before));
+}
+
+/// The seed's experiment: open the lab's URL and reload; the answers take turns 1, 2, 3, 1, …
+/// Before nginx answered /favicon.ico itself, the browser's favicon request took a turn too.
+#[test]
+fn a_browser_reloading_the_lab_sees_the_backends_take_turns() {
+    let up = common::Up::start(&[]);
+    let url = up.status()["url"].as_str().unwrap().to_owned();
+    let mut b = Browser::launch();
+    let mut seen = Vec::new();
+    for _ in 0..7 {
+        b.navigate(&url);
+        let text = b.text("body").unwrap();
+        let id: u32 = text
+            .trim_start_matches("Hello from Server ")
+            .trim_end_matches('!')
+            .parse()
+            .unwrap_or_else(|_| panic!("not a backend's answer: {text}"));
+        seen.push(id);
+    }
+    let turns: Vec<bool> = seen.windows(2).map(|w| w[1] == w[0] % 3 + 1).collect();
+    assert!(
+        turns.iter().all(|&t| t),
+        "the answers on reload were {seen:?}, not 1, 2, 3 in turn"
+    );
 }
