@@ -3,6 +3,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -43,7 +44,18 @@ impl Browser {
             .prefix("lblab-chromium-")
             .tempdir()
             .unwrap();
-        let mut child = Command::new(find_chromium())
+        let mut cmd = Command::new(find_chromium());
+        // Its own process group, killed whole on drop; and killed with this test process should
+        // that die without unwinding (a closed pipe, a timeout).
+        cmd.process_group(0);
+        // SAFETY: prctl(2) only, between fork and exec.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+        let mut child = cmd
             .args([
                 "--headless",
                 "--no-sandbox",
@@ -53,6 +65,8 @@ impl Browser {
                 "--disable-background-networking",
                 "--disable-component-update",
                 "--disable-sync",
+                "--disable-crash-reporter",
+                "--disable-breakpad",
                 "--remote-debugging-address=127.0.0.1",
                 "--remote-debugging-port=0",
             ])
@@ -247,6 +261,8 @@ impl Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
+        // SAFETY: kill(2) on the process group this test started Chromium in.
+        unsafe { libc::kill(-(self.child.id() as i32), libc::SIGKILL) };
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
