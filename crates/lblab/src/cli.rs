@@ -54,6 +54,7 @@ const UP_HELP: &str = "Examples:
   lblab up                                   # 3 backends, round-robin, a free port on 127.0.0.1
   lblab up --listen 127.0.0.1:8080 --method hash --hash-key '$http_x_key'
   lblab up -b 5 --state-dir ./lab            # a second lab beside the first
+  lblab up --dashboard                       # and a live page; open the URL it prints
 
 Exit status: 0 stopped by Ctrl-C, SIGTERM or hang-up; 1 nginx or a backend died, and the lab was
 stopped; 2 bad input, an unsafe state directory, or the lab could not start.";
@@ -157,6 +158,15 @@ pub struct UpArgs {
     pub lab: LabArgs,
     #[command(flatten)]
     pub state: StateArgs,
+
+    /// Serve a live page of the lab at ADDR (alone: a free port on 127.0.0.1); its URL is printed.
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:0")]
+    pub dashboard: Option<SocketAddr>,
+
+    /// Let --dashboard listen on an address that is not loopback: whoever reaches it can switch the
+    /// lab's method and send bursts.
+    #[arg(long, requires = "dashboard")]
+    pub dashboard_public: bool,
 }
 
 /// What `switch` changes; whatever is not given keeps its current value.

@@ -6,6 +6,7 @@ use lblab_config::NginxConfig;
 mod backends;
 mod child;
 mod cli;
+mod dashboard;
 mod fault;
 mod lab;
 mod nginx;

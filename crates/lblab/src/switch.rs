@@ -1,6 +1,8 @@
 //! `lblab switch`: a new method (or weights, or hash key) for the running lab, by reloading nginx
 //! alone. What is not given keeps its current value.
 
+use std::path::Path;
+
 use lblab_config::{Method, UpstreamConfig};
 
 use crate::Exit;
@@ -9,52 +11,84 @@ use crate::lab::upstream;
 use crate::nginx;
 use crate::state::{self, State};
 
+/// What a switch changes; `None` keeps the current value. `lblab switch` and the dashboard's method
+/// buttons both go through [`apply`] with one of these.
+#[derive(Debug, Clone, Default)]
+pub struct Change {
+    pub method: Option<Method>,
+    pub weights: Option<WeightsChange>,
+    pub hash_key: Option<String>,
+    pub consistent: Option<bool>,
+}
+
+/// What a switch did.
+pub struct Switched {
+    pub before: String,
+    pub after: String,
+    pub state: State,
+}
+
 pub async fn switch(args: SwitchArgs) -> Exit {
-    match try_switch(args).await {
-        Ok(()) => Exit::Code(0),
+    let dir = state::dir(args.state.state_dir.as_deref());
+    let change = Change {
+        method: args.method,
+        weights: args.weights,
+        hash_key: args.hash_key,
+        consistent: args.consistent,
+    };
+    match apply(&dir, &change).await {
+        Ok(s) => {
+            let pids: Vec<String> = s.state.backends.iter().map(|b| b.pid.to_string()).collect();
+            println!(
+                "lblab: switched {} → {} (nginx {} reloaded; backends untouched, pids {})",
+                s.before,
+                s.after,
+                s.state.nginx_pid,
+                pids.join(", ")
+            );
+            Exit::Code(0)
+        }
         Err(e) => Exit::Usage(e),
     }
 }
 
-/// The current upstream with the changes `args` asks for. The hash key and `consistent` carry over
-/// only while the method stays hash; they mean nothing to the others.
-fn merged(current: &UpstreamConfig, args: &SwitchArgs) -> MethodArgs {
-    let method = args.method.unwrap_or(current.method);
+/// The current upstream with the changes asked for. The hash key and `consistent` carry over only
+/// while the method stays hash; they mean nothing to the others.
+fn merged(current: &UpstreamConfig, change: &Change) -> MethodArgs {
+    let method = change.method.unwrap_or(current.method);
     let was_hash = current.method == Method::Hash && method == Method::Hash;
     MethodArgs {
         method,
-        weights: match &args.weights {
+        weights: match &change.weights {
             None => current.weights.clone(),
             Some(WeightsChange::Clear) => None,
             Some(WeightsChange::Set(w)) => Some(w.clone()),
         },
-        hash_key: args
+        hash_key: change
             .hash_key
             .clone()
             .or_else(|| was_hash.then(|| current.hash_key.clone())),
-        consistent: args.consistent.unwrap_or(was_hash && current.consistent),
+        consistent: change.consistent.unwrap_or(was_hash && current.consistent),
     }
 }
 
-async fn try_switch(args: SwitchArgs) -> Result<(), String> {
-    let dir = state::dir(args.state.state_dir.as_deref());
-    let mut state = State::load(&dir)?;
-    let m = merged(&state.config.upstream, &args);
+/// Switches the lab recorded in `dir`: the merged method is validated, nginx checks and reloads the
+/// new config (a rejected one changes nothing), and the record is updated.
+pub async fn apply(dir: &Path, change: &Change) -> Result<Switched, String> {
+    let mut state = State::load(dir)?;
+    let m = merged(&state.config.upstream, change);
     m.validate(state.backends.len() as u32)?;
     let before = describe(&state.config.upstream);
     let mut config = state.config.clone();
     config.upstream = upstream(&m, config.upstream.servers.clone());
     nginx::apply(&state.nginx_bin, &config, state.nginx_pid).await?;
     state.config = config;
-    state.save(&dir)?;
-    let pids: Vec<String> = state.backends.iter().map(|b| b.pid.to_string()).collect();
-    println!(
-        "lblab: switched {before} → {} (nginx {} reloaded; backends untouched, pids {})",
-        describe(&state.config.upstream),
-        state.nginx_pid,
-        pids.join(", ")
-    );
-    Ok(())
+    state.save(dir)?;
+    Ok(Switched {
+        before,
+        after: describe(&state.config.upstream),
+        state,
+    })
 }
 
 /// `hash $http_x_key consistent, weights 1,2,3`: the method and what goes with it.

@@ -1,8 +1,11 @@
 //! `lblab up`: the lab kept running until Ctrl-C.
 
+use std::path::Path;
+
 use crate::Exit;
 use crate::cli::UpArgs;
-use crate::lab::Lab;
+use crate::dashboard;
+use crate::lab::{Lab, LabInfo};
 use crate::signals::{interrupted, say};
 use crate::state::{self, State};
 
@@ -18,6 +21,14 @@ pub async fn up(args: UpArgs) -> Exit {
             other.url, other.runner_pid
         ));
     }
+    let bound = args
+        .dashboard
+        .map(|a| dashboard::bind(a, args.dashboard_public))
+        .transpose();
+    let dashboard = match bound {
+        Ok(d) => d,
+        Err(e) => return Exit::Usage(e),
+    };
     // Size nginx for a large load: `up` does not know what will be sent through it.
     let lab = tokio::select! {
         lab = Lab::start(&args.lab, 10_000) => lab,
@@ -49,6 +60,20 @@ pub async fn up(args: UpArgs) -> Exit {
     for b in &info.backends {
         println!("  backend {} pid {} at http://{}/", b.id, b.pid, b.addr);
     }
+    let dashboard = match dashboard {
+        Some(l) => match dashboard::start(l, dashboard_of(&dir, &info)).await {
+            Ok(d) => {
+                println!("  dashboard {}", d.url);
+                Some(d)
+            }
+            Err(e) => {
+                State::remove(&dir);
+                lab.stop();
+                return Exit::Usage(e);
+            }
+        },
+        None => None,
+    };
     println!(
         "  nginx pid {}, config {}",
         info.nginx_pid,
@@ -59,6 +84,7 @@ pub async fn up(args: UpArgs) -> Exit {
         _ = interrupted() => None,
         why = lab.watch() => Some(why),
     };
+    drop(dashboard);
     State::remove(&dir);
     lab.stop();
     match died {
@@ -72,5 +98,13 @@ pub async fn up(args: UpArgs) -> Exit {
             ));
             Exit::Code(1)
         }
+    }
+}
+
+fn dashboard_of(dir: &Path, info: &LabInfo) -> dashboard::LabRef {
+    dashboard::LabRef {
+        state_dir: dir.to_owned(),
+        url: info.url.clone(),
+        backends: info.backends.iter().map(|b| (b.id, b.addr)).collect(),
     }
 }

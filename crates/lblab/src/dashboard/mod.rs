@@ -1,0 +1,123 @@
+//! `lblab up --dashboard`: a page that shows the backends' own counts live and switches nginx's
+//! method with a click. It listens on loopback unless told otherwise, answers only requests that
+//! name it (DNS rebinding), and changes the lab only on a POST that carries the page's token.
+
+mod burst;
+mod form;
+mod guard;
+mod live;
+mod page;
+mod routes;
+mod token;
+mod view;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use tokio::task::JoinHandle;
+
+use burst::BurstResult;
+use guard::Own;
+use live::Live;
+use token::Token;
+
+/// What the dashboard shows and acts on.
+pub struct LabRef {
+    /// Where `lblab up` recorded the lab: the method is read from, and switched through, the same
+    /// record `lblab status` and `lblab switch` use.
+    pub state_dir: PathBuf,
+    /// nginx's URL, where bursts go.
+    pub url: String,
+    /// Each backend's id and address.
+    pub backends: Vec<(u32, SocketAddr)>,
+}
+
+/// The running dashboard; dropping it stops it.
+pub struct Dashboard {
+    pub url: String,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Drop for Dashboard {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+struct Shared {
+    own: Own,
+    token: Token,
+    lab: LabRef,
+    live: Mutex<Live>,
+    last_burst: Mutex<Option<BurstResult>>,
+    message: Mutex<Option<String>>,
+    /// One switch at a time: two would race on the lab's record.
+    switching: tokio::sync::Mutex<()>,
+    /// One burst at a time; a second press is told to wait.
+    bursting: tokio::sync::Mutex<()>,
+}
+
+/// Takes the dashboard's address before anything starts, so that a refused or taken one stops
+/// `up` with nothing running.
+pub fn bind(addr: SocketAddr, public: bool) -> Result<std::net::TcpListener, String> {
+    if !addr.ip().is_loopback() && !public {
+        return Err(format!(
+            "--dashboard {addr} is not a loopback address; add --dashboard-public to let the network reach the dashboard (and its switch buttons)"
+        ));
+    }
+    let l = std::net::TcpListener::bind(addr).map_err(|e| {
+        format!(
+            "--dashboard {addr}: {e} (choose another address or port, or give --dashboard alone for a free port on 127.0.0.1)"
+        )
+    })?;
+    l.set_nonblocking(true)
+        .map_err(|e| format!("--dashboard {addr}: {e}"))?;
+    Ok(l)
+}
+
+pub async fn start(listener: std::net::TcpListener, lab: LabRef) -> Result<Dashboard, String> {
+    let listener = tokio::net::TcpListener::from_std(listener)
+        .map_err(|e| format!("cannot serve the dashboard: {e}"))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| format!("cannot serve the dashboard: {e}"))?;
+    let shared = Arc::new(Shared {
+        own: Own(addr),
+        token: Token::new()?,
+        live: Mutex::new(Live::new(&lab.backends)),
+        lab,
+        last_burst: Mutex::new(None),
+        message: Mutex::new(None),
+        switching: tokio::sync::Mutex::new(()),
+        bursting: tokio::sync::Mutex::new(()),
+    });
+    // A baseline first, so that the page never opens on empty counts.
+    sample(&shared).await;
+    let sampler = {
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(live::SAMPLE_EVERY);
+            loop {
+                tick.tick().await;
+                sample(&shared).await;
+            }
+        })
+    };
+    let server = tokio::spawn(warp::serve(routes::routes(shared)).incoming(listener).run());
+    Ok(Dashboard {
+        url: format!("http://{addr}/"),
+        tasks: vec![sampler, server],
+    })
+}
+
+async fn sample(shared: &Shared) {
+    let addrs: Vec<SocketAddr> = shared.lab.backends.iter().map(|&(_, a)| a).collect();
+    let read = Live::read(&addrs).await;
+    if let Ok(mut live) = shared.live.lock() {
+        live.record(Instant::now(), read);
+    }
+}
