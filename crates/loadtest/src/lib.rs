@@ -19,6 +19,7 @@ mod schedule;
 mod source_ip;
 mod stats;
 mod stop;
+mod timeline;
 
 pub use client::{run, run_until};
 pub use config::{Config, MaxErrors};
@@ -30,4 +31,6 @@ pub use printer::print_text;
 pub use report::{BackendKey, Report};
 pub use schedule::{ScheduleReport, parse_rate};
 pub use source_ip::{check_source_ips, parse_source_ips};
+pub use stats::chi_square;
 pub use stop::Stop;
+pub use timeline::Timeline;
