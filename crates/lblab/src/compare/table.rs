@@ -63,8 +63,8 @@ pub fn text(
     }
     let _ = writeln!(
         s,
-        " {:>8} {:>8} {:>8} {:>8} {:>7} {:>16}",
-        "max/min", "chi² p", "p50 ms", "p99 ms", "errors", "sticky clients"
+        " {:>8} {:>8} {:>8} {:>8} {:>8} {:>7} {:>16}",
+        "max/min", "chi² p", "p50 ms", "p90 ms", "p99 ms", "errors", "sticky clients"
     );
     for m in measured {
         let _ = write!(s, "{:<17}", m.method.to_string());
@@ -84,8 +84,8 @@ pub fn text(
         let p = m.spread.p.map_or("-".into(), |p| format!("{p:.3}"));
         let _ = writeln!(
             s,
-            " {max_min:>8} {p:>8} {:>8.2} {:>8.2} {:>7} {sticky:>16}",
-            m.latency_ms.p50, m.latency_ms.p99, m.errors
+            " {max_min:>8} {p:>8} {:>8.2} {:>8.2} {:>8.2} {:>7} {sticky:>16}",
+            m.latency_ms.p50, m.latency_ms.p90, m.latency_ms.p99, m.errors
         );
     }
     if measured.iter().any(|m| m.stickiness.is_some()) {

@@ -6,19 +6,13 @@ use std::fmt::Write as _;
 use loadtest::BackendKey;
 
 use super::charts::{Page, backend_latency_chart, latency_chart, share_chart, timeline_chart};
+use super::svg::esc;
 
 const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:2em auto;max-width:1000px;color:#222;padding:0 1em}
 h1{font-size:1.5em;margin-bottom:.2em}p.what{color:#555;margin-top:0}
 table{border-collapse:collapse;margin:1em 0;font-variant-numeric:tabular-nums}
 th,td{border-bottom:1px solid #ddd;padding:.3em .7em;text-align:right}th:first-child,td:first-child{text-align:left}
 svg.chart{display:block;margin:1.5em 0;max-width:100%;height:auto}";
-
-pub fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
 
 /// The whole page.
 pub fn page(p: &Page) -> String {

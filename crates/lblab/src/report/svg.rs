@@ -60,7 +60,8 @@ fn tick_step(max: f64, n: f64) -> f64 {
         .unwrap_or(10.0 * pow)
 }
 
-fn esc(s: &str) -> String {
+/// Text and attribute values, escaped for XML (and HTML).
+pub fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
