@@ -53,6 +53,7 @@ pub fn share_chart(p: &Page) -> String {
     Bars {
         id: "shares",
         title: &format!("Share of answers per backend: {}", p.title),
+        subtitle: &p.what,
         y_label: "share of answered requests (%)",
         x_label: "balancing method",
         groups: groups(p),
@@ -81,6 +82,7 @@ pub fn latency_chart(p: &Page) -> String {
     Bars {
         id: "latency",
         title: "Latency percentiles per method (answered requests)",
+        subtitle: &p.what,
         y_label: "latency (ms)",
         x_label: "balancing method",
         groups: groups(p),
@@ -106,6 +108,7 @@ pub fn backend_latency_chart(p: &Page) -> String {
     Bars {
         id: "backend-latency",
         title: "p99 latency per backend and method",
+        subtitle: &p.what,
         y_label: "p99 latency (ms)",
         x_label: "balancing method",
         groups: groups(p),
@@ -148,6 +151,7 @@ pub fn timeline_chart(p: &Page) -> Option<String> {
         Lines {
             id: "timeline",
             title: "Answers per second of each backend",
+            subtitle: &p.what,
             y_label: "requests per second",
             series,
             markers: p.markers.clone(),

@@ -18,13 +18,15 @@ const WIDTH: f64 = 960.0;
 const HEIGHT: f64 = 440.0;
 const LEFT: f64 = 78.0;
 const RIGHT: f64 = 24.0;
-const TOP: f64 = 78.0;
+const TOP: f64 = 96.0;
 const BOTTOM: f64 = 64.0;
 
 /// Bars in groups along x (one group per method), one bar per series (backend) in each group.
 pub struct Bars<'a> {
     pub id: &'a str,
     pub title: &'a str,
+    /// What was run, under the title.
+    pub subtitle: &'a str,
     pub y_label: &'a str,
     pub x_label: &'a str,
     pub groups: Vec<String>,
@@ -43,6 +45,8 @@ pub struct Bars<'a> {
 pub struct Lines<'a> {
     pub id: &'a str,
     pub title: &'a str,
+    /// What was run, under the title.
+    pub subtitle: &'a str,
     pub y_label: &'a str,
     pub series: Vec<(String, Vec<f64>)>,
     /// Vertical markers: seconds since the start, and what happened.
@@ -77,7 +81,7 @@ fn fmt_num(v: f64, decimals: usize) -> String {
 fn frame(
     s: &mut String,
     id: &str,
-    title: &str,
+    (title, subtitle): (&str, &str),
     y_label: &str,
     y_max: f64,
 ) -> impl Fn(f64) -> f64 + use<> {
@@ -94,6 +98,11 @@ fn frame(
         s,
         r##"<text class="title" x="{LEFT}" y="28" font-size="18" font-weight="600" fill="#222222">{}</text>"##,
         esc(title)
+    );
+    let _ = writeln!(
+        s,
+        r##"<text class="subtitle" x="{LEFT}" y="48" font-size="12" fill="#666666">{}</text>"##,
+        esc(subtitle)
     );
     let y = move |v: f64| TOP + plot_h - v / y_max * plot_h;
     let step = tick_step(y_max, 5.0);
@@ -145,12 +154,12 @@ fn legend(s: &mut String, names: &[String]) {
     for (i, name) in names.iter().enumerate() {
         let _ = writeln!(
             s,
-            r#"<rect class="swatch" x="{x:.1}" y="44" width="14" height="14" fill="{}"/>"#,
+            r#"<rect class="swatch" x="{x:.1}" y="62" width="14" height="14" fill="{}"/>"#,
             colour(i)
         );
         let _ = writeln!(
             s,
-            r##"<text class="legend" x="{:.1}" y="56" fill="#333333">{}</text>"##,
+            r##"<text class="legend" x="{:.1}" y="74" fill="#333333">{}</text>"##,
             x + 20.0,
             esc(name)
         );
@@ -173,7 +182,13 @@ impl Bars<'_> {
         if let Some(cap) = self.y_cap {
             y_max = y_max.min(cap).max(top);
         }
-        let y = frame(&mut s, self.id, self.title, self.y_label, y_max);
+        let y = frame(
+            &mut s,
+            self.id,
+            (self.title, self.subtitle),
+            self.y_label,
+            y_max,
+        );
         legend(&mut s, &self.series);
         let plot_w = WIDTH - LEFT - RIGHT;
         let group_w = plot_w / self.groups.len().max(1) as f64;
@@ -223,13 +238,13 @@ impl Bars<'_> {
             // In the legend's row, at its right: on the line itself it would cross the bars' labels.
             let _ = writeln!(
                 s,
-                r##"<line class="reference-key" x1="{:.1}" y1="51" x2="{:.1}" y2="51" stroke="#444444" stroke-dasharray="6 4"/>"##,
+                r##"<line class="reference-key" x1="{:.1}" y1="69" x2="{:.1}" y2="69" stroke="#444444" stroke-dasharray="6 4"/>"##,
                 WIDTH - RIGHT - 200.0,
                 WIDTH - RIGHT - 170.0
             );
             let _ = writeln!(
                 s,
-                r##"<text class="reference-label" x="{:.1}" y="56" fill="#333333">{}</text>"##,
+                r##"<text class="reference-label" x="{:.1}" y="74" fill="#333333">{}</text>"##,
                 WIDTH - RIGHT - 162.0,
                 esc(label)
             );
@@ -258,7 +273,13 @@ impl Lines<'_> {
             .fold(0.0f64, f64::max);
         let step = tick_step(top.max(1.0) * 1.08, 5.0);
         let y_max = (top.max(1.0) * 1.08 / step).ceil() * step;
-        let y = frame(&mut s, self.id, self.title, self.y_label, y_max);
+        let y = frame(
+            &mut s,
+            self.id,
+            (self.title, self.subtitle),
+            self.y_label,
+            y_max,
+        );
         let names: Vec<String> = self.series.iter().map(|(n, _)| n.clone()).collect();
         legend(&mut s, &names);
         let plot_w = WIDTH - LEFT - RIGHT;
@@ -334,6 +355,7 @@ mod tests {
         let b = Bars {
             id: "t",
             title: "t <&>",
+            subtitle: "",
             y_label: "share (%)",
             x_label: "method",
             groups: vec!["a".into()],
