@@ -165,7 +165,10 @@ pub struct RunArgs {
     pub report: ReportArgs,
 }
 
+// --method and --consistent come with the lab's flags; compare takes --methods instead (and says so
+// if they are given), so they are left out of its help.
 #[derive(Debug, Args)]
+#[command(mut_arg("method", |a| a.hide(true)), mut_arg("consistent", |a| a.hide(true)))]
 pub struct CompareArgs {
     #[command(flatten)]
     pub lab: LabArgs,
