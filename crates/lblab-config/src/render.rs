@@ -17,6 +17,11 @@ pub struct UpstreamConfig {
     pub servers: Vec<SocketAddr>,
     /// One per server, in the same order; `None` means nginx's default weight 1 everywhere.
     pub weights: Option<Weights>,
+    /// Servers (indices into `servers`) marked `down`: nginx keeps them in the hash ring and the
+    /// weight total, so a hash method moves only their keys, as taking a server out for a while
+    /// should (nginx's upstream docs).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub down: Vec<usize>,
 }
 
 /// A whole nginx.conf for a private prefix. Keepalive, timeouts, `max_fails` and the like are not
@@ -48,6 +53,7 @@ impl UpstreamConfig {
             consistent: false,
             servers,
             weights: None,
+            down: Vec::new(),
         }
     }
 
@@ -65,6 +71,9 @@ impl UpstreamConfig {
             let _ = write!(s, "        server {addr}");
             if let Some(w) = self.weights.as_ref().and_then(|w| w.0.get(i)) {
                 let _ = write!(s, " weight={w}");
+            }
+            if self.down.contains(&i) {
+                s.push_str(" down");
             }
             // A server that fails is left out for fail_timeout (passive health check): 2 s instead
             // of nginx's 10 s, so that a restarted backend is back in the rotation within a short run.
@@ -187,6 +196,19 @@ mod tests {
         assert!(r.contains("        hash $http_x_key consistent;\n"), "{r}");
         assert!(r.contains("server 127.0.0.1:9002 weight=2 "), "{r}");
         assert!(r.find("hash").unwrap() < r.find("keepalive").unwrap());
+    }
+
+    #[test]
+    fn a_server_marked_down_says_so_and_keeps_its_place() {
+        let mut u = UpstreamConfig::new(Method::Hash, addrs());
+        u.down = vec![1];
+        let r = u.render();
+        assert!(
+            r.contains("server 127.0.0.1:9002 down max_fails=1 fail_timeout=2s;\n"),
+            "{r}"
+        );
+        assert_eq!(r.matches(" down ").count(), 1, "{r}");
+        assert!(r.find("9001").unwrap() < r.find("9002").unwrap());
     }
 
     #[test]

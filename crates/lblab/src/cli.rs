@@ -6,6 +6,8 @@ use lblab_backend::Delay;
 use lblab_config::{DEFAULT_HASH_KEY, Method, Weights, parse_weights};
 use loadtest::cli::LoadArgs;
 
+use crate::report::ReportArgs;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "lblab",
@@ -33,6 +35,9 @@ pub enum Command {
     /// Show the running lab: method, URL, nginx and the backends with their PIDs.
     #[command(after_help = STATUS_HELP)]
     Status(StatusArgs),
+    /// Run the same load under each method in one lab and compare them; --html draws it.
+    #[command(after_help = COMPARE_HELP)]
+    Compare(CompareArgs),
     /// Print the nginx config the lab would use.
     #[command(after_help = NGINX_CONFIG_HELP)]
     NginxConfig(NginxConfigArgs),
@@ -49,6 +54,20 @@ const RUN_HELP: &str = "Examples:
 Exit status: 0 every expectation held and the backends' counts agree with the client's;
 1 an expectation or that agreement failed; 2 bad input or the lab could not start;
 128+N stopped by signal N (130 Ctrl-C, 129 hang-up, 143 SIGTERM).";
+
+const COMPARE_HELP: &str = "Scenarios: even (default), slow-backend (backend 1 delayed 50 ms unless --delay),
+many-clients (100 client networks unless --source-ip), keys (-H 'X-Key: k{n%100}', hash on it),
+lose-backend (keys and clients; then the last backend marked down, then removed: the keys that moved).
+
+Examples:
+  lblab compare
+  lblab compare --scenario slow-backend -n 2000 -c 100 --html report.html
+  lblab compare --scenario lose-backend --json
+  lblab compare --methods round-robin,hash-consistent --scenario keys --svg shares.svg
+
+Exit status: 0 every run passed its expectations and the backends' counts agree with the client's;
+1 one did not; 2 bad input, the lab could not start, or a run failed (the lab is stopped);
+128+N stopped by signal N.";
 
 const UP_HELP: &str = "Examples:
   lblab up                                   # 3 backends, round-robin, a free port on 127.0.0.1
@@ -143,6 +162,35 @@ pub struct RunArgs {
     pub faults: Vec<crate::fault::Fault>,
     #[command(flatten)]
     pub load: LoadArgs,
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+// --method and --consistent come with the lab's flags; compare takes --methods instead (and says so
+// if they are given), so they are left out of its help.
+#[derive(Debug, Args)]
+#[command(mut_arg("method", |a| a.hide(true)), mut_arg("consistent", |a| a.hide(true)))]
+pub struct CompareArgs {
+    #[command(flatten)]
+    pub lab: LabArgs,
+
+    /// The methods to compare, in order (default: the scenario's; all six for most): round-robin,
+    /// least-conn, ip-hash, hash, hash-consistent, random, random-two.
+    #[arg(long, value_name = "M1,M2,…", value_delimiter = ',', value_parser = crate::compare::parse_contender)]
+    pub methods: Vec<crate::compare::Contender>,
+
+    /// The workload: even, slow-backend, many-clients, keys, lose-backend.
+    #[arg(long, default_value = "even", value_name = "NAME", value_parser = parse_scenario)]
+    pub scenario: crate::compare::Scenario,
+
+    #[command(flatten)]
+    pub load: LoadArgs,
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+fn parse_scenario(s: &str) -> Result<crate::compare::Scenario, String> {
+    s.parse()
 }
 
 #[derive(Debug, Args)]
@@ -260,7 +308,7 @@ fn parse_method(s: &str) -> Result<Method, String> {
     s.parse()
 }
 
-fn parse_backend_delay(s: &str) -> Result<(Option<u32>, Delay), String> {
+pub fn parse_backend_delay(s: &str) -> Result<(Option<u32>, Delay), String> {
     match s.split_once('=') {
         None => Ok((None, Delay::parse(s)?)),
         Some((id, d)) => {

@@ -6,6 +6,7 @@ use lblab_config::NginxConfig;
 mod backends;
 mod child;
 mod cli;
+mod compare;
 mod dashboard;
 mod fault;
 mod lab;
@@ -15,6 +16,7 @@ mod parse_fuzz;
 mod private;
 mod probe;
 mod procfs;
+mod report;
 mod run;
 mod signals;
 mod state;
@@ -43,9 +45,11 @@ fn main() -> ExitCode {
             }
         };
     }
-    if let Command::Run(a) = &cli.command {
+    if let Command::Run(cli::RunArgs { load, .. })
+    | Command::Compare(cli::CompareArgs { load, .. }) = &cli.command
+    {
         // Before the runtime's threads exist, or growing the file table makes each new socket wait.
-        loadtest::prepare_process(a.load.concurrency);
+        loadtest::prepare_process(load.concurrency);
     }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
@@ -58,6 +62,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Run(a) => run::run(a).await,
             Command::Up(a) => up::up(a).await,
+            Command::Compare(a) => compare::compare(a).await,
             Command::Switch(a) => switch::switch(a).await,
             Command::Status(a) => status::status(a).await,
             Command::NginxConfig(a) => nginx_config(a),

@@ -54,6 +54,9 @@ pub async fn run(args: RunArgs) -> Exit {
     {
         return Exit::Usage(e);
     }
+    if let Err(e) = args.report.check_writable() {
+        return Exit::Usage(e);
+    }
     let lab = tokio::select! {
         lab = Lab::start(&args.lab, args.load.concurrency) => lab,
         stop = interrupted() => return Exit::Code(stop.exit_code()),
@@ -66,7 +69,8 @@ pub async fn run(args: RunArgs) -> Exit {
         Ok(u) => u,
         Err(e) => return Exit::Usage(e),
     };
-    let config = args.load.to_config(url, Some(lab.backends.len()));
+    let mut config = args.load.to_config(url, Some(lab.backends.len()));
+    config.timeline = args.report.wanted();
     let start = Instant::now();
     let (done, load_done) = tokio::sync::watch::channel(false);
     // Ctrl-C (or SIGTERM, SIGHUP) ends the load early; the report of what was done is printed
@@ -116,6 +120,9 @@ pub async fn run(args: RunArgs) -> Exit {
         None => reconcile(&report, &served, &args.faults, &events),
     };
     let reconciled = signalled.is_none() && checks.iter().all(|c| c.ok);
+    if let Err(e) = write_report(&args, &report, &info, first_method, &events) {
+        return Exit::Usage(e);
+    }
     if args.load.json {
         let out = RunOutput {
             report: &report,
@@ -136,6 +143,38 @@ pub async fn run(args: RunArgs) -> Exit {
     } else {
         Exit::Code(1)
     }
+}
+
+/// `--html` and `--svg`: the run as one method's column, its faults marked on the time chart.
+fn write_report(
+    args: &RunArgs,
+    report: &Report,
+    info: &LabInfo,
+    first: Method,
+    events: &[Event],
+) -> Result<(), String> {
+    let label = if first == info.method {
+        first.to_string()
+    } else {
+        format!("{first} → {}", info.method)
+    };
+    let page = crate::report::Page {
+        title: format!("lblab run --method {label}"),
+        what: format!(
+            "{} backends; {}",
+            args.lab.backends,
+            crate::report::load_sentence(&args.load)
+        ),
+        runs: vec![crate::report::Shown { label, report }],
+        backends: args.lab.backends as usize,
+        markers: events
+            .iter()
+            .filter(|e| e.not_done.is_none())
+            .map(|e| (e.at_ms as f64 / 1000.0, e.action.clone()))
+            .collect(),
+        sections: Vec::new(),
+    };
+    crate::report::write_all(&args.report, &page)
 }
 
 /// One backend's count against the client's.

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use lblab_config::{Method, UpstreamConfig};
+use lblab_config::{Method, NginxConfig, UpstreamConfig};
 
 use crate::Exit;
 use crate::cli::{MethodArgs, SwitchArgs, WeightsChange};
@@ -79,16 +79,29 @@ pub async fn apply(dir: &Path, change: &Change) -> Result<Switched, String> {
     let m = merged(&state.config.upstream, change);
     m.validate(state.backends.len() as u32)?;
     let before = describe(&state.config.upstream);
-    let mut config = state.config.clone();
-    config.upstream = upstream(&m, config.upstream.servers.clone());
-    nginx::apply(&state.nginx_bin, &config, state.nginx_pid).await?;
-    state.config = config;
+    let wanted = upstream(&m, state.config.upstream.servers.clone());
+    state.config = switch_to(&state.nginx_bin, &state.config, state.nginx_pid, wanted).await?;
     state.save(dir)?;
     Ok(Switched {
         before,
         after: describe(&state.config.upstream),
         state,
     })
+}
+
+/// The core of a switch, shared by `switch` and `compare`: `current` with `upstream` in place of
+/// its upstream, checked by nginx and reloaded into the running master. On error nginx runs on as
+/// it was.
+pub async fn switch_to(
+    nginx_bin: &Path,
+    current: &NginxConfig,
+    nginx_pid: u32,
+    upstream: UpstreamConfig,
+) -> Result<NginxConfig, String> {
+    let mut config = current.clone();
+    config.upstream = upstream;
+    nginx::apply(nginx_bin, &config, nginx_pid).await?;
+    Ok(config)
 }
 
 /// `hash $http_x_key consistent, weights 1,2,3`: the method and what goes with it.

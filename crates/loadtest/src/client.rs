@@ -25,6 +25,7 @@ use crate::progress::{Progress, Tally};
 use crate::report::{BackendKey, BackendReport, Latency, Report};
 use crate::schedule::Schedule;
 use crate::stop::{Stop, Watch};
+use crate::timeline::{TaskTimeline, Timeline};
 
 /// A sample's outcome: answered by a backend, or failed.
 type SlotKey = Option<BackendKey>;
@@ -42,6 +43,7 @@ const SAMPLE_BUDGET: usize = 1 << 18;
 
 struct Shared {
     config: Config,
+    start: Instant,
     issued: AtomicU64,
     deadline: Option<Instant>,
     /// When the requests still in flight are given up on: the deadline and a drain.
@@ -68,6 +70,8 @@ struct TaskResult {
     late: u64,
     /// In flight when the run ended.
     unanswered: u64,
+    /// With `Config::timeline`: this task's answers per slot per second.
+    timeline: Option<TaskTimeline>,
 }
 
 /// Runs the load test described by `config` and judges its expectations.
@@ -93,6 +97,7 @@ pub async fn run_until(config: &Config, stop: &Stop) -> Result<Report, String> {
     let start = Instant::now();
     let shared = Arc::new(Shared {
         config: config.clone(),
+        start,
         issued: AtomicU64::new(0),
         deadline: config.duration.map(|d| start + d),
         cut_off: config
@@ -269,7 +274,13 @@ async fn worker(
 ) -> TaskResult {
     let cfg = &shared.config;
     let varying: Vec<_> = cfg.headers.iter().filter(|h| !h.is_constant()).collect();
-    let mut result = TaskResult::default();
+    let mut result = TaskResult {
+        timeline: cfg.timeline.then(|| {
+            // The run's length and its drain, so that no row grows while the run sends.
+            TaskTimeline::new(cfg.duration.map_or(0, |d| d.as_secs() as usize + 2))
+        }),
+        ..TaskResult::default()
+    };
     let mut samples: Vec<u64> = Vec::with_capacity(shared.buffer_cap.min(64));
     let mut busy = false;
     // Whether a connection of this task could have been kept alive: only an answered request
@@ -330,7 +341,11 @@ async fn worker(
                 break;
             }
         };
-        let micros = sent.elapsed().as_micros().min(u128::from(u32::MAX)) as u64;
+        let now = Instant::now();
+        let micros = now
+            .saturating_duration_since(sent)
+            .as_micros()
+            .min(u128::from(u32::MAX)) as u64;
         if let Ok((code, _)) | Err(Failure::Status(code)) = &outcome {
             bump(&mut result.statuses, code);
         }
@@ -346,6 +361,12 @@ async fn worker(
         };
         let slot = slot_index(&mut result.slots, slot_key);
         result.slots[slot].1 += 1;
+        if let Some(t) = &mut result.timeline {
+            t.count(
+                slot,
+                now.saturating_duration_since(shared.start).as_secs() as usize,
+            );
+        }
         samples.push(((slot as u64) << 32) | micros);
         if samples.len() >= shared.buffer_cap {
             flush(&shared, &result.slots, &mut samples);
@@ -596,7 +617,11 @@ fn build_report(
     let mut late = 0;
     let mut unanswered = 0;
     let interrupted = shared.stop.is_triggered();
+    let mut timeline = config.timeline.then(Timeline::default);
     for r in results {
+        if let (Some(t), Some(part)) = (&mut timeline, r.timeline) {
+            t.add(r.slots.iter().map(|(k, _)| *k), part);
+        }
         resent += r.resent;
         unanswered += r.unanswered;
         late += r.late;
@@ -621,6 +646,7 @@ fn build_report(
     }
     let ok: u64 = counts.values().sum();
     let requests = ok + errors;
+    let timeline = timeline.map(|t| t.finish(&counts));
     let hists = shared
         .histograms
         .lock()
@@ -688,6 +714,7 @@ fn build_report(
         backends,
         clients,
         expectations,
+        timeline,
         passed,
     }
 }

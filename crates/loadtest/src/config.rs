@@ -30,6 +30,8 @@ pub struct Config {
     /// Draw a progress bar on stderr (only ever on a terminal).
     pub progress: bool,
     pub engine: Engine,
+    /// Count answers per backend per second (`Report::timeline`), for a chart over time.
+    pub timeline: bool,
 }
 
 /// What sends the load.
@@ -99,6 +101,7 @@ impl Config {
             max_errors: MaxErrors::Count(0),
             progress: false,
             engine: Engine::Lean,
+            timeline: false,
         }
     }
 

@@ -19,6 +19,7 @@ mod schedule;
 mod source_ip;
 mod stats;
 mod stop;
+mod timeline;
 
 pub use client::{run, run_until};
 pub use config::{Config, MaxErrors};
@@ -27,7 +28,9 @@ pub use expect::{Expectation, Outcome, check_expectations};
 pub use header::HeaderTemplate;
 pub use limits::{check_open_files, prepare_process, raise_nofile_limit};
 pub use printer::print_text;
-pub use report::{BackendKey, Report};
+pub use report::{BackendKey, Latency, Report};
 pub use schedule::{ScheduleReport, parse_rate};
 pub use source_ip::{check_source_ips, parse_source_ips};
+pub use stats::chi_square;
 pub use stop::Stop;
+pub use timeline::Timeline;

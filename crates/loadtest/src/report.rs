@@ -3,7 +3,7 @@ use std::fmt;
 
 use serde::{Serialize, Serializer};
 
-use crate::{Outcome, ScheduleReport};
+use crate::{Outcome, ScheduleReport, Timeline};
 
 /// Who answered a request: a backend's id, or `unknown` when the answer named none.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -88,6 +88,9 @@ pub struct Report {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub clients: Option<BTreeMap<String, BTreeMap<BackendKey, u64>>>,
     pub expectations: Vec<Outcome>,
+    /// Answers per backend per elapsed second; present when the run was asked to keep them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeline: Option<Timeline>,
     /// No expectation failed and the errors are within `--max-errors`.
     pub passed: bool,
 }

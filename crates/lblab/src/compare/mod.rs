@@ -1,0 +1,334 @@
+//! `lblab compare`: one lab, the same load under each method (nginx switched between the runs as
+//! `switch` does), and a table of how each spread it.
+
+mod measure;
+mod moved;
+mod plan;
+mod table;
+
+use std::net::Ipv4Addr;
+
+use lblab_config::{Method, UpstreamConfig};
+use loadtest::{BackendKey, HeaderTemplate, Report, Stop};
+use serde::Serialize;
+
+use crate::Exit;
+use crate::cli::{CompareArgs, LabArgs, MethodArgs};
+use crate::lab::{Lab, LabInfo, upstream};
+use crate::report::{self, Page, Shown};
+use crate::signals::{interrupted, say};
+use crate::switch::switch_to;
+
+pub use measure::Measured;
+pub use moved::Movement;
+pub use plan::{Contender, KeyKind, Scenario, parse_contender};
+
+/// The key of hash in the keyed scenarios, and the header that carries it.
+const KEY_HEADER: &str = "X-Key: k{n%100}";
+const HASH_KEY: &str = "$http_x_key";
+/// 100 distinct /24 networks: ip_hash keys on the first three octets.
+const CLIENTS: &str = "127.0.1-100.1";
+const SLOW: &str = "1=50";
+
+#[derive(Serialize)]
+struct CompareOutput<'a> {
+    scenario: Scenario,
+    methods: &'a [Measured],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key_movement: Option<&'a KeyMovement>,
+    lab: LabInfo,
+    /// Each backend's own count equals the sum of the client's counts for it over every run.
+    reconciled: bool,
+    passed: bool,
+}
+
+/// lose-backend's result.
+#[derive(Debug, Serialize)]
+pub struct KeyMovement {
+    pub lost_backend: u32,
+    pub methods: Vec<MethodMovement>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MethodMovement {
+    pub method: Contender,
+    pub key: KeyKind,
+    /// The backend marked `down` in the upstream (nginx keeps it in the hash).
+    pub marked_down: Movement,
+    /// The backend's server line taken out of the upstream.
+    pub removed: Movement,
+}
+
+/// Why a compare stopped before its end.
+enum Halt {
+    Signal(crate::signals::Stop),
+    Failed(String),
+}
+
+pub async fn compare(mut args: CompareArgs) -> Exit {
+    if let Err(e) = prepare(&mut args) {
+        return Exit::Usage(e);
+    }
+    let contenders = if args.methods.is_empty() {
+        args.scenario.default_contenders()
+    } else {
+        args.methods.clone()
+    };
+    let lab_args = LabArgs {
+        method: method_args(&args, contenders[0]),
+        ..args.lab.clone()
+    };
+    let lab = tokio::select! {
+        lab = Lab::start(&lab_args, args.load.concurrency) => lab,
+        stop = interrupted() => return Exit::Code(stop.exit_code()),
+    };
+    let mut lab = match lab {
+        Ok(lab) => lab,
+        Err(e) => return Exit::Usage(e),
+    };
+    let outcome = run_all(&mut lab, &args, &contenders).await;
+    let served = lab.served().await;
+    let info = lab.info(&served);
+    lab.stop();
+    let (measured, movement, totals) = match outcome {
+        Ok(done) => done,
+        Err(Halt::Signal(s)) => return Exit::Code(s.exit_code()),
+        Err(Halt::Failed(e)) => return Exit::Usage(format!("{e}; the lab was stopped")),
+    };
+    let reconciled = served.iter().enumerate().all(|(i, s)| {
+        *s == totals
+            .get(&BackendKey::Id(i as u32 + 1))
+            .copied()
+            .or(Some(0))
+    });
+    let passed = reconciled && measured.iter().all(|m| m.passed);
+    let page = page(&args, &measured, movement.as_ref());
+    if let Err(e) = report::write_all(&args.report, &page) {
+        return Exit::Usage(e);
+    }
+    if args.load.json {
+        let out = CompareOutput {
+            scenario: args.scenario,
+            methods: &measured,
+            key_movement: movement.as_ref(),
+            lab: info,
+            reconciled,
+            passed,
+        };
+        println!("{}", serde_json::to_string(&out).unwrap_or_default());
+    } else {
+        print!(
+            "{}",
+            table::text(&args, &measured, movement.as_ref(), &served, reconciled)
+        );
+    }
+    Exit::Code(if passed { 0 } else { 1 })
+}
+
+/// The scenario's workload where the flags leave it open, and every check that needs no lab.
+fn prepare(args: &mut CompareArgs) -> Result<(), String> {
+    if args.lab.method.method != Method::RoundRobin || args.lab.method.consistent {
+        return Err(
+            "--method/--consistent: compare runs each method of --methods (e.g. --methods least-conn,hash-consistent); one method is `lblab run`".into(),
+        );
+    }
+    if let Some(dup) = args
+        .methods
+        .iter()
+        .enumerate()
+        .find(|(i, m)| args.methods[..*i].contains(m))
+    {
+        return Err(format!("--methods names {} twice", dup.1));
+    }
+    let sc = args.scenario;
+    if sc == Scenario::SlowBackend && args.lab.delay.is_empty() {
+        args.lab.delay = vec![crate::cli::parse_backend_delay(SLOW)?];
+    }
+    if matches!(sc, Scenario::ManyClients | Scenario::LoseBackend)
+        && args.load.source_ips.is_empty()
+    {
+        args.load.source_ips = vec![loadtest::parse_source_ips(CLIENTS)?];
+    }
+    if matches!(sc, Scenario::Keys | Scenario::LoseBackend) {
+        if args.load.headers.is_empty() {
+            args.load.headers = vec![HeaderTemplate::parse(KEY_HEADER)?];
+        }
+        if args.lab.method.hash_key.is_none() {
+            args.lab.method.hash_key = Some(HASH_KEY.into());
+        }
+    }
+    if sc == Scenario::LoseBackend && args.lab.backends < 2 {
+        return Err("--scenario lose-backend needs at least 2 backends (-b)".into());
+    }
+    args.report.check_writable()?;
+    let contenders = if args.methods.is_empty() {
+        sc.default_contenders()
+    } else {
+        args.methods.clone()
+    };
+    for c in &contenders {
+        method_args(args, *c).validate(args.lab.backends)?;
+    }
+    let target = args
+        .lab
+        .listen
+        .map_or(Ipv4Addr::LOCALHOST.into(), |a| a.ip());
+    args.load
+        .check_up_front(Some(args.lab.backends as usize), Some(target))
+}
+
+/// The method flags of one contender: the lab's weights, the hash key for hash.
+fn method_args(args: &CompareArgs, c: Contender) -> MethodArgs {
+    let hash = c.method == Method::Hash;
+    MethodArgs {
+        method: c.method,
+        weights: args.lab.method.weights.clone(),
+        hash_key: if hash {
+            args.lab.method.hash_key.clone()
+        } else {
+            None
+        },
+        consistent: c.consistent,
+    }
+}
+
+type Done = (
+    Vec<Measured>,
+    Option<KeyMovement>,
+    std::collections::BTreeMap<BackendKey, u64>,
+);
+
+async fn run_all(
+    lab: &mut Lab,
+    args: &CompareArgs,
+    contenders: &[Contender],
+) -> Result<Done, Halt> {
+    let url = loadtest::cli::parse_url(&lab.url()).map_err(Halt::Failed)?;
+    let mut config = args.load.to_config(url, Some(lab.backends.len()));
+    config.progress = false;
+    let lost = args.lab.backends;
+    let mut measured = Vec::new();
+    let mut movement = Vec::new();
+    let mut totals = std::collections::BTreeMap::new();
+    let mut tally = |r: &Report| {
+        for (k, n) in &r.counts {
+            *totals.entry(*k).or_insert(0) += n;
+        }
+    };
+    for (i, c) in contenders.iter().enumerate() {
+        let m = method_args(args, *c);
+        // From the backends, not nginx's config: the last lose-backend run left one server out.
+        let full = upstream(&m, lab.backends.iter().map(|b| b.addr).collect());
+        let failed = |e: String| Halt::Failed(format!("compare: the run of {c} failed: {e}"));
+        if i > 0 {
+            switch(lab, full.clone()).await.map_err(failed)?;
+        }
+        say(&format!("lblab compare: {c}"));
+        let report = load(lab, &config).await.map_err(|h| fail(h, *c, ""))?;
+        tally(&report);
+        if let (Scenario::LoseBackend, Some(kind)) = (args.scenario, c.keys_on()) {
+            let before = moved::backend_per_key(&report, kind);
+            let mut down = full.clone();
+            down.down = vec![lost as usize - 1];
+            let mut removed = full.clone();
+            removed.servers.remove(lost as usize - 1);
+            if let Some(w) = &mut removed.weights {
+                w.0.remove(lost as usize - 1);
+            }
+            let mut after = Vec::new();
+            for (phase, u) in [("backend marked down", down), ("backend removed", removed)] {
+                switch(lab, u).await.map_err(|e| {
+                    Halt::Failed(format!("compare: the run of {c} ({phase}) failed: {e}"))
+                })?;
+                let r = load(lab, &config).await.map_err(|h| fail(h, *c, phase))?;
+                tally(&r);
+                after.push(moved::backend_per_key(&r, kind));
+            }
+            let lost_key = BackendKey::Id(lost);
+            movement.push(MethodMovement {
+                method: *c,
+                key: kind,
+                marked_down: moved::movement(&before, &after[0], lost_key),
+                removed: moved::movement(&before, &after[1], lost_key),
+            });
+        }
+        measured.push(measure::measure(
+            *c,
+            (c.method == Method::Hash).then(|| m.hash_key().to_owned()),
+            lab.backends.len(),
+            args.lab.method.weights.as_ref().map(|w| w.0.as_slice()),
+            report,
+        ));
+    }
+    let movement = (args.scenario == Scenario::LoseBackend).then_some(KeyMovement {
+        lost_backend: lost,
+        methods: movement,
+    });
+    Ok((measured, movement, totals))
+}
+
+fn fail(h: Halt, c: Contender, phase: &str) -> Halt {
+    match h {
+        Halt::Failed(e) if phase.is_empty() => {
+            Halt::Failed(format!("compare: the run of {c} failed: {e}"))
+        }
+        Halt::Failed(e) => Halt::Failed(format!("compare: the run of {c} ({phase}) failed: {e}")),
+        s => s,
+    }
+}
+
+/// Reloads nginx with `u`, exactly as `lblab switch` does, and keeps the lab's config in step.
+async fn switch(lab: &mut Lab, u: UpstreamConfig) -> Result<(), String> {
+    // The servers the lab knows stay its backends; a removed server is only left out of nginx's.
+    lab.config = switch_to(&lab.nginx_bin, &lab.config, lab.nginx.pid(), u).await?;
+    Ok(())
+}
+
+/// One run of the load; a lab process that dies during it, or a signal, ends it.
+async fn load(lab: &mut Lab, config: &loadtest::Config) -> Result<Report, Halt> {
+    let stop = Stop::new();
+    let run = loadtest::run_until(config, &stop);
+    tokio::pin!(run);
+    tokio::select! {
+        r = &mut run => r.map_err(Halt::Failed),
+        why = lab.watch() => {
+            stop.trigger();
+            let _ = run.await;
+            Err(Halt::Failed(why))
+        }
+        s = interrupted() => {
+            stop.trigger();
+            let _ = run.await;
+            say("lblab compare: interrupted; the lab was stopped");
+            Err(Halt::Signal(s))
+        }
+    }
+}
+
+fn page<'a>(
+    args: &CompareArgs,
+    measured: &'a [Measured],
+    movement: Option<&KeyMovement>,
+) -> Page<'a> {
+    Page {
+        title: format!("lblab compare --scenario {}", args.scenario),
+        what: table::what(args, measured.len()),
+        runs: measured
+            .iter()
+            .map(|m| Shown {
+                label: m.method.to_string(),
+                report: &m.report,
+            })
+            .collect(),
+        backends: args.lab.backends as usize,
+        markers: Vec::new(),
+        sections: movement
+            .map(|mv| {
+                vec![(
+                    format!("Keys moved when backend {} left", mv.lost_backend),
+                    table::movement_html(mv),
+                )]
+            })
+            .unwrap_or_default(),
+    }
+}

@@ -1,0 +1,199 @@
+//! What `compare` runs: a scenario (the workload and the lab it needs) and the contenders (the
+//! methods, hash and hash consistent counted apart).
+
+use std::fmt;
+use std::str::FromStr;
+
+use lblab_config::Method;
+use serde::{Serialize, Serializer};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Scenario {
+    /// Identical backends, one client.
+    #[default]
+    Even,
+    /// Backend 1 delayed (unless --delay says otherwise).
+    SlowBackend,
+    /// Requests from many /24 networks, which ip-hash keys on.
+    ManyClients,
+    /// Requests with a varying X-Key header, which hash keys on.
+    Keys,
+    /// Keys and clients, then the last backend marked down, then removed: which keys moved.
+    LoseBackend,
+}
+
+impl Scenario {
+    pub const ALL: [Scenario; 5] = [
+        Scenario::Even,
+        Scenario::SlowBackend,
+        Scenario::ManyClients,
+        Scenario::Keys,
+        Scenario::LoseBackend,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Scenario::Even => "even",
+            Scenario::SlowBackend => "slow-backend",
+            Scenario::ManyClients => "many-clients",
+            Scenario::Keys => "keys",
+            Scenario::LoseBackend => "lose-backend",
+        }
+    }
+
+    /// The methods compared when --methods is not given.
+    pub fn default_contenders(self) -> Vec<Contender> {
+        let six = Method::ALL.map(|m| Contender {
+            method: m,
+            consistent: false,
+        });
+        let consistent = Contender {
+            method: Method::Hash,
+            consistent: true,
+        };
+        match self {
+            Scenario::Even | Scenario::SlowBackend | Scenario::ManyClients => six.to_vec(),
+            Scenario::Keys => {
+                let mut v = six.to_vec();
+                v.insert(4, consistent);
+                v
+            }
+            Scenario::LoseBackend => vec![six[3], consistent, six[2]],
+        }
+    }
+}
+
+impl fmt::Display for Scenario {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl Serialize for Scenario {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl FromStr for Scenario {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Scenario::ALL
+            .into_iter()
+            .find(|c| c.name() == s.trim())
+            .ok_or_else(|| {
+                let names: Vec<&str> = Scenario::ALL.iter().map(|c| c.name()).collect();
+                format!("unknown scenario '{s}' (accepted: {})", names.join(", "))
+            })
+    }
+}
+
+/// One method under comparison: a balancing method, and for hash whether it is consistent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Contender {
+    pub method: Method,
+    pub consistent: bool,
+}
+
+impl Contender {
+    /// What a hash method keys on, for the key movement: the header, or the client's address.
+    pub fn keys_on(self) -> Option<KeyKind> {
+        match self.method {
+            Method::Hash => Some(KeyKind::Header),
+            Method::IpHash => Some(KeyKind::Source),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum KeyKind {
+    Header,
+    Source,
+}
+
+impl fmt::Display for Contender {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.consistent {
+            write!(f, "{} consistent", self.method)
+        } else {
+            write!(f, "{}", self.method)
+        }
+    }
+}
+
+impl Serialize for Contender {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// One name of `--methods`: a method of `--method`, or hash-consistent.
+pub fn parse_contender(s: &str) -> Result<Contender, String> {
+    let s = s.trim();
+    if s == "hash-consistent" {
+        return Ok(Contender {
+            method: Method::Hash,
+            consistent: true,
+        });
+    }
+    s.parse::<Method>()
+        .map(|method| Contender {
+            method,
+            consistent: false,
+        })
+        .map_err(|_| {
+            format!(
+                "unknown method '{s}' (accepted: {}, hash-consistent)",
+                Method::names()
+            )
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_unknown_ones_are_named() {
+        for sc in Scenario::ALL {
+            assert_eq!(sc.name().parse::<Scenario>(), Ok(sc));
+        }
+        assert!(
+            "slow"
+                .parse::<Scenario>()
+                .unwrap_err()
+                .contains("'slow' (accepted: even, slow-backend")
+        );
+        let c = parse_contender("hash-consistent").unwrap();
+        assert_eq!(c.to_string(), "hash consistent");
+        assert_eq!(
+            parse_contender("ip-hash").unwrap().keys_on(),
+            Some(KeyKind::Source)
+        );
+        assert!(
+            parse_contender("fast")
+                .unwrap_err()
+                .contains("hash-consistent")
+        );
+    }
+
+    #[test]
+    fn the_default_methods_fit_the_scenario() {
+        assert_eq!(Scenario::Even.default_contenders().len(), 6);
+        let keys: Vec<String> = Scenario::Keys
+            .default_contenders()
+            .iter()
+            .map(|c| c.to_string())
+            .collect();
+        assert!(keys.contains(&"hash consistent".to_string()) && keys.len() == 7);
+        assert!(
+            Scenario::LoseBackend
+                .default_contenders()
+                .iter()
+                .all(|c| c.keys_on().is_some())
+        );
+    }
+}

@@ -1,0 +1,188 @@
+//! compare's text: what was run, a row per method, and lose-backend's key movement.
+
+use std::fmt::Write as _;
+
+use loadtest::BackendKey;
+
+use super::{KeyMovement, Measured, Movement};
+use crate::cli::CompareArgs;
+
+/// The lab and the load in one sentence, for the table's head and the report's title.
+pub fn what(args: &CompareArgs, methods: usize) -> String {
+    let b = args.lab.backends;
+    let mut s = format!("{methods} methods, {b} backends");
+    let delays: Vec<String> = args
+        .lab
+        .delay
+        .iter()
+        .map(|(id, d)| match id {
+            Some(id) => format!("backend {id} delayed {d} ms"),
+            None => format!("every backend delayed {d} ms"),
+        })
+        .collect();
+    if !delays.is_empty() {
+        let _ = write!(s, " ({})", delays.join(", "));
+    }
+    if let Some(w) = &args.lab.method.weights {
+        let _ = write!(s, ", weights {w}");
+    }
+    let _ = write!(
+        s,
+        "; each method {}",
+        crate::report::load_sentence(&args.load)
+    );
+    if let Some(k) = &args.lab.method.hash_key {
+        let _ = write!(s, ", hash key {k}");
+    }
+    s
+}
+
+fn pct(v: f64) -> String {
+    format!("{:.1}%", v * 100.0)
+}
+
+pub fn text(
+    args: &CompareArgs,
+    measured: &[Measured],
+    movement: Option<&KeyMovement>,
+    served: &[Option<u64>],
+    reconciled: bool,
+) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "compare  --scenario {}: {}",
+        args.scenario,
+        what(args, measured.len())
+    );
+    let _ = writeln!(s);
+    let ids: Vec<BackendKey> = (1..=args.lab.backends).map(BackendKey::Id).collect();
+    let _ = write!(s, "{:<17}", "method");
+    for k in &ids {
+        let _ = write!(s, " {:>7}", format!("b{k}"));
+    }
+    let _ = writeln!(
+        s,
+        " {:>8} {:>8} {:>8} {:>8} {:>8} {:>7} {:>16}",
+        "max/min", "chi² p", "p50 ms", "p90 ms", "p99 ms", "errors", "sticky clients"
+    );
+    for m in measured {
+        let _ = write!(s, "{:<17}", m.method.to_string());
+        for k in &ids {
+            let _ = write!(s, " {:>7}", pct(m.shares.get(k).copied().unwrap_or(0.0)));
+        }
+        let sticky = match &m.stickiness {
+            Some(st) => format!(
+                "{}/{} ({:.0}%)",
+                st.sticky,
+                st.clients,
+                st.main_share * 100.0
+            ),
+            None => "-".into(),
+        };
+        let max_min = m.spread.max_min.map_or("∞".into(), |r| format!("{r:.2}"));
+        let p = m.spread.p.map_or("-".into(), |p| format!("{p:.3}"));
+        let _ = writeln!(
+            s,
+            " {max_min:>8} {p:>8} {:>8.2} {:>8.2} {:>8.2} {:>7} {sticky:>16}",
+            m.latency_ms.p50, m.latency_ms.p90, m.latency_ms.p99, m.errors
+        );
+    }
+    if measured.iter().any(|m| m.stickiness.is_some()) {
+        let _ = writeln!(
+            s,
+            "(sticky clients: clients answered by one backend only / all; in brackets, the answers from each client's main backend)"
+        );
+    }
+    if let Some(mv) = movement {
+        let _ = writeln!(s);
+        let _ = writeln!(
+            s,
+            "keys moved when backend {} left (a key moved when its backend changed):",
+            mv.lost_backend
+        );
+        let _ = writeln!(
+            s,
+            "{:<17} {:<8} {:>34} {:>34}",
+            "method", "key", "marked down", "removed from the upstream"
+        );
+        for m in &mv.methods {
+            let _ = writeln!(
+                s,
+                "{:<17} {:<8} {:>34} {:>34}",
+                m.method.to_string(),
+                match m.key {
+                    super::KeyKind::Header => "header",
+                    super::KeyKind::Source => "client",
+                },
+                moved(&m.marked_down),
+                moved(&m.removed)
+            );
+        }
+        let _ = writeln!(
+            s,
+            "(moved of all keys; in brackets, of the keys that were on the backend that left, and of the others)"
+        );
+    }
+    let _ = writeln!(s);
+    let served: Vec<String> = served
+        .iter()
+        .enumerate()
+        .map(|(i, n)| format!("{}: {}", i + 1, n.map_or("-".into(), |n| n.to_string())))
+        .collect();
+    let _ = writeln!(
+        s,
+        "served   {} by the backends' own count over every run ({})",
+        served.join(", "),
+        if reconciled {
+            "= the client's"
+        } else {
+            "DIFFERS from the client's"
+        }
+    );
+    for m in measured {
+        for o in &m.expectations {
+            let verdict = if o.ok { "PASS" } else { "FAIL" };
+            let _ = writeln!(
+                s,
+                "expect {} under {}: {verdict}: {}",
+                o.expect, m.method, o.message
+            );
+        }
+    }
+    s
+}
+
+fn moved(m: &Movement) -> String {
+    format!(
+        "{}/{} = {} ({}/{}, {} others)",
+        m.moved,
+        m.keys,
+        pct(m.moved_share),
+        m.moved - m.moved_others,
+        m.lost_keys,
+        m.moved_others
+    )
+}
+
+/// The key movement as an HTML table for the report.
+pub fn movement_html(mv: &KeyMovement) -> String {
+    let mut s = String::from(
+        "<table class=\"moved\">\n<tr><th>method</th><th>keyed on</th><th>moved, backend marked down</th><th>moved, backend removed</th></tr>\n",
+    );
+    for m in &mv.methods {
+        let _ = writeln!(
+            s,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            m.method,
+            match m.key {
+                super::KeyKind::Header => "X-Key header",
+                super::KeyKind::Source => "client address",
+            },
+            moved(&m.marked_down),
+            moved(&m.removed)
+        );
+    }
+    s.push_str("</table>\n<p>A key moved when another backend answered it after the change. In brackets: of the keys that were on the backend that left, how many moved; and how many of the other keys moved.</p>\n");
+    s
+}
