@@ -138,6 +138,15 @@ if [ -x "$LBLAB" ]; then
     fail "location block differs (--- lblab, +++ module):"
     sed 's/^/  /' "$tmp/diff"
   fi
+  awk '/location = \/favicon.ico \{/ {on=1; next} on && /^ *\}/ {exit} on' "$tmp/full" |
+    sed -e 's/#.*//' -e 's/^ *//' -e 's/ *$//' | grep -v '^$' >"$tmp/rust-favicon"
+  { eval_harness -A faviconLines | json_string; echo; } >"$tmp/nix-favicon"
+  if [ -s "$tmp/rust-favicon" ] && diff -u "$tmp/rust-favicon" "$tmp/nix-favicon" >"$tmp/diff"; then
+    pass "favicon location: module = lblab nginx-config ($(cat "$tmp/rust-favicon"))"
+  else
+    fail "favicon location differs (--- lblab, +++ module):"
+    sed 's/^/  /' "$tmp/diff"
+  fi
 else
   echo "nix-eval: upstream comparison skipped: $LBLAB does not exist yet (cargo build --bin lblab)"
 fi

@@ -311,7 +311,7 @@ in
           # A burst of connects at once overflows the default accept queue (511).
           extraParameters = [ "backlog=${toString proxy.listen_backlog}" ];
         }) ([ "0.0.0.0" ] ++ lib.optional config.networking.enableIPv6 "[::]");
-        # The location block of nginx/lblab.conf.
+        # The location blocks of nginx/lblab.conf.
         locations."/" = {
           proxyPass = "http://lblab";
           extraConfig = ''
@@ -324,6 +324,8 @@ in
             proxy_send_timeout ${toString proxy.read_timeout_ms}ms;
           '';
         };
+        # A browser asks for /favicon.ico too; proxied, it would take a backend's round-robin turn.
+        locations."= /favicon.ico".return = "204";
       };
     };
 

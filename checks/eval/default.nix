@@ -1007,6 +1007,9 @@ in
     ++ filter (l: l != "") (splitString "\n" (location d).extraConfig)
   );
 
+  # The favicon location of the default configuration, as nginx/lblab.conf has it.
+  faviconLines = "return ${toString d.services.nginx.virtualHosts.lblab.locations."= /favicon.ico".return};";
+
   # The upstream comparison, one case at a time (nix-eval.sh runs lblab for each).
   upstreamCaseNames = concatStringsSep " " (attrNames upstreamCases);
   argv = mapAttrs (_: config: lib.escapeShellArgs (argvOf config.services.lblab)) upstreamConfigs;

@@ -167,6 +167,15 @@ let
         type = types.nullOr types.str;
         default = null;
       };
+      return = mkOption {
+        type = types.nullOr (
+          types.oneOf [
+            types.str
+            types.int
+          ]
+        );
+        default = null;
+      };
       extraConfig = mkOption {
         type = types.lines;
         default = "";
