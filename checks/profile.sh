@@ -88,12 +88,12 @@ def inclusive(pattern):
 total = next(n for name, n in rows.items() if name == "PROGRAM TOTALS")
 worker = inclusive(r":loadtest::client::worker::\{\{closure\}\} \[")
 send = inclusive(r":loadtest::client::Transport::send::\{\{closure\}\} \[")
-exchange = inclusive(r":loadtest::http1::Conn::exchange::\{\{closure\}\} \[")
+parse = inclusive(r":loadtest::http1::response::parse_head \[")
 layers = [
     ("loadtest's own loop: schedule, attribution, counts, latency", worker - send),
-    ("the lean engine: write, read, parse, frame (Conn::exchange)", exchange),
-    ("  of which httparse: the response head", inclusive(r":httparse::Response::parse \[")),
-    ("  of which the syscalls' user-space side (read, write, connect)", inclusive(r":__libc_(recv|read|write|send)|:(read|write|__send|__recv) \[")),
+    ("the lean engine: write, read, parse, frame (http1::Conn, inlined into send)", send),
+    ("  of which the response head: httparse and the headers lblab reads", parse),
+    ("  of which the read loop (tokio's TcpStream::read_buf)", inclusive(r":loadtest::http1::fill::\{\{closure\}\} \[")),
     ("tokio: the runtime, its timers and I/O driver", total - worker),
 ]
 print(f"\nloadtest -t 1 -c 64 -n {requests}: {total:,} instructions, {total // requests:,} per request")

@@ -39,34 +39,35 @@ pub fn parse_head(buf: &[u8]) -> Result<Option<Head>, String> {
     let (mut length, mut chunked, mut close, mut keep) = (None, false, false, false);
     let mut backend = None;
     for h in response.headers.iter() {
-        let name = h.name;
-        if name.eq_ignore_ascii_case("content-length") {
-            let n = std::str::from_utf8(h.value)
-                .ok()
-                .and_then(|s| s.trim().parse::<u64>().ok())
-                .ok_or("invalid content-length")?;
-            if length.is_some_and(|m| m != n) {
-                return Err("conflicting content-length".into());
+        // By length first: most of an answer's headers (Server, Date, Content-Type) are none of
+        // these, and a length compare is all it takes to see it.
+        let name = h.name.as_bytes();
+        match name.len() {
+            14 if name.eq_ignore_ascii_case(b"content-length") => {
+                let n = parse_length(h.value).ok_or("invalid content-length")?;
+                if length.is_some_and(|m| m != n) {
+                    return Err("conflicting content-length".into());
+                }
+                length = Some(n);
             }
-            length = Some(n);
-        } else if name.eq_ignore_ascii_case("transfer-encoding") {
-            chunked = h
-                .value
-                .rsplit(|&b| b == b',')
-                .next()
-                .is_some_and(|last| last.trim_ascii().eq_ignore_ascii_case(b"chunked"));
-        } else if name.eq_ignore_ascii_case("connection") {
-            for token in h.value.split(|&b| b == b',') {
-                let token = token.trim_ascii();
-                close |= token.eq_ignore_ascii_case(b"close");
-                keep |= token.eq_ignore_ascii_case(b"keep-alive");
+            17 if name.eq_ignore_ascii_case(b"transfer-encoding") => {
+                chunked = h
+                    .value
+                    .rsplit(|&b| b == b',')
+                    .next()
+                    .is_some_and(|last| last.trim_ascii().eq_ignore_ascii_case(b"chunked"));
             }
-        } else if name.eq_ignore_ascii_case("x-backend-id") {
-            backend = Some(
-                std::str::from_utf8(h.value)
-                    .ok()
-                    .and_then(|s| s.trim().parse().ok()),
-            );
+            10 if name.eq_ignore_ascii_case(b"connection") => {
+                for token in h.value.split(|&b| b == b',') {
+                    let token = token.trim_ascii();
+                    close |= token.eq_ignore_ascii_case(b"close");
+                    keep |= token.eq_ignore_ascii_case(b"keep-alive");
+                }
+            }
+            12 if name.eq_ignore_ascii_case(b"x-backend-id") => {
+                backend = Some(parse_length(h.value).and_then(|n| u32::try_from(n).ok()));
+            }
+            _ => {}
         }
     }
     let framing = if (100..200).contains(&status) || status == 204 || status == 304 {
@@ -86,6 +87,17 @@ pub fn parse_head(buf: &[u8]) -> Result<Option<Head>, String> {
         keep_alive,
         len,
     }))
+}
+
+/// A decimal number with optional surrounding blanks, as Content-Length and X-Backend-Id are.
+fn parse_length(value: &[u8]) -> Option<u64> {
+    let digits = value.trim_ascii();
+    if digits.is_empty() || digits.len() > 19 {
+        return None;
+    }
+    digits.iter().try_fold(0u64, |n, &d| {
+        d.is_ascii_digit().then(|| n * 10 + u64::from(d - b'0'))
+    })
 }
 
 /// Where a chunked body is between reads.
@@ -203,6 +215,12 @@ mod tests {
             Err("conflicting content-length".to_string())
         );
         assert!(parse_head(b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n").is_err());
+        assert!(parse_head(b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n").is_err());
+        assert!(
+            parse_head(b"HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999\r\n\r\n").is_err()
+        );
+        assert_eq!(parse_length(b" 42 "), Some(42));
+        assert_eq!(parse_length(b"4 2"), None);
     }
 
     #[test]
