@@ -8,8 +8,8 @@ use lblab_backend::LISTENING_PREFIX;
 use serde::{Deserialize, Serialize};
 
 use crate::child::Guarded;
-use crate::cli::LabArgs;
 use crate::probe;
+use crate::spec::LabSpec;
 
 pub struct Backend {
     pub id: u32,
@@ -33,7 +33,7 @@ const READY_WITHIN: Duration = Duration::from_secs(10);
 /// Starts backends 1..=N on free loopback ports (this executable's hidden `backend` subcommand, the
 /// same code as `lblab-backend`) and returns once every one answers `/healthz`: nginx must never see
 /// a backend that is not listening yet, or it marks it failed for fail_timeout.
-pub async fn start(args: &LabArgs) -> Result<Vec<Backend>, String> {
+pub async fn start(args: &LabSpec) -> Result<Vec<Backend>, String> {
     let mut started = Vec::new();
     for id in 1..=args.backends {
         started.push(spawn(args, id, SocketAddr::from(([127, 0, 0, 1], 0)))?);
@@ -45,14 +45,14 @@ pub async fn start(args: &LabArgs) -> Result<Vec<Backend>, String> {
 }
 
 /// Starts backend `id` again on the address it had (`restart` fault), and returns once it answers.
-pub async fn restart(args: &LabArgs, id: u32, addr: SocketAddr) -> Result<Backend, String> {
+pub async fn restart(args: &LabSpec, id: u32, addr: SocketAddr) -> Result<Backend, String> {
     let mut b = spawn(args, id, addr)?;
     wait_ready(&mut b).await?;
     Ok(b)
 }
 
 /// Starts backend `id` listening on `listen` (port 0: a free one) and reads the address it took.
-fn spawn(args: &LabArgs, id: u32, listen: SocketAddr) -> Result<Backend, String> {
+fn spawn(args: &LabSpec, id: u32, listen: SocketAddr) -> Result<Backend, String> {
     let exe = std::env::current_exe()
         .map_err(|e| format!("cannot find this program's own path to start the backends: {e}"))?;
     let mut cmd = Command::new(&exe);

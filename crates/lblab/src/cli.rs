@@ -3,10 +3,12 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 use lblab_backend::Delay;
-use lblab_config::{DEFAULT_HASH_KEY, Method, Weights, parse_weights};
+use lblab_config::{Method, Weights, parse_weights};
 use loadtest::cli::LoadArgs;
 
 use crate::report::ReportArgs;
+use crate::spec::{Balancing, LabSpec, WeightsChange};
+use crate::switch::Change;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -176,12 +178,12 @@ pub struct CompareArgs {
 
     /// The methods to compare, in order (default: the scenario's; all six for most): round-robin,
     /// least-conn, ip-hash, hash, hash-consistent, random, random-two.
-    #[arg(long, value_name = "M1,M2,…", value_delimiter = ',', value_parser = crate::compare::parse_contender)]
-    pub methods: Vec<crate::compare::Contender>,
+    #[arg(long, value_name = "M1,M2,…", value_delimiter = ',', value_parser = crate::scenario::parse_contender)]
+    pub methods: Vec<crate::scenario::Contender>,
 
     /// The workload: even, slow-backend, many-clients, keys, lose-backend.
     #[arg(long, default_value = "even", value_name = "NAME", value_parser = parse_scenario)]
-    pub scenario: crate::compare::Scenario,
+    pub scenario: crate::scenario::Scenario,
 
     #[command(flatten)]
     pub load: LoadArgs,
@@ -189,7 +191,7 @@ pub struct CompareArgs {
     pub report: ReportArgs,
 }
 
-fn parse_scenario(s: &str) -> Result<crate::compare::Scenario, String> {
+fn parse_scenario(s: &str) -> Result<crate::scenario::Scenario, String> {
     s.parse()
 }
 
@@ -242,12 +244,6 @@ pub struct SwitchArgs {
 }
 
 /// `--weights` of `switch`: new weights, or none.
-#[derive(Debug, Clone)]
-pub enum WeightsChange {
-    Set(Weights),
-    Clear,
-}
-
 fn parse_weights_change(s: &str) -> Result<WeightsChange, String> {
     if s.trim() == "none" {
         return Ok(WeightsChange::Clear);
@@ -321,66 +317,46 @@ pub fn parse_backend_delay(s: &str) -> Result<(Option<u32>, Delay), String> {
 }
 
 impl MethodArgs {
-    /// Checks the flags that only some methods take; `backends` is the number of servers.
-    pub fn validate(&self, backends: u32) -> Result<(), String> {
-        if let Some(w) = &self.weights
-            && w.len() != backends as usize
-        {
-            return Err(format!(
-                "--weights {w} has {} weights for {backends} backends (give one weight per backend)",
-                w.len()
-            ));
+    /// The balancing these flags ask for (checked against the backends by the caller).
+    pub fn balancing(&self) -> Balancing {
+        Balancing {
+            method: self.method,
+            weights: self.weights.clone(),
+            hash_key: self.hash_key.clone(),
+            consistent: self.consistent,
         }
-        if self.method != Method::Hash {
-            if self.hash_key.is_some() {
-                return Err(format!(
-                    "--hash-key only applies to --method hash, not {}",
-                    self.method
-                ));
-            }
-            if self.consistent {
-                return Err(format!(
-                    "--consistent only applies to --method hash, not {}",
-                    self.method
-                ));
-            }
-        }
-        if let Some(k) = &self.hash_key
-            && (k.trim().is_empty() || k.contains([';', '{', '}', '\n', '\'', '"']))
-        {
-            return Err(format!(
-                "--hash-key '{k}' is not a plain nginx expression (no quotes, braces, ';' or newlines; e.g. $request_uri, $http_x_key)"
-            ));
-        }
-        Ok(())
     }
+}
 
-    pub fn hash_key(&self) -> &str {
-        self.hash_key.as_deref().unwrap_or(DEFAULT_HASH_KEY)
+impl SwitchArgs {
+    /// What the flags ask to change; what they leave out keeps its value.
+    pub fn change(&self) -> Change {
+        Change {
+            method: self.method,
+            weights: self.weights.clone(),
+            hash_key: self.hash_key.clone(),
+            consistent: self.consistent,
+        }
     }
 }
 
 impl LabArgs {
-    pub fn validate(&self) -> Result<(), String> {
-        self.method.validate(self.backends)?;
-        if let Some(id) = self
-            .delay
-            .iter()
-            .filter_map(|(id, _)| *id)
-            .find(|&id| id > self.backends)
-        {
-            return Err(format!(
-                "--delay {id}=…: there is no backend {id} (backends are 1..={})",
-                self.backends
-            ));
-        }
-        Ok(())
+    /// The lab these flags describe, validated: the one place the command line becomes the lab.
+    pub fn spec(&self) -> Result<LabSpec, String> {
+        self.spec_with(self.method.balancing())
     }
 
-    /// The delay for backend `id`: its own, else the one for all.
-    pub fn delay_for(&self, id: u32) -> Option<Delay> {
-        let own = self.delay.iter().find(|(i, _)| *i == Some(id));
-        let all = self.delay.iter().find(|(i, _)| i.is_none());
-        own.or(all).map(|(_, d)| *d)
+    /// The same, with another balancing than the flags' own (compare starts with its first method).
+    pub fn spec_with(&self, balancing: Balancing) -> Result<LabSpec, String> {
+        let spec = LabSpec {
+            balancing,
+            backends: self.backends,
+            delays: self.delay.clone(),
+            listen: self.listen,
+            nginx: self.nginx.clone(),
+            workers: self.workers,
+        };
+        spec.validate()?;
+        Ok(spec)
     }
 }

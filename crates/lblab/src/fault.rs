@@ -8,8 +8,8 @@ use loadtest::parse_duration;
 use serde::Serialize;
 
 use crate::backends::{self, Backend};
-use crate::cli::{LabArgs, MethodArgs};
-use crate::lab::{Lab, upstream};
+use crate::lab::Lab;
+use crate::spec::{Balancing, LabSpec};
 use crate::{nginx, probe, procfs};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -149,7 +149,7 @@ pub fn check_within(faults: &[Fault], duration: Duration) -> Result<(), String> 
 /// continued at once.
 pub async fn play(
     lab: &Lab,
-    args: &LabArgs,
+    args: &LabSpec,
     faults: &[Fault],
     start: Instant,
     mut load_done: tokio::sync::watch::Receiver<bool>,
@@ -270,13 +270,11 @@ pub async fn play(
                         signal(lab, &restarted, *n, sig)
                     }
                     Action::Switch(m) => {
-                        let method = MethodArgs {
-                            method: *m,
+                        let balancing = Balancing {
                             weights: config.upstream.weights.clone(),
-                            hash_key: None,
-                            consistent: false,
+                            ..Balancing::of(*m)
                         };
-                        config.upstream = upstream(&method, config.upstream.servers.clone());
+                        config.upstream = balancing.upstream(config.upstream.servers.clone());
                         nginx::apply(&lab.nginx_bin, &config, lab.nginx.pid()).await
                     }
                 }

@@ -1,15 +1,15 @@
 //! A lab: N backends and one nginx in a private temporary prefix, stopped together.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use lblab_config::{Method, NginxConfig, UpstreamConfig};
+use lblab_config::{Method, NginxConfig};
 use serde::{Deserialize, Serialize};
 
 use crate::backends::{self, Backend, BackendInfo};
 use crate::child::Guarded;
-use crate::cli::{LabArgs, MethodArgs};
+use crate::spec::LabSpec;
 use crate::{nginx, probe, procfs};
 
 pub struct Lab {
@@ -48,7 +48,7 @@ const PORT_RETRIES: usize = 3;
 impl Lab {
     /// Starts the backends, waits until each is healthy, then starts nginx in front of them.
     /// `concurrency` sizes nginx's worker_connections.
-    pub async fn start(args: &LabArgs, concurrency: u32) -> Result<Lab, String> {
+    pub async fn start(args: &LabSpec, concurrency: u32) -> Result<Lab, String> {
         args.validate()?;
         let nginx_bin = nginx::locate(args.nginx.as_deref())?;
         if let Some(listen) = args.listen {
@@ -70,7 +70,9 @@ impl Lab {
             worker_processes: args.workers.unwrap_or_else(default_workers),
             concurrency,
             nofile_limit: hard_nofile_limit(),
-            upstream: upstream(&args.method, backends.iter().map(|b| b.addr).collect()),
+            upstream: args
+                .balancing
+                .upstream(backends.iter().map(|b| b.addr).collect()),
         };
         let mut attempt = 0;
         let nginx = loop {
@@ -191,13 +193,4 @@ fn hard_nofile_limit() -> Option<u64> {
 /// One nginx worker per CPU.
 pub fn default_workers() -> u32 {
     std::thread::available_parallelism().map_or(1, |n| n.get() as u32)
-}
-
-/// The upstream for `servers` with the method flags applied (validated by the caller).
-pub fn upstream(m: &MethodArgs, servers: Vec<SocketAddr>) -> UpstreamConfig {
-    let mut u = UpstreamConfig::new(m.method, servers);
-    u.hash_key = m.hash_key().to_owned();
-    u.consistent = m.consistent;
-    u.weights = m.weights.clone();
-    u
 }

@@ -18,7 +18,9 @@ mod probe;
 mod procfs;
 mod report;
 mod run;
+mod scenario;
 mod signals;
+mod spec;
 mod state;
 mod status;
 mod switch;
@@ -63,7 +65,9 @@ fn main() -> ExitCode {
             Command::Run(a) => run::run(a).await,
             Command::Up(a) => up::up(a).await,
             Command::Compare(a) => compare::compare(a).await,
-            Command::Switch(a) => switch::switch(a).await,
+            Command::Switch(a) => {
+                switch::switch(&state::dir(a.state.state_dir.as_deref()), a.change()).await
+            }
             Command::Status(a) => status::status(a).await,
             Command::NginxConfig(a) => nginx_config(a),
             Command::Backend(_) => unreachable!("handled above"),
@@ -79,8 +83,8 @@ fn main() -> ExitCode {
 }
 
 fn nginx_config(a: NginxConfigArgs) -> Exit {
-    if let Err(e) = a
-        .method
+    let balancing = a.method.balancing();
+    if let Err(e) = balancing
         .validate(a.backends)
         .and_then(|()| lblab_config::check_prefix(&a.prefix).map_err(|e| format!("--{e}")))
     {
@@ -105,7 +109,7 @@ fn nginx_config(a: NginxConfigArgs) -> Exit {
         worker_processes: a.workers.unwrap_or_else(lab::default_workers),
         concurrency: a.concurrency,
         nofile_limit: None,
-        upstream: lab::upstream(&a.method, servers),
+        upstream: balancing.upstream(servers),
     };
     if a.upstream_only {
         print!("{}", config.upstream.render());

@@ -57,8 +57,12 @@ pub async fn run(args: RunArgs) -> Exit {
     if let Err(e) = args.report.check_writable() {
         return Exit::Usage(e);
     }
+    let spec = match args.lab.spec() {
+        Ok(spec) => spec,
+        Err(e) => return Exit::Usage(e),
+    };
     let lab = tokio::select! {
-        lab = Lab::start(&args.lab, args.load.concurrency) => lab,
+        lab = Lab::start(&spec, args.load.concurrency) => lab,
         stop = interrupted() => return Exit::Code(stop.exit_code()),
     };
     let mut lab = match lab {
@@ -87,7 +91,7 @@ pub async fn run(args: RunArgs) -> Exit {
         let work = async {
             tokio::join!(
                 load,
-                fault::play(&lab, &args.lab, &args.faults, start, load_done)
+                fault::play(&lab, &spec, &args.faults, start, load_done)
             )
         };
         tokio::pin!(work);

@@ -6,10 +6,9 @@ use std::path::Path;
 use lblab_config::{Method, NginxConfig, UpstreamConfig};
 
 use crate::Exit;
-use crate::cli::{MethodArgs, SwitchArgs, WeightsChange};
-use crate::lab::upstream;
 use crate::nginx;
-use crate::state::{self, State};
+use crate::spec::{Balancing, WeightsChange};
+use crate::state::State;
 
 /// What a switch changes; `None` keeps the current value. `lblab switch` and the dashboard's method
 /// buttons both go through [`apply`] with one of these.
@@ -28,15 +27,9 @@ pub struct Switched {
     pub state: State,
 }
 
-pub async fn switch(args: SwitchArgs) -> Exit {
-    let dir = state::dir(args.state.state_dir.as_deref());
-    let change = Change {
-        method: args.method,
-        weights: args.weights,
-        hash_key: args.hash_key,
-        consistent: args.consistent,
-    };
-    match apply(&dir, &change).await {
+/// `lblab switch`: `change` applied to the lab recorded in `dir`, and what was done said.
+pub async fn switch(dir: &Path, change: Change) -> Exit {
+    match apply(dir, &change).await {
         Ok(s) => {
             let pids: Vec<String> = s.state.backends.iter().map(|b| b.pid.to_string()).collect();
             println!(
@@ -54,10 +47,10 @@ pub async fn switch(args: SwitchArgs) -> Exit {
 
 /// The current upstream with the changes asked for. The hash key and `consistent` carry over only
 /// while the method stays hash; they mean nothing to the others.
-fn merged(current: &UpstreamConfig, change: &Change) -> MethodArgs {
+fn merged(current: &UpstreamConfig, change: &Change) -> Balancing {
     let method = change.method.unwrap_or(current.method);
     let was_hash = current.method == Method::Hash && method == Method::Hash;
-    MethodArgs {
+    Balancing {
         method,
         weights: match &change.weights {
             None => current.weights.clone(),
@@ -79,7 +72,7 @@ pub async fn apply(dir: &Path, change: &Change) -> Result<Switched, String> {
     let m = merged(&state.config.upstream, change);
     m.validate(state.backends.len() as u32)?;
     let before = describe(&state.config.upstream);
-    let wanted = upstream(&m, state.config.upstream.servers.clone());
+    let wanted = m.upstream(state.config.upstream.servers.clone());
     state.config = switch_to(&state.nginx_bin, &state.config, state.nginx_pid, wanted).await?;
     state.save(dir)?;
     Ok(Switched {

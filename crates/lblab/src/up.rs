@@ -29,9 +29,13 @@ pub async fn up(args: UpArgs) -> Exit {
         Ok(d) => d,
         Err(e) => return Exit::Usage(e),
     };
+    let spec = match args.lab.spec() {
+        Ok(spec) => spec,
+        Err(e) => return Exit::Usage(e),
+    };
     // Size nginx for a large load: `up` does not know what will be sent through it.
     let lab = tokio::select! {
-        lab = Lab::start(&args.lab, 10_000) => lab,
+        lab = Lab::start(&spec, 10_000) => lab,
         stop = interrupted() => return Exit::Code(stop.exit_code()),
     };
     let mut lab = match lab {

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use loadtest::{BackendKey, Latency, Outcome, Report};
 use serde::Serialize;
 
-use super::plan::Contender;
+use crate::scenario::Contender;
 
 #[derive(Debug, Serialize)]
 pub struct Measured {

@@ -3,7 +3,6 @@
 
 mod measure;
 mod moved;
-mod plan;
 mod table;
 
 use std::net::Ipv4Addr;
@@ -13,15 +12,16 @@ use loadtest::{BackendKey, HeaderTemplate, Report, Stop};
 use serde::Serialize;
 
 use crate::Exit;
-use crate::cli::{CompareArgs, LabArgs, MethodArgs};
-use crate::lab::{Lab, LabInfo, upstream};
+use crate::cli::CompareArgs;
+use crate::lab::{Lab, LabInfo};
 use crate::report::{self, Page, Shown};
 use crate::signals::{interrupted, say};
+use crate::spec::Balancing;
 use crate::switch::switch_to;
 
+pub use crate::scenario::{Contender, KeyKind, Scenario};
 pub use measure::Measured;
 pub use moved::Movement;
-pub use plan::{Contender, KeyKind, Scenario, parse_contender};
 
 /// The key of hash in the keyed scenarios, and the header that carries it.
 const KEY_HEADER: &str = "X-Key: k{n%100}";
@@ -74,12 +74,12 @@ pub async fn compare(mut args: CompareArgs) -> Exit {
     } else {
         args.methods.clone()
     };
-    let lab_args = LabArgs {
-        method: method_args(&args, contenders[0]),
-        ..args.lab.clone()
+    let spec = match args.lab.spec_with(balancing(&args, contenders[0])) {
+        Ok(spec) => spec,
+        Err(e) => return Exit::Usage(e),
     };
     let lab = tokio::select! {
-        lab = Lab::start(&lab_args, args.load.concurrency) => lab,
+        lab = Lab::start(&spec, args.load.concurrency) => lab,
         stop = interrupted() => return Exit::Code(stop.exit_code()),
     };
     let mut lab = match lab {
@@ -167,7 +167,7 @@ fn prepare(args: &mut CompareArgs) -> Result<(), String> {
         args.methods.clone()
     };
     for c in &contenders {
-        method_args(args, *c).validate(args.lab.backends)?;
+        balancing(args, *c).validate(args.lab.backends)?;
     }
     let target = args
         .lab
@@ -177,10 +177,10 @@ fn prepare(args: &mut CompareArgs) -> Result<(), String> {
         .check_up_front(Some(args.lab.backends as usize), Some(target))
 }
 
-/// The method flags of one contender: the lab's weights, the hash key for hash.
-fn method_args(args: &CompareArgs, c: Contender) -> MethodArgs {
+/// The balancing of one contender: the lab's weights, the hash key for hash.
+fn balancing(args: &CompareArgs, c: Contender) -> Balancing {
     let hash = c.method == Method::Hash;
-    MethodArgs {
+    Balancing {
         method: c.method,
         weights: args.lab.method.weights.clone(),
         hash_key: if hash {
@@ -216,9 +216,9 @@ async fn run_all(
         }
     };
     for (i, c) in contenders.iter().enumerate() {
-        let m = method_args(args, *c);
+        let m = balancing(args, *c);
         // From the backends, not nginx's config: the last lose-backend run left one server out.
-        let full = upstream(&m, lab.backends.iter().map(|b| b.addr).collect());
+        let full = m.upstream(lab.backends.iter().map(|b| b.addr).collect());
         let failed = |e: String| Halt::Failed(format!("compare: the run of {c} failed: {e}"));
         if i > 0 {
             switch(lab, full.clone()).await.map_err(failed)?;

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use loadtest::{BackendKey, Report};
 use serde::Serialize;
 
-use super::plan::KeyKind;
+use crate::scenario::KeyKind;
 
 #[derive(Debug, Clone, Copy, Serialize, PartialEq)]
 pub struct Movement {

@@ -1,0 +1,126 @@
+//! The lab as the runner's domain knows it: what to start (backends, their delays, the balancing
+//! and nginx's settings), validated. `cli.rs` makes one from the command line in one place; `lab`,
+//! `backends`, `fault`, `switch`, `compare` and the dashboard take these, never clap's structs, so
+//! the command line can change without touching the lab.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use lblab_backend::Delay;
+use lblab_config::{DEFAULT_HASH_KEY, Method, UpstreamConfig, Weights};
+
+/// nginx's balancing: the method and what goes with it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Balancing {
+    pub method: Method,
+    pub weights: Option<Weights>,
+    /// `None`: nginx's default key for `hash` ($request_uri).
+    pub hash_key: Option<String>,
+    pub consistent: bool,
+}
+
+impl Balancing {
+    pub fn of(method: Method) -> Balancing {
+        Balancing {
+            method,
+            weights: None,
+            hash_key: None,
+            consistent: false,
+        }
+    }
+
+    /// Checks the settings that only some methods take; `backends` is the number of servers. The
+    /// messages name the flags, as bad input is told to the person who typed it.
+    pub fn validate(&self, backends: u32) -> Result<(), String> {
+        if let Some(w) = &self.weights
+            && w.len() != backends as usize
+        {
+            return Err(format!(
+                "--weights {w} has {} weights for {backends} backends (give one weight per backend)",
+                w.len()
+            ));
+        }
+        if self.method != Method::Hash {
+            if self.hash_key.is_some() {
+                return Err(format!(
+                    "--hash-key only applies to --method hash, not {}",
+                    self.method
+                ));
+            }
+            if self.consistent {
+                return Err(format!(
+                    "--consistent only applies to --method hash, not {}",
+                    self.method
+                ));
+            }
+        }
+        if let Some(k) = &self.hash_key
+            && (k.trim().is_empty() || k.contains([';', '{', '}', '\n', '\'', '"']))
+        {
+            return Err(format!(
+                "--hash-key '{k}' is not a plain nginx expression (no quotes, braces, ';' or newlines; e.g. $request_uri, $http_x_key)"
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn hash_key(&self) -> &str {
+        self.hash_key.as_deref().unwrap_or(DEFAULT_HASH_KEY)
+    }
+
+    /// The upstream for `servers` with this balancing (validated by the caller).
+    pub fn upstream(&self, servers: Vec<SocketAddr>) -> UpstreamConfig {
+        let mut u = UpstreamConfig::new(self.method, servers);
+        u.hash_key = self.hash_key().to_owned();
+        u.consistent = self.consistent;
+        u.weights = self.weights.clone();
+        u
+    }
+}
+
+/// A new set of weights for a running lab, or none at all (`--weights none`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum WeightsChange {
+    Set(Weights),
+    Clear,
+}
+
+/// A lab to start.
+#[derive(Debug, Clone)]
+pub struct LabSpec {
+    pub balancing: Balancing,
+    pub backends: u32,
+    /// Delays by backend id; `None` for every backend that has no delay of its own.
+    pub delays: Vec<(Option<u32>, Delay)>,
+    /// Where nginx listens; `None`: a free port on 127.0.0.1.
+    pub listen: Option<SocketAddr>,
+    /// The nginx binary; `None`: nginx on PATH, then /usr/sbin/nginx.
+    pub nginx: Option<PathBuf>,
+    /// nginx's worker processes; `None`: one per CPU.
+    pub workers: Option<u32>,
+}
+
+impl LabSpec {
+    pub fn validate(&self) -> Result<(), String> {
+        self.balancing.validate(self.backends)?;
+        if let Some(id) = self
+            .delays
+            .iter()
+            .filter_map(|(id, _)| *id)
+            .find(|&id| id > self.backends)
+        {
+            return Err(format!(
+                "--delay {id}=…: there is no backend {id} (backends are 1..={})",
+                self.backends
+            ));
+        }
+        Ok(())
+    }
+
+    /// The delay for backend `id`: its own, else the one for all.
+    pub fn delay_for(&self, id: u32) -> Option<Delay> {
+        let own = self.delays.iter().find(|(i, _)| *i == Some(id));
+        let all = self.delays.iter().find(|(i, _)| i.is_none());
+        own.or(all).map(|(_, d)| *d)
+    }
+}
