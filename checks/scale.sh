@@ -11,13 +11,14 @@
 #   checks/scale.sh --smoke    # c = 100 with 3 backends, loadtest 1 s against 2 s, debug build:
 #                              # proves the script works, measures nothing
 #   N=100000 checks/scale.sh   # requests per run (default: 5 x c, at least 50000)
+#   SCALE_C="20000" SCALE_BACKENDS="3 64" checks/scale.sh   # some of the rows
 #
 # Everything listens on 127.0.0.1 only. Needs nginx, python3 and GNU time (/usr/bin/time).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-CS=(1000 5000 10000 20000)
-BS=(3 16 64)
+read -r -a CS <<<"${SCALE_C:-1000 5000 10000 20000}"
+read -r -a BS <<<"${SCALE_BACKENDS:-3 16 64}"
 LONG=60 SHORT=5
 PROFILE=release
 if [ "${1:-}" = "--smoke" ]; then
@@ -34,6 +35,10 @@ BIN=$PWD/target/$PROFILE
 command -v python3 >/dev/null || { echo "scale: python3 is required" >&2; exit 2; }
 
 # Each client connection is a file: give the runner all the open files it may have.
+# c=20000 needs more than a common hard limit of 20000; root may raise it.
+if [ "$(id -u)" = 0 ] && [ "$(ulimit -Hn)" != unlimited ] && [ "$(ulimit -Hn)" -lt 65536 ]; then
+  ulimit -Hn 65536 2>/dev/null || true
+fi
 ulimit -n "$(ulimit -Hn)"
 
 WORK=$(mktemp -d /tmp/lblab-scale.XXXXXX)

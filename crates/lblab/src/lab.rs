@@ -46,6 +46,15 @@ pub struct PeakRss {
 const PORT_RETRIES: usize = 3;
 
 impl Lab {
+    /// [`Lab::start`] for a command: a signal while the lab starts ends it with the signal's
+    /// status, a lab that cannot start with its one line.
+    pub async fn start_for_command(spec: &LabSpec, concurrency: u32) -> Result<Lab, crate::Exit> {
+        tokio::select! {
+            lab = Lab::start(spec, concurrency) => lab.map_err(crate::Exit::Usage),
+            stop = crate::signals::interrupted() => Err(crate::Exit::Code(stop.exit_code())),
+        }
+    }
+
     /// Starts the backends, waits until each is healthy, then starts nginx in front of them.
     /// `concurrency` sizes nginx's worker_connections.
     pub async fn start(args: &LabSpec, concurrency: u32) -> Result<Lab, String> {

@@ -61,13 +61,9 @@ pub async fn run(args: RunArgs) -> Exit {
         Ok(spec) => spec,
         Err(e) => return Exit::Usage(e),
     };
-    let lab = tokio::select! {
-        lab = Lab::start(&spec, args.load.concurrency) => lab,
-        stop = interrupted() => return Exit::Code(stop.exit_code()),
-    };
-    let mut lab = match lab {
+    let mut lab = match Lab::start_for_command(&spec, args.load.concurrency).await {
         Ok(lab) => lab,
-        Err(e) => return Exit::Usage(e),
+        Err(exit) => return exit,
     };
     let url = match loadtest::cli::parse_url(&lab.url()) {
         Ok(u) => u,

@@ -34,13 +34,9 @@ pub async fn up(args: UpArgs) -> Exit {
         Err(e) => return Exit::Usage(e),
     };
     // Size nginx for a large load: `up` does not know what will be sent through it.
-    let lab = tokio::select! {
-        lab = Lab::start(&spec, 10_000) => lab,
-        stop = interrupted() => return Exit::Code(stop.exit_code()),
-    };
-    let mut lab = match lab {
+    let mut lab = match Lab::start_for_command(&spec, 10_000).await {
         Ok(lab) => lab,
-        Err(e) => return Exit::Usage(e),
+        Err(exit) => return exit,
     };
     let info = lab.info(&[]);
     let state = State {

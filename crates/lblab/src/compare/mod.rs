@@ -78,13 +78,9 @@ pub async fn compare(mut args: CompareArgs) -> Exit {
         Ok(spec) => spec,
         Err(e) => return Exit::Usage(e),
     };
-    let lab = tokio::select! {
-        lab = Lab::start(&spec, args.load.concurrency) => lab,
-        stop = interrupted() => return Exit::Code(stop.exit_code()),
-    };
-    let mut lab = match lab {
+    let mut lab = match Lab::start_for_command(&spec, args.load.concurrency).await {
         Ok(lab) => lab,
-        Err(e) => return Exit::Usage(e),
+        Err(exit) => return exit,
     };
     let outcome = run_all(&mut lab, &args, &contenders).await;
     let served = lab.served().await;
