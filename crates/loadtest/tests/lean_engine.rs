@@ -166,3 +166,25 @@ fn raw_answers_are_framed_and_failures_named() {
         );
     }
 }
+
+#[test]
+fn a_hung_answer_is_a_timeout_each_time_and_the_next_request_is_timed_afresh() {
+    let server = RawServer::start(Answer::Never);
+    let started = Instant::now();
+    let v = run(
+        "lean",
+        &[&server.url, "-n", "3", "-c", "1", "--timeout", "300ms"],
+    );
+    let took = started.elapsed();
+    assert_eq!(v["errors_by_kind"]["timeout"], 3, "{v}");
+    // One connection's timer, moved on per request: three timeouts, not one, nor a hang.
+    assert!(
+        took >= Duration::from_millis(850) && took < Duration::from_secs(3),
+        "{took:?}"
+    );
+    assert_eq!(
+        server.accepted(),
+        3,
+        "a timed-out connection is not used again"
+    );
+}

@@ -8,10 +8,12 @@ mod request;
 mod response;
 
 use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
+use tokio::time::{Instant, Sleep};
 
 pub use request::RequestBytes;
 use response::{Chunked, Framing, parse_head};
@@ -29,9 +31,18 @@ const BODY_KEPT: usize = 512;
 
 /// One task's connection to the target, opened when needed and kept while the server allows.
 pub struct Conn {
+    wire: Wire,
+    timeout: Duration,
+    /// `--timeout`, one timer for the connection's life, moved on per request: a later deadline
+    /// is an atomic store in tokio's timer, where a new timer per request is a wheel insert and
+    /// removal under its lock.
+    timer: Option<Pin<Box<Sleep>>>,
+}
+
+/// The connection itself and the buffers it keeps.
+struct Wire {
     target: SocketAddr,
     source: Option<IpAddr>,
-    timeout: Duration,
     stream: Option<TcpStream>,
     buf: Vec<u8>,
     body: Vec<u8>,
@@ -41,41 +52,56 @@ pub struct Conn {
 impl Conn {
     pub fn new(target: SocketAddr, source: Option<IpAddr>, timeout: Duration) -> Conn {
         Conn {
-            target,
-            source,
+            wire: Wire {
+                target,
+                source,
+                stream: None,
+                buf: Vec::new(),
+                body: Vec::new(),
+                reused: false,
+            },
             timeout,
-            stream: None,
-            buf: Vec::new(),
-            body: Vec::new(),
-            reused: false,
+            timer: None,
         }
     }
 
     /// Whether the last exchange went out on a connection kept alive from an earlier one: only
     /// then can a close before any answer be the keep-alive race.
     pub fn was_reused(&self) -> bool {
-        self.reused
+        self.wire.reused
     }
 
     /// Sends `request` and reads the whole answer: its status and who sent it. A status outside
     /// 2xx is `Failure::Status`, after its body, so the connection stays usable.
     pub async fn exchange(&mut self, request: &[u8]) -> Result<(u16, BackendKey), Failure> {
-        let outcome = match tokio::time::timeout(self.timeout, self.exchange_within(request)).await
-        {
-            Ok(outcome) => outcome,
-            Err(_) => Err(Failure::Timeout),
+        let deadline = Instant::now() + self.timeout;
+        let timer = match &mut self.timer {
+            Some(timer) => {
+                timer.as_mut().reset(deadline);
+                timer
+            }
+            None => self
+                .timer
+                .insert(Box::pin(tokio::time::sleep_until(deadline))),
+        };
+        let outcome = tokio::select! {
+            biased;
+            outcome = self.wire.exchange_within(request) => outcome,
+            () = timer.as_mut() => Err(Failure::Timeout),
         };
         match outcome {
             Ok((status, backend)) if (200..300).contains(&status) => Ok((status, backend)),
             Ok((status, _)) => Err(Failure::Status(status)),
             Err(failure) => {
                 // Whatever the connection was in the middle of, it cannot carry another request.
-                self.stream = None;
+                self.wire.stream = None;
                 Err(failure)
             }
         }
     }
+}
 
+impl Wire {
     async fn exchange_within(&mut self, request: &[u8]) -> Result<(u16, BackendKey), Failure> {
         self.reused = self.stream.is_some();
         let stream = match &mut self.stream {
