@@ -570,12 +570,23 @@ fn flush(shared: &Shared, slots: &[(SlotKey, u64)], samples: &mut Vec<u64>) {
         .histograms
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
+    // One histogram lookup per slot and flush, not per sample: a task has a handful of slots.
+    let mut by_slot: Vec<Option<&mut Histogram<u64>>> = Vec::new();
+    by_slot.resize_with(slots.len(), || None);
+    let mut missing: Vec<SlotKey> = slots.iter().map(|(k, _)| *k).collect();
+    missing.retain(|k| !hists.contains_key(k));
+    for k in missing {
+        hists.insert(k, new_histogram());
+    }
+    for (key, h) in hists.iter_mut() {
+        if let Some(i) = slots.iter().position(|(k, _)| k == key) {
+            by_slot[i] = Some(h);
+        }
+    }
     for &s in samples.iter() {
-        let key = slots[(s >> 32) as usize].0;
-        hists
-            .entry(key)
-            .or_insert_with(new_histogram)
-            .saturating_record((s & 0xffff_ffff).max(1));
+        if let Some(h) = by_slot[(s >> 32) as usize].as_deref_mut() {
+            h.saturating_record((s & 0xffff_ffff).max(1));
+        }
     }
     samples.clear();
 }
