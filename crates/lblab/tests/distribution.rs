@@ -131,15 +131,19 @@ fn random_is_uniform() {
     ]);
 }
 
+/// At light load (3 in flight) random two's pick is two random backends with, mostly, nothing in
+/// flight on either: uniform. Under load it favours whichever backends are less busy, and on two
+/// shared cores identical backends are not equally busy (at -c 30 and -c 100 half the runs were
+/// rejected as uniform): that is the method working, which `compare --scenario slow-backend` shows.
 #[test]
-fn random_two_is_uniform() {
+fn random_two_is_uniform_at_light_load() {
     assert_passed(&[
         "--method",
         "random-two",
         "-n",
         "3000",
         "-c",
-        "100",
+        "3",
         "--expect",
         "uniform",
         "--expect",
