@@ -10,7 +10,12 @@ use crate::Delay;
     version,
     about = "One lblab backend: answers 'Hello from Server N!' and counts what it served",
     after_help = "Endpoints: GET / (the greeting, header X-Backend-Id: N), GET /healthz, GET /stats (JSON: id, served, in_flight, pid).\n\
-                  SIGTERM or SIGINT: stop accepting, finish in-flight requests, exit 0."
+                  SIGTERM or SIGINT: stop accepting, finish in-flight requests, exit 0.\n\n\
+                  Examples:\n  \
+                  lblab-backend --id 1 --listen 127.0.0.1:8001\n  \
+                  lblab-backend --id 2 --listen 127.0.0.1:8002 --delay 50      # 50 ms late, for least-conn\n  \
+                  lblab-backend --id 3 --delay 10-40                             # a free port, a random 10-40 ms\n\n\
+                  Exit status: 0 stopped by SIGTERM or SIGINT after draining; 2 bad input or the address cannot be used."
 )]
 pub struct Args {
     /// This backend's number, shown in the greeting and the X-Backend-Id header.
