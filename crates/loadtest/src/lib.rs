@@ -28,7 +28,7 @@ pub use expect::{Expectation, Outcome, check_expectations};
 pub use header::HeaderTemplate;
 pub use limits::{check_open_files, prepare_process, raise_nofile_limit};
 pub use printer::print_text;
-pub use report::{BackendKey, Latency, Report};
+pub use report::{BackendKey, BackendReport, Latency, Report};
 pub use schedule::{ScheduleReport, parse_rate};
 pub use source_ip::{check_source_ips, parse_source_ips};
 pub use stats::chi_square;

@@ -1,7 +1,7 @@
 //! The report's charts, from the runs' reports: shares per method, latency per method and per
 //! backend, and requests per second of each backend over time.
 
-use loadtest::{BackendKey, Report};
+use loadtest::{BackendKey, BackendReport, Report};
 
 use super::svg::{Bars, Lines};
 
@@ -43,6 +43,22 @@ fn name(k: BackendKey) -> String {
     format!("backend {k}")
 }
 
+/// `metric` of each backend of `keys`, per run; 0 where a backend did not answer in a run.
+fn per_backend(
+    p: &Page,
+    keys: &[BackendKey],
+    metric: impl Fn(&BackendReport) -> f64,
+) -> Vec<Vec<f64>> {
+    p.runs
+        .iter()
+        .map(|r| {
+            keys.iter()
+                .map(|k| r.report.backends.get(k).map_or(0.0, &metric))
+                .collect()
+        })
+        .collect()
+}
+
 fn groups(p: &Page) -> Vec<String> {
     p.runs.iter().map(|r| r.label.clone()).collect()
 }
@@ -58,15 +74,7 @@ pub fn share_chart(p: &Page) -> String {
         x_label: "balancing method",
         groups: groups(p),
         series: keys.iter().map(|k| name(*k)).collect(),
-        values: p
-            .runs
-            .iter()
-            .map(|r| {
-                keys.iter()
-                    .map(|k| r.report.backends.get(k).map_or(0.0, |b| b.share * 100.0))
-                    .collect()
-            })
-            .collect(),
+        values: per_backend(p, &keys, |b| b.share * 100.0),
         y_cap: Some(100.0),
         reference: (p.backends > 0).then(|| {
             let even = 100.0 / p.backends as f64;
@@ -113,15 +121,7 @@ pub fn backend_latency_chart(p: &Page) -> String {
         x_label: "balancing method",
         groups: groups(p),
         series: keys.iter().map(|k| name(*k)).collect(),
-        values: p
-            .runs
-            .iter()
-            .map(|r| {
-                keys.iter()
-                    .map(|k| r.report.backends.get(k).map_or(0.0, |b| b.latency_ms.p99))
-                    .collect()
-            })
-            .collect(),
+        values: per_backend(p, &keys, |b| b.latency_ms.p99),
         y_cap: None,
         reference: None,
         decimals: 1,
