@@ -2,6 +2,8 @@
 
 mod common;
 
+use std::os::unix::fs::PermissionsExt;
+
 use common::*;
 
 fn rejects(args: &[&str], needle: &str) {
@@ -66,13 +68,24 @@ fn nginx_problems_are_reported_with_nginx_words() {
         &["run", "--nginx", "/nonexistent/nginx"],
         "apt-get install -y nginx",
     );
+    // A directory that holds an nginx, and a program that is not nginx, both of this test's own
+    // making: the host's /usr/sbin and /bin/true are not there in Nix's build sandbox.
+    let scratch = scratch();
+    let dir = scratch.path().join("sbin");
+    std::fs::create_dir(&dir).unwrap();
+    std::os::unix::fs::symlink(nginx(), dir.join("nginx")).unwrap();
+    let dir = dir.display().to_string();
     rejects(
-        &["run", "--nginx", "/usr/sbin"],
-        "--nginx /usr/sbin is a directory; did you mean --nginx /usr/sbin/nginx?",
+        &["run", "--nginx", &dir],
+        &format!("--nginx {dir} is a directory; did you mean --nginx {dir}/nginx?"),
     );
+    let silent = scratch.path().join("true");
+    std::fs::write(&silent, "#!/bin/sh\nexit 0\n").unwrap();
+    std::fs::set_permissions(&silent, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let silent = silent.display().to_string();
     rejects(
-        &["run", "--nginx", "/bin/true"],
-        "/bin/true is not nginx: `/bin/true -v` printed nothing",
+        &["run", "--nginx", &silent],
+        &format!("{silent} is not nginx: `{silent} -v` printed nothing"),
     );
     rejects(
         &["run", "--nginx", "no-such-nginx"],
@@ -102,11 +115,10 @@ fn a_port_in_use_is_named() {
 #[test]
 fn a_bare_nginx_name_is_looked_up_on_path() {
     // Not in the current directory, as a shell does: the repository has an `nginx/` directory.
-    let path = format!("/usr/sbin:{}", std::env::var("PATH").unwrap_or_default());
+    // nginx is on PATH (common::nginx found it there).
     let out = lblab()
         .args(["run", "-n", "10", "-c", "2", "--nginx", "nginx"])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("PATH", path)
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
@@ -132,7 +144,7 @@ fn a_prefix_with_spaces_and_semicolons_is_quoted() {
         stdout(&out)
     );
     // nginx itself reads it as one path.
-    let t = std::process::Command::new("/usr/sbin/nginx")
+    let t = std::process::Command::new(nginx())
         .arg("-p")
         .arg(&prefix)
         .arg("-c")

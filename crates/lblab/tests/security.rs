@@ -56,15 +56,21 @@ fn a_state_dir_of_another_user_is_refused() {
     std::fs::create_dir(&dir).unwrap();
     // SAFETY: getuid cannot fail.
     let me = unsafe { libc::getuid() };
-    let other = if me == 0 { 65534 } else { 0 };
-    let target = if me == 0 {
+    let (other, target) = if me == 0 {
         let c = std::ffi::CString::new(dir.to_str().unwrap()).unwrap();
         // SAFETY: chown(2) on a directory this test created; as root it may give it away.
-        assert_eq!(unsafe { libc::chown(c.as_ptr(), other, other) }, 0);
-        dir.clone()
+        assert_eq!(unsafe { libc::chown(c.as_ptr(), 65534, 65534) }, 0);
+        (65534, dir.clone())
     } else {
-        // Not root: a directory root owns and nobody else can write stands for another user's.
-        Path::new("/").to_owned()
+        // Not root: `/` stands for another user's directory. Its owner is read, not assumed: root
+        // on an ordinary host, the overflow uid 65534 in Nix's build sandbox.
+        use std::os::unix::fs::MetadataExt;
+        let owner = std::fs::metadata("/").unwrap().uid();
+        assert_ne!(
+            owner, me,
+            "/ is this user's own; no directory of another user to try"
+        );
+        (owner, Path::new("/").to_owned())
     };
     let out = lblab()
         .args(["up", "--state-dir"])

@@ -2,18 +2,32 @@
 
 mod support;
 
+use std::os::unix::process::CommandExt;
 use std::process::Command;
 
 use support::{Answer, OK_FROM_1, RawServer};
 
-/// `loadtest ARGS` with the open-files limit (soft and hard) lowered to `limit`.
+/// `loadtest ARGS` with the open-files limit (soft and hard) lowered to `limit`, set in the child
+/// between fork and exec, as `prlimit` or the shell's `ulimit -n` would: no tool outside the test
+/// is needed, so the test runs the same in Nix's build sandbox.
 fn loadtest_limited(limit: u64, args: &[&str]) -> std::process::Output {
-    Command::new("prlimit")
-        .arg(format!("--nofile={limit}:{limit}"))
-        .arg(env!("CARGO_BIN_EXE_loadtest"))
-        .args(args)
-        .output()
-        .expect("prlimit (util-linux) runs")
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_loadtest"));
+    cmd.args(args);
+    // SAFETY: setrlimit(2) is async-signal-safe, and the closure touches nothing else.
+    unsafe {
+        cmd.pre_exec(move || {
+            let lim = libc::rlimit {
+                rlim_cur: limit,
+                rlim_max: limit,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) == 0 {
+                Ok(())
+            } else {
+                Err(std::io::Error::last_os_error())
+            }
+        });
+    }
+    cmd.output().expect("loadtest runs with the lowered limit")
 }
 
 #[test]

@@ -16,15 +16,20 @@ pub fn lblab() -> Command {
 
 /// The end-to-end tests need nginx; without it they fail, saying how to get it.
 pub fn require_nginx() {
-    let found = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+    nginx();
+}
+
+/// The nginx the tests and the runner use: the first on PATH, as in Nix's build sandbox, where
+/// PATH is the only way to find a tool (there is no /usr there).
+pub fn nginx() -> PathBuf {
+    std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
         .map(|d| d.join("nginx"))
-        .chain([PathBuf::from("/usr/sbin/nginx")])
-        .any(|p| p.is_file());
-    assert!(
-        found,
-        "nginx is required by the end-to-end tests and was not found on PATH or in /usr/sbin: \
-         install it with `apt-get install -y nginx` (Debian/Ubuntu)"
-    );
+        .find(|p| p.is_file())
+        .expect(
+            "nginx is required by the end-to-end tests and was not found on PATH: install it with \
+             `apt-get install -y nginx` (Debian/Ubuntu; it is in /usr/sbin, which an ordinary \
+             user adds to PATH)",
+        )
 }
 
 /// `lblab run ARGS --json`: the exit code and the parsed report.

@@ -121,10 +121,14 @@ pub struct Nginx {
 
 impl Nginx {
     pub fn start(ports: usize, http: &str) -> Nginx {
-        let nginx = ["/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/bin/nginx"]
-            .into_iter()
-            .find(|p| std::path::Path::new(p).exists())
-            .expect("nginx is needed for these tests (Debian: apt-get install nginx)");
+        // Found on PATH only, as in Nix's build sandbox, where there is no /usr.
+        let nginx = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+            .map(|d| d.join("nginx"))
+            .find(|p| p.is_file())
+            .expect(
+                "nginx is needed for these tests and was not found on PATH (Debian: apt-get \
+                 install nginx; it is in /usr/sbin, which an ordinary user adds to PATH)",
+            );
         let prefix = tempfile::Builder::new()
             .prefix("loadtest-nginx-")
             .tempdir()
