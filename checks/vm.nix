@@ -308,16 +308,20 @@ in
   # Past one machine: lab2 runs two more backends on 0.0.0.0 with the firewall open, and lab's
   # nginx reaches them through extraUpstreams. Backend ids repeat across machines, so each
   # backend's own /stats count says who served what: round-robin gives all five the same share.
+  # lab2 is named by its IPv4 address: the test network also puts each node's IPv6 address in
+  # /etc/hosts, and by host name nginx would gain peers on which lab2's IPv4-only backends refuse.
   vm-two-labs = pkgs.testers.runNixOSTest {
     name = "lblab-two-labs";
     nodes = {
-      lab = labNode {
-        method = "round-robin";
-        extraUpstreams = [
-          "lab2:8001"
-          "lab2:8002"
-        ];
-      };
+      lab =
+        { nodes, ... }:
+        labNode {
+          method = "round-robin";
+          extraUpstreams = map (port: "${nodes.lab2.networking.primaryIPAddress}:${toString port}") [
+            8001
+            8002
+          ];
+        };
       lab2 = labNode {
         backends = 2;
         address = "0.0.0.0";

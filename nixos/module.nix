@@ -12,6 +12,17 @@
 let
   cfg = config.services.lblab;
 
+  # Whether the module sizes nginx for a burst; with workerConnections = null the host does.
+  sizing = cfg.workerConnections != null;
+
+  # How many times nginx's config `text` has `directive` (a second worker_connections or
+  # worker_rlimit_nofile is refused by nginx).
+  countDirective =
+    directive: text:
+    builtins.length (
+      builtins.filter builtins.isList (builtins.split "(^|[;{[:space:]])${directive}[[:space:]]" text)
+    );
+
   methods = builtins.fromJSON (builtins.readFile ../nginx/methods.json);
   # How nginx treats the backends: the same file `lblab` renders nginx/lblab.conf from.
   proxy = builtins.fromJSON (builtins.readFile ../nginx/proxy.json);
@@ -204,13 +215,15 @@ in
     };
 
     workerConnections = lib.mkOption {
-      type = lib.types.ints.positive;
+      type = lib.types.nullOr lib.types.ints.positive;
       default = 4096;
       description = ''
         nginx's `worker_connections`: nginx's default of 512 is too few for a burst of 1000
-        requests, which hold one client and one upstream connection each. Set it here rather
-        than in {option}`services.nginx.eventsConfig`, which this module adds its line to (nginx
-        refuses a second `worker_connections`).
+        requests, which hold one client and one upstream connection each. The module adds
+        `worker_connections` to {option}`services.nginx.eventsConfig` and `worker_rlimit_nofile`
+        (twice this) to {option}`services.nginx.appendConfig`. A host that sets either directive
+        itself sets this to `null`, which leaves both to the host: nginx refuses a second one,
+        and an assertion says so before nginx would.
       '';
     };
 
@@ -228,6 +241,12 @@ in
 
   config = lib.mkIf cfg.enable {
     assertions = [
+      {
+        assertion =
+          countDirective "worker_connections" config.services.nginx.eventsConfig <= 1
+          && countDirective "worker_rlimit_nofile" config.services.nginx.appendConfig <= 1;
+        message = "services.nginx has worker_connections or worker_rlimit_nofile twice (nginx refuses that): the host's own, and the lines services.lblab.workerConnections adds. Set services.lblab.workerConnections = null to keep the host's.";
+      }
       {
         assertion = cfg.backends >= 1;
         message = "services.lblab.backends must be at least 1 (it is ${toString cfg.backends}).";
@@ -289,14 +308,16 @@ in
     services.nginx = {
       enable = true;
       # A new method (or weights, or hash key) is an nginx reload on switch-to-configuration,
-      # not a restart: connections in flight finish, the backends are not touched.
-      enableReload = true;
+      # not a restart: connections in flight finish, the backends are not touched. A default
+      # only: a host that wants restarts keeps its own setting.
+      enableReload = lib.mkDefault true;
       # Not mkDefault: eventsConfig is `lines`, so a user's own lines (multi_accept, …) are added to
-      # this one instead of replacing it; the number itself is services.lblab.workerConnections.
-      eventsConfig = "worker_connections ${toString cfg.workerConnections};";
+      # this one instead of replacing it; the number itself is services.lblab.workerConnections,
+      # and null leaves both lines to the host (an assertion names a duplicate).
+      eventsConfig = lib.mkIf sizing "worker_connections ${toString cfg.workerConnections};";
       # Every client connection may hold an upstream one too, and each is a file descriptor (gixy,
       # which checks nginx.conf at build time, wants the limit at least twice worker_connections).
-      appendConfig = "worker_rlimit_nofile ${toString (2 * cfg.workerConnections)};";
+      appendConfig = lib.mkIf sizing "worker_rlimit_nofile ${toString (2 * cfg.workerConnections)};";
 
       upstreams.lblab = {
         inherit servers;

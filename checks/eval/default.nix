@@ -293,11 +293,27 @@ let
       settings.backendDelay = "slow";
       expect = [ "services.lblab.backendDelay" ];
     };
+    # A host with nginx settings of its own: its worker_connections beside the module's line.
+    host-worker-connections = {
+      settings = { };
+      host.services.nginx.eventsConfig = "worker_connections 1024;";
+      expect = [ "services.lblab.workerConnections = null" ];
+    };
+    host-rlimit = {
+      settings = { };
+      host.services.nginx.appendConfig = "worker_rlimit_nofile 65536;";
+      expect = [ "worker_rlimit_nofile twice" ];
+    };
   };
   force = mapAttrs (
     _: case:
     let
-      config = checkAssertions (configWith case.settings);
+      config = checkAssertions (
+        (evalLab [
+          { services.lblab = { enable = true; } // case.settings; }
+          (case.host or { })
+        ]).config
+      );
     in
     builtins.deepSeq [
       config.systemd.services
@@ -441,6 +457,40 @@ let
         ]).config
       ).services.nginx.eventsConfig
       "multi_accept on;\nworker_connections 4096;"
+    )
+    (expectEq "a host's own enableReload = false stands (the module's true is a default)"
+      (checkAssertions
+        (evalLab [
+          {
+            services.lblab.enable = true;
+            services.nginx.enableReload = false;
+          }
+        ]).config
+      ).services.nginx.enableReload
+      false
+    )
+    (expectEq "workerConnections = null leaves worker_connections and the fd limit to the host"
+      {
+        inherit
+          ((checkAssertions
+            (evalLab [
+              {
+                services.lblab.enable = true;
+                services.lblab.workerConnections = null;
+                services.nginx.eventsConfig = "worker_connections 1024;";
+                services.nginx.appendConfig = "worker_rlimit_nofile 65536;";
+              }
+            ]).config
+          ).services.nginx
+          )
+          eventsConfig
+          appendConfig
+          ;
+      }
+      {
+        eventsConfig = "worker_connections 1024;";
+        appendConfig = "worker_rlimit_nofile 65536;";
+      }
     )
     (expectEq "workerConnections sets worker_connections and the fd limit"
       {
@@ -704,23 +754,11 @@ let
         ];
       }).config;
 
-  # package.nix with stand-ins; lib.fileset among them, as it needs a newer Nix (2.14:
-  # builtins.readFileType) than Debian's: the source set comes back as the list of its parts.
-  packageArgs = import (root + "/nixos/package.nix") {
-    lib = lib // {
-      fileset = {
-        unions = parts: parts;
-        toSource =
-          { root, fileset }:
-          {
-            inherit root fileset;
-          };
-      };
-    };
-    rustPlatform.buildRustPackage = args: args;
-    nginx = pkgs.nginx;
-  };
-  sourceParts = map (p: lib.removePrefix (toString root + "/") (toString p)) packageArgs.src.fileset;
+  # package.nix with stand-ins, as the build's simulation reads it (checks/nix-sandbox-build.sh):
+  # lib.fileset among them, as it needs a newer Nix (2.14: builtins.readFileType) than Debian's,
+  # so the source set comes back as the list of its parts.
+  packageArgs = (import ../nix-sandbox/derivation.nix { inherit lib; }).args;
+  sourceParts = packageArgs.src.files;
 
   flakeChecks = [
     (expectEq "flake input: nixpkgs nixos-25.11 only" (mapAttrs (_: i: i.url) flake.inputs) {
@@ -802,16 +840,19 @@ let
         lockFile = toString (root + "/Cargo.lock");
         mainProgram = "lblab";
         license = "MIT";
-        checkInputs = [ "nginx-1.28.0" ];
+        checkInputs = [
+          "nginx"
+          "python3"
+        ];
       }
     )
     (expectEq "package source: Cargo.toml, Cargo.lock, crates/ and nginx/ only"
       {
-        root = toString packageArgs.src.root;
+        inherit (packageArgs.src) root;
         parts = sourceParts;
       }
       {
-        root = toString root;
+        root = "";
         parts = [
           "Cargo.toml"
           "Cargo.lock"
@@ -834,17 +875,27 @@ let
       packages.x86_64-linux.lblab = pkgs.lblab;
     };
   };
-  labOf =
-    test: extra:
-    (lib.evalModules {
+  # A node of `test` evaluated with the module; the other nodes are seen as the test driver shows
+  # them to a node function, by their first address on vlan 1 (machines numbered in name order).
+  nodeOf =
+    test: name: extra:
+    lib.evalModules {
       modules = [
         ./stubs.nix
         ./test-stubs.nix
-        test.nodes.lab
-        { _module.args.pkgs = pkgs; }
+        test.nodes.${name}
+        {
+          _module.args.pkgs = pkgs;
+          _module.args.nodes = lib.listToAttrs (
+            lib.imap1 (
+              i: n: lib.nameValuePair n { networking.primaryIPAddress = "192.168.1.${toString i}"; }
+            ) (attrNames test.nodes)
+          );
+        }
       ]
       ++ extra;
-    });
+    };
+  labOf = test: nodeOf test "lab";
   switchLab = labOf vmTests.vm-switch [ ];
   switched = switchLab.extendModules {
     modules = [ switchLab.config.specialisation.ip-hash.configuration ];
@@ -861,7 +912,6 @@ let
   # (their NixOS test node numbers, in name order as the test driver gives them, and vlans), the
   # units and nginx settings the module gives each machine that runs services.lblab (and each
   # of its specialisations), and the test script as the driver would get it.
-  nodeOf = test: name: labOf { nodes.lab = test.nodes.${name}; } [ ];
   labExport =
     config:
     let
@@ -901,7 +951,7 @@ let
   machineExport =
     test: name: number:
     let
-      evaluated = nodeOf test name;
+      evaluated = nodeOf test name [ ];
       inherit (evaluated) config;
       runsLab = config.services.lblab.enable or false;
     in
@@ -968,6 +1018,16 @@ let
       unitsOf switchLab.config == unitsOf switched.config
       && upstreamConfig switchLab.config.services.nginx != upstreamConfig switched.config.services.nginx
     ) "")
+    (expectEq
+      "two-labs test: lab2's backends in lab's upstream by IPv4 address (by host name, /etc/hosts would add IPv6 peers they refuse)"
+      (lib.filter (lib.hasPrefix "192.168.") (
+        attrNames (labOf vmTests.vm-two-labs [ ]).config.services.nginx.upstreams.lblab.servers
+      ))
+      [
+        "192.168.1.3:8001"
+        "192.168.1.3:8002"
+      ]
+    )
     (expectEq "multi-client test: the lab on three vlans, one client in each"
       {
         lab = (labOf vmTests.vm-multi-client [ ]).config.virtualisation.vlans;

@@ -26,11 +26,13 @@ let
   # A node module with its imports folded in: services.lblab and systemd.services merged by
   # attribute, the last definition winning (the module system would merge or refuse; the VM tests
   # define each setting once, but for the specialisation's override).
+  # `args` are the module arguments a node function gets: lib, and the other nodes as the test
+  # driver numbers them (their first address on vlan 1).
   flatten =
-    node:
+    args: node:
     let
-      m = if builtins.isFunction node then node { inherit lib; } else node;
-      imported = builtins.foldl' merge { } (map flatten (m.imports or [ ]));
+      m = if builtins.isFunction node then node args else node;
+      imported = builtins.foldl' merge { } (map (flatten args) (m.imports or [ ]));
     in
     merge imported (removeAttrs m [ "imports" ]);
   merge = a: b: {
@@ -40,11 +42,11 @@ let
     specialisation = (a.specialisation or { }) // (b.specialisation or { });
   };
 
-  machineOf = node: number: {
+  machineOf = args: node: number: {
     inherit number;
-    inherit (flatten node) lblab units vlans;
-    specialisations = builtins.mapAttrs (_: sp: (flatten sp.configuration).lblab) (
-      (flatten node).specialisation
+    inherit (flatten args node) lblab units vlans;
+    specialisations = builtins.mapAttrs (_: sp: (flatten args sp.configuration).lblab) (
+      (flatten args node).specialisation
     );
   };
 in
@@ -53,9 +55,15 @@ builtins.mapAttrs (
   let
     names = builtins.attrNames test.nodes;
     numberOf = name: 1 + builtins.length (builtins.filter (n: n < name) names);
+    args = {
+      inherit lib;
+      nodes = builtins.mapAttrs (n: _: {
+        networking.primaryIPAddress = "192.168.1.${toString (numberOf n)}";
+      }) test.nodes;
+    };
   in
   {
-    machines = builtins.mapAttrs (name: node: machineOf node (numberOf name)) test.nodes;
+    machines = builtins.mapAttrs (name: node: machineOf args node (numberOf name)) test.nodes;
     script =
       if builtins.isFunction test.testScript then
         test.testScript {
