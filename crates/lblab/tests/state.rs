@@ -585,6 +585,11 @@ fn the_prefix_is_private_and_nginx_can_still_use_it() {
     let mut answer = String::new();
     let _ = s.read_to_string(&mut answer);
     let first = answer.lines().next().unwrap_or_default().to_owned();
-    assert!(first.contains(" 405 "), "{first}");
+    // The backend may answer (405) before it reads the body and close, which nginx may report as
+    // a 502; what a worker that cannot reach the prefix gives is a 500 and a logged EACCES.
+    assert!(first.starts_with("HTTP/1.1 "), "no answer: {answer}");
+    assert!(!first.contains(" 500 "), "{first}");
+    let log = std::fs::read_to_string(prefix.join("error.log")).unwrap_or_default();
+    assert!(!log.contains("Permission denied"), "{log}");
     assert!(up.stop().success());
 }
