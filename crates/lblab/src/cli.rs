@@ -78,7 +78,8 @@ const UP_HELP: &str = "Examples:
   lblab up --dashboard                       # and a live page; open the URL it prints
 
 Exit status: 0 stopped by Ctrl-C, SIGTERM or hang-up; 1 nginx or a backend died, and the lab was
-stopped; 2 bad input, an unsafe state directory, or the lab could not start.";
+stopped; 2 bad input, an unsafe or read-only state directory, a lab already up with it, or the lab
+could not start.";
 
 const SWITCH_HELP: &str = "What is not given keeps its current value.
 
@@ -87,8 +88,9 @@ Examples:
   lblab switch --weights 1,2,3               # same method, new weights
   lblab switch --method hash --hash-key '$http_x_key' --consistent --weights none
 
-Exit status: 0 nginx reloaded with the new config; 2 no lab is up, bad input, or nginx rejected
-the config (the lab is left as it was).";
+Exit status: 0 nginx reloaded with the new config, or nothing to change (no reload); 1 nginx did
+not confirm the reload within 10 s (the new config is in place and recorded; nginx runs it once it
+reloads); 2 no lab is up, bad input, or nginx rejected the config (the lab is left as it was).";
 
 const STATUS_HELP: &str = "Examples:
   lblab status

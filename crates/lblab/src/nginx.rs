@@ -203,16 +203,32 @@ pub async fn start(binary: &Path, config: &NginxConfig) -> Result<Guarded, Strin
 /// Puts `config` in place of the running nginx's: nginx checks it first (a rejected config changes
 /// nothing and its message is returned), then it is renamed over nginx.conf and nginx reloads.
 pub async fn apply(binary: &Path, config: &NginxConfig, master: u32) -> Result<(), String> {
-    let conf = conf_path(&config.prefix);
-    let candidate = config.prefix.join("nginx.conf.candidate");
-    write_config(&candidate, config)?;
-    if let Err(e) = test_config(binary, &config.prefix, &candidate) {
-        let _ = std::fs::remove_file(&candidate);
-        return Err(e);
-    }
-    std::fs::rename(&candidate, &conf)
-        .map_err(|e| format!("cannot replace {}: {e}", conf.display()))?;
+    install(binary, config)?;
     reload(master).await
+}
+
+/// The first half of [`apply`]: `config` checked by nginx and renamed over nginx.conf, which a
+/// reload then reads. The candidate has a name of its own, created exclusively, so that two
+/// switches at once never test or install each other's file.
+pub fn install(binary: &Path, config: &NginxConfig) -> Result<(), String> {
+    let conf = conf_path(&config.prefix);
+    let mut candidate = tempfile::Builder::new()
+        .prefix("nginx.conf.candidate-")
+        .tempfile_in(&config.prefix)
+        .map_err(|e| {
+            format!(
+                "cannot create a candidate config in {}: {e}",
+                config.prefix.display()
+            )
+        })?;
+    std::io::Write::write_all(&mut candidate, config.render().as_bytes())
+        .map_err(|e| format!("cannot write {}: {e}", candidate.path().display()))?;
+    // A failed check drops (and so removes) the candidate.
+    test_config(binary, &config.prefix, candidate.path())?;
+    candidate
+        .persist(&conf)
+        .map(drop)
+        .map_err(|e| format!("cannot replace {}: {}", conf.display(), e.error))
 }
 
 /// Reloads nginx (SIGHUP) with the config already written, and waits until the workers that ran the

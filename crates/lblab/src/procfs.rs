@@ -15,6 +15,18 @@ pub fn alive(pid: u32) -> bool {
     stat_fields(pid).is_some_and(|f| f.first().is_some_and(|s| s != "Z"))
 }
 
+/// When the process started, in clock ticks since boot (field 22 of /proc/PID/stat). With the PID
+/// it names one process for good: a PID is reused, a PID and its start time are not.
+pub fn start_time(pid: u32) -> Option<u64> {
+    stat_fields(pid)?.get(19)?.parse().ok()
+}
+
+/// Whether the process `pid` that started at `start` still runs: the PID alone may have been
+/// given to another process since.
+pub fn alive_since(pid: u32, start: u64) -> bool {
+    alive(pid) && start_time(pid) == Some(start)
+}
+
 pub fn parent_of(pid: u32) -> Option<u32> {
     stat_fields(pid)?.get(1)?.parse().ok()
 }
@@ -79,6 +91,9 @@ mod tests {
         assert!(children_of(parent_of(me).unwrap()).contains(&me));
         assert!(!cmdline(me).is_empty());
         assert!(peak_rss_kib(me).is_some_and(|k| k > 0));
+        let start = start_time(me).unwrap();
+        assert!(alive_since(me, start));
+        assert!(!alive_since(me, start + 1));
         assert!(!alive(u32::MAX));
     }
 }

@@ -11,11 +11,16 @@ use serde::{Deserialize, Serialize};
 
 use crate::backends::BackendInfo;
 use crate::private;
+use crate::private::Lock;
 use crate::procfs::{self, alive, my_uid};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct State {
     pub runner_pid: u32,
+    /// The runner's start time (/proc), so that a record of a dead runner whose PID was given to
+    /// another process is not taken for a live lab. Records of older versions have none.
+    #[serde(default)]
+    pub runner_start: Option<u64>,
     pub url: String,
     pub nginx_bin: PathBuf,
     pub nginx_pid: u32,
@@ -29,12 +34,55 @@ pub fn dir(explicit: Option<&Path>) -> PathBuf {
     }
     match std::env::var_os("XDG_RUNTIME_DIR") {
         Some(d) if !d.is_empty() => PathBuf::from(d).join("lblab"),
-        _ => std::env::temp_dir().join(format!("lblab-{}", my_uid())),
+        // Not $TMPDIR: `up` and `status` run from shells whose TMPDIR may differ, and must meet.
+        _ => PathBuf::from("/tmp").join(format!("lblab-{}", my_uid())),
     }
 }
 
 fn file(dir: &Path) -> PathBuf {
     dir.join("lab.json")
+}
+
+/// The lock `up` holds for its lab's whole life, from before the lab starts until after its record
+/// is removed. The kernel drops it when `up` dies, even by SIGKILL.
+fn up_lock(dir: &Path) -> PathBuf {
+    dir.join("up.lock")
+}
+
+/// Takes the state directory for this process's lab, or says which lab has it: two `up` started at
+/// once cannot both run with one record.
+pub fn claim(dir: &Path) -> Result<Lock, String> {
+    let path = up_lock(dir);
+    if let Some(mut held) = Lock::try_take(&path)? {
+        held.say(&std::process::id().to_string());
+        // Nobody else holds the lock, so a record left here is of a lab that is gone.
+        remove_stale(dir);
+        return Ok(held);
+    }
+    Err(match State::load(dir) {
+        Ok(other) => format!(
+            "a lab is already up at {} (runner pid {}); stop it, or give this one another --state-dir",
+            other.url, other.runner_pid
+        ),
+        Err(_) => format!(
+            "a lab is already up or starting with state dir {} (runner pid {}); stop it, or give this one another --state-dir",
+            dir.display(),
+            Lock::said(&path).unwrap_or_else(|| "unknown".into())
+        ),
+    })
+}
+
+/// Removes the record in `dir` if its runner is gone.
+fn remove_stale(dir: &Path) {
+    let path = file(dir);
+    let record = std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|t| serde_json::from_str::<State>(&t).ok());
+    if let Some(stale) = record.filter(|s| !s.runner_alive()) {
+        let _ = std::fs::remove_file(&path);
+        // Its prefix too, which may be in another $TMPDIR than this run's.
+        crate::lab::remove_if_stale(&stale.config.prefix);
+    }
 }
 
 /// Creates the state directory (0700) or checks that the one there is this user's alone.
@@ -59,11 +107,23 @@ impl State {
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         let state: State = serde_json::from_str(&text)
             .map_err(|e| format!("{} is not a lab record: {e}", path.display()))?;
-        if !alive(state.runner_pid) {
+        if !state.runner_alive() {
+            // The record is removed unless an `up` holds the directory (it may be about to write
+            // a new record): the next command then finds nothing rather than a dead lab.
+            let free = Lock::try_take(&up_lock(dir)).ok().flatten();
+            let removed = free.is_some() && std::fs::remove_file(&path).is_ok();
+            if removed {
+                crate::lab::remove_if_stale(&state.config.prefix);
+            }
             return Err(format!(
-                "no lab is up: {} records one whose runner (pid {}) is gone",
+                "no lab is up: {} recorded one whose runner (pid {}) is gone{}",
                 path.display(),
-                state.runner_pid
+                state.runner_pid,
+                if removed {
+                    "; the record is removed"
+                } else {
+                    ""
+                }
             ));
         }
         if !alive(state.nginx_pid) {
@@ -76,6 +136,14 @@ impl State {
             .verify()
             .map_err(|why| format!("refusing {}: {why}", path.display()))?;
         Ok(state)
+    }
+
+    /// Whether the recorded runner still runs: the same PID, started at the same time.
+    fn runner_alive(&self) -> bool {
+        match self.runner_start {
+            Some(start) => procfs::alive_since(self.runner_pid, start),
+            None => alive(self.runner_pid),
+        }
     }
 
     /// Checks that the recorded PIDs are this user's runner, its nginx started from the recorded

@@ -2,11 +2,13 @@
 //! alone. What is not given keeps its current value.
 
 use std::path::Path;
+use std::time::Duration;
 
 use lblab_config::{Method, NginxConfig, UpstreamConfig};
 
 use crate::Exit;
 use crate::nginx;
+use crate::private::Lock;
 use crate::spec::{Balancing, WeightsChange};
 use crate::state::State;
 
@@ -25,11 +27,24 @@ pub struct Switched {
     pub before: String,
     pub after: String,
     pub state: State,
+    /// The lab already ran what was asked: nothing was written and nginx was not reloaded.
+    pub unchanged: bool,
 }
+
+/// How long a switch waits for another one of the same lab to finish. A switch takes at most about
+/// 10 s (nginx's reload), so this outlasts a few of them queued.
+const SWITCH_LOCK_WAIT: Duration = Duration::from_secs(60);
 
 /// `lblab switch`: `change` applied to the lab recorded in `dir`, and what was done said.
 pub async fn switch(dir: &Path, change: Change) -> Exit {
-    match apply(dir, &change).await {
+    match apply_or_why(dir, &change).await {
+        Ok(s) if s.unchanged => {
+            println!(
+                "lblab: nothing to change: the lab already balances with {} (nginx {} not reloaded)",
+                s.after, s.state.nginx_pid
+            );
+            Exit::Code(0)
+        }
         Ok(s) => {
             let pids: Vec<String> = s.state.backends.iter().map(|b| b.pid.to_string()).collect();
             println!(
@@ -41,7 +56,30 @@ pub async fn switch(dir: &Path, change: Change) -> Exit {
             );
             Exit::Code(0)
         }
-        Err(e) => Exit::Usage(e),
+        Err(Failed::Refused(e)) => Exit::Usage(e),
+        Err(Failed::Unconfirmed(e)) => {
+            crate::signals::say(&format!("lblab: {e}"));
+            Exit::Code(1)
+        }
+    }
+}
+
+/// Why a switch did not happen as asked.
+#[derive(Debug)]
+pub enum Failed {
+    /// Nothing was changed: no lab, a record not believed, a change that is not valid, or a config
+    /// nginx rejected.
+    Refused(String),
+    /// The new config is in nginx.conf and in the record, and nginx was told to reload, but did not
+    /// confirm it in time: nginx runs it once it does.
+    Unconfirmed(String),
+}
+
+impl std::fmt::Display for Failed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failed::Refused(e) | Failed::Unconfirmed(e) => f.write_str(e),
+        }
     }
 }
 
@@ -65,21 +103,69 @@ fn merged(current: &UpstreamConfig, change: &Change) -> Balancing {
     }
 }
 
+/// [`apply_or_why`] with its failure in words, for the dashboard, which answers every failure the
+/// same way.
+pub async fn apply(dir: &Path, change: &Change) -> Result<Switched, String> {
+    apply_or_why(dir, change).await.map_err(|e| e.to_string())
+}
+
 /// Switches the lab recorded in `dir`: the merged method is validated, nginx checks and reloads the
 /// new config (a rejected one changes nothing), and the record is updated.
-pub async fn apply(dir: &Path, change: &Change) -> Result<Switched, String> {
-    let mut state = State::load(dir)?;
+///
+/// Switches of one lab are serialised by a lock in the state directory, across processes (`lblab
+/// switch` and the dashboard in `up`): each reads the record under the lock, so it merges its change
+/// into what the previous switch left, and the record always names what nginx.conf holds.
+pub async fn apply_or_why(dir: &Path, change: &Change) -> Result<Switched, Failed> {
+    // The record is checked before the lock file is made, so that no lock is created in a state
+    // directory that is not believed (or where no lab is up).
+    State::load(dir).map_err(Failed::Refused)?;
+    let lock = dir.join("switch.lock");
+    let _held = Lock::take(&lock, SWITCH_LOCK_WAIT)
+        .await
+        .map_err(Failed::Refused)?
+        .ok_or_else(|| {
+            Failed::Refused(format!(
+                "another switch of this lab has held {} for {} s; try again once it is done",
+                lock.display(),
+                SWITCH_LOCK_WAIT.as_secs()
+            ))
+        })?;
+    let mut state = State::load(dir).map_err(Failed::Refused)?;
     let m = merged(&state.config.upstream, change);
-    m.validate(state.backends.len() as u32)?;
+    m.validate(state.backends.len() as u32)
+        .map_err(Failed::Refused)?;
     let before = describe(&state.config.upstream);
     let wanted = m.upstream(state.config.upstream.servers.clone());
-    state.config = switch_to(&state.nginx_bin, &state.config, state.nginx_pid, wanted).await?;
-    state.save(dir)?;
-    Ok(Switched {
-        before,
-        after: describe(&state.config.upstream),
-        state,
-    })
+    if wanted.render() == state.config.upstream.render() {
+        return Ok(Switched {
+            after: before.clone(),
+            before,
+            state,
+            unchanged: true,
+        });
+    }
+    state.config.upstream = wanted;
+    nginx::install(&state.nginx_bin, &state.config).map_err(Failed::Refused)?;
+    // From here nginx.conf holds the new config, so the record must say so whatever the reload
+    // does: a reload that is not confirmed (nginx stopped, or old workers still busy) is still
+    // pending, and nginx reads this file when it happens.
+    let reloaded = nginx::reload(state.nginx_pid).await;
+    let after = describe(&state.config.upstream);
+    let saved = state.save(dir);
+    match (reloaded, saved) {
+        (Ok(()), Ok(())) => Ok(Switched {
+            before,
+            after,
+            state,
+            unchanged: false,
+        }),
+        (Err(e), Ok(())) => Err(Failed::Unconfirmed(format!(
+            "the switch {before} → {after} is not confirmed: {e}; nginx.conf and the lab's record now hold {after}, which nginx runs once its reload is done (see `lblab status`)"
+        ))),
+        (_, Err(e)) => Err(Failed::Unconfirmed(format!(
+            "nginx.conf now holds {after} and nginx was told to reload, but the lab's record could not be updated: {e}"
+        ))),
+    }
 }
 
 /// The core of a switch, shared by `switch` and `compare`: `current` with `upstream` in place of

@@ -15,6 +15,12 @@ pub async fn up(args: UpArgs) -> Exit {
     if let Err(e) = state::prepare(&dir) {
         return Exit::Usage(e);
     }
+    // Held until the record is removed, after the lab stopped: a second `up` with this directory
+    // is refused even while this one is still starting.
+    let _claim = match state::claim(&dir) {
+        Ok(c) => c,
+        Err(e) => return Exit::Usage(e),
+    };
     if let Ok(other) = State::load(&dir) {
         return Exit::Usage(format!(
             "a lab is already up at {} (runner pid {}); stop it, or give this one another --state-dir",
@@ -41,6 +47,7 @@ pub async fn up(args: UpArgs) -> Exit {
     let info = lab.info(&[]);
     let state = State {
         runner_pid: std::process::id(),
+        runner_start: crate::procfs::start_time(std::process::id()),
         url: info.url.clone(),
         nginx_bin: lab.nginx_bin.clone(),
         nginx_pid: info.nginx_pid,
