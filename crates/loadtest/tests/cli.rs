@@ -99,3 +99,16 @@ fn help_ends_with_examples_and_exit_statuses_and_version_works() {
         format!("loadtest {}", env!("CARGO_PKG_VERSION"))
     );
 }
+
+#[test]
+fn a_timed_run_at_a_rate_sends_rate_times_duration() {
+    // 30/s for 1 s: request 30 is due at exactly 1 s, the end, so it is not sent. Rounding a
+    // thirtieth of a second down to whole nanoseconds made it due just before the end, and sent.
+    let url = refusing_url();
+    let out = loadtest(&[&url, "--rate", "30", "-d", "1s", "-c", "2", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let requests = v["requests"].as_u64().unwrap();
+    let missed = v["schedule"]["missed"].as_u64().unwrap();
+    assert!(requests <= 30, "{v}");
+    assert_eq!(requests + missed, 30, "{v}");
+}
