@@ -158,7 +158,7 @@ mod tests {
         assert_eq!(thirds.due(3), start + Duration::from_secs(1));
         // Far beyond any run, still no panic.
         assert!(Schedule::new(start, MIN_RATE).due(u64::MAX) > start);
-        assert!(Schedule::new(start, 1234.567_890_123_456_7).due(u64::MAX) > start);
+        assert!(Schedule::new(start, 1_234.567_890_123_456_7).due(u64::MAX) > start);
     }
 
     /// How many requests a `-d` run sends: those due before its end, counted one by one as the
