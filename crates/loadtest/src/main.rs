@@ -20,7 +20,7 @@ struct Args {
     url: Url,
 
     /// How many backends stand behind the target, for --expect (default: as many as answered).
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    #[arg(long, allow_negative_numbers = true, value_parser = loadtest::cli::parse_backends)]
     backends: Option<u64>,
 
     #[command(flatten)]

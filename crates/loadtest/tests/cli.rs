@@ -26,11 +26,39 @@ fn bad_input_exits_2_with_the_flag_named() {
         (&["--max-errors", "lots"], "not an error allowance"),
         (&["--rate", "0"], "out of range"),
         (&["--rate", "fast"], "not a rate"),
+        // Not clap's tip to write `-- -5`: after `--` it would be the URL.
+        (
+            &["--rate", "-5"],
+            "'-5' for '--rate <R>': rate '-5' is out of range",
+        ),
+        (&["--rate", "-0.5"], "rate '-0.5' is out of range"),
+        (
+            &["-n", "18446744073709551616"],
+            "'18446744073709551616' is too large (must be from 1 to 18446744073709551615)",
+        ),
+        (
+            &["--backends", "18446744073709551616"],
+            "is too large (must be from 1 to 10000)",
+        ),
+        // A timer that counts milliseconds would silently make it 1 ms.
+        (
+            &["--timeout", "0.5ms"],
+            "not a whole number of milliseconds",
+        ),
+        (&["--timeout", "-1s"], "must be above zero"),
+        (&["-d", "-1s"], "must be above zero"),
+        (&["--max-errors", "-1"], "not an error allowance"),
     ] {
         let out = loadtest(args);
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
         assert!(err.contains(needle), "{args:?}: {err}");
+        assert!(!err.contains("tip:"), "{args:?}: {err}");
+        assert_eq!(
+            err.lines().next().map(|l| l.starts_with("error: ")),
+            Some(true),
+            "{args:?}: {err}"
+        );
     }
 }
 
