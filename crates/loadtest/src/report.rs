@@ -96,6 +96,18 @@ pub struct Report {
 }
 
 impl Report {
+    /// Requests that count against `--max-errors`: the errors, and the requests still unanswered
+    /// when the run ended unless Ctrl-C cut them off (those did not fail).
+    pub fn failed(&self) -> u64 {
+        self.errors + if self.interrupted { 0 } else { self.unanswered }
+    }
+
+    /// What `--max-errors` is a share of, and the verdict counts: every request sent, answered or
+    /// failed (`requests`) or still unanswered at the end.
+    pub fn sent(&self) -> u64 {
+        self.requests + self.unanswered
+    }
+
     /// The original lab's one-line summary: `{1: 333, 2: 333, 3: 334}`.
     pub fn counts_line(&self) -> String {
         counts_dict(&self.counts)
