@@ -8,7 +8,7 @@ use reqwest::Url;
 
 use crate::config::{Engine, default_threads};
 use crate::{
-    Config, Expectation, HeaderTemplate, MaxErrors, check_expectations, check_open_files,
+    Config, Expectation, HeaderTemplate, MaxErrors, OkStatus, check_expectations, check_open_files,
     check_source_ips, parse_duration, parse_rate, parse_source_ips,
 };
 
@@ -72,6 +72,11 @@ pub struct LoadArgs {
     #[arg(long, default_value = "0", allow_hyphen_values = true, value_parser = MaxErrors::parse)]
     pub max_errors: MaxErrors,
 
+    /// The statuses that are answers, as a list of classes and codes (e.g. 2xx, or 2xx,3xx,404);
+    /// any other status is an error, `status N` in the report, judged by --max-errors.
+    #[arg(long, value_name = "LIST", default_value = "2xx,3xx", value_parser = OkStatus::parse)]
+    pub ok_status: OkStatus,
+
     /// Print one JSON object instead of the report.
     #[arg(long)]
     pub json: bool,
@@ -98,6 +103,7 @@ impl LoadArgs {
             expectations: self.expectations.clone(),
             backends,
             max_errors: self.max_errors,
+            ok_status: self.ok_status,
             progress: !self.json,
             engine: self.engine,
             ..Config::new(url)

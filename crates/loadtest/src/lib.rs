@@ -18,6 +18,7 @@ mod report;
 mod schedule;
 mod source_ip;
 mod stats;
+mod status;
 mod stop;
 mod timeline;
 
@@ -32,5 +33,6 @@ pub use report::{BackendKey, BackendReport, Latency, Report};
 pub use schedule::{ScheduleReport, parse_rate};
 pub use source_ip::{check_source_ips, parse_source_ips};
 pub use stats::chi_square;
+pub use status::OkStatus;
 pub use stop::Stop;
 pub use timeline::Timeline;
