@@ -8,7 +8,7 @@ use reqwest::Url;
 
 use crate::config::{Engine, default_threads};
 use crate::{
-    Config, Expectation, HeaderTemplate, MaxErrors, check_expectations, check_open_files,
+    Config, Expectation, HeaderTemplate, MaxErrors, OkStatus, check_expectations, check_open_files,
     check_source_ips, parse_duration, parse_rate, parse_source_ips,
 };
 
@@ -29,19 +29,21 @@ pub struct LoadArgs {
 
     /// Open model: send R requests per second on a fixed schedule (at most -c in flight) and time
     /// each request from when it was due, so a stalled target shows in the latencies.
-    #[arg(long, value_name = "R", value_parser = parse_rate)]
+    // Negative numbers are taken as values so that `--rate -5` reaches parse_rate and is refused
+    // as out of range, rather than clap's tip to write `-- -5`, which would make it the URL.
+    #[arg(long, value_name = "R", allow_negative_numbers = true, value_parser = parse_rate)]
     pub rate: Option<f64>,
 
     /// Send for this long instead of a number of requests (e.g. 10s, 500ms, 2m).
-    #[arg(short = 'd', long, value_parser = parse_duration, conflicts_with = "requests")]
+    #[arg(short = 'd', long, allow_hyphen_values = true, value_parser = parse_duration, conflicts_with = "requests")]
     pub duration: Option<Duration>,
 
     /// Open a new connection for every request.
     #[arg(long)]
     pub no_keep_alive: bool,
 
-    /// Give up on a request after this long.
-    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    /// Give up on a request after this long: whole milliseconds, at least 1ms.
+    #[arg(long, default_value = "10s", allow_hyphen_values = true, value_parser = parse_timeout)]
     pub timeout: Duration,
 
     /// Send from this local address; repeat it, or give a range such as 127.0.1-30.1, for several
@@ -67,8 +69,13 @@ pub struct LoadArgs {
     pub expectations: Vec<Expectation>,
 
     /// Failed requests allowed before the run fails: a count (5) or a share (1%).
-    #[arg(long, default_value = "0", value_parser = MaxErrors::parse)]
+    #[arg(long, default_value = "0", allow_hyphen_values = true, value_parser = MaxErrors::parse)]
     pub max_errors: MaxErrors,
+
+    /// The statuses that are answers, as a list of classes and codes (e.g. 2xx, or 2xx,3xx,404);
+    /// any other status is an error, `status N` in the report, judged by --max-errors.
+    #[arg(long, value_name = "LIST", default_value = "2xx,3xx", value_parser = OkStatus::parse)]
+    pub ok_status: OkStatus,
 
     /// Print one JSON object instead of the report.
     #[arg(long)]
@@ -96,6 +103,7 @@ impl LoadArgs {
             expectations: self.expectations.clone(),
             backends,
             max_errors: self.max_errors,
+            ok_status: self.ok_status,
             progress: !self.json,
             engine: self.engine,
             ..Config::new(url)
@@ -129,11 +137,33 @@ fn whole_number(s: &str, min: u64, max: u64) -> Result<u64, String> {
     } else {
         format!("from {min} to {max}")
     };
-    match s.trim().parse::<u64>() {
+    let digits = s.trim();
+    match digits.parse::<u64>() {
         Ok(n) if (min..=max).contains(&n) => Ok(n),
         Ok(_) => Err(format!("must be {range}")),
+        // Digits that do not fit in a u64 are a whole number all the same, just too large.
+        Err(_) if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) => Err(format!(
+            "'{digits}' is too large (must be from {min} to {max})"
+        )),
         Err(_) => Err(format!("'{s}' is not a whole number (must be {range})")),
     }
+}
+
+/// `--backends K` of the `loadtest` binary.
+pub fn parse_backends(s: &str) -> Result<u64, String> {
+    whole_number(s, 1, 10_000)
+}
+
+/// `--timeout`: a duration in whole milliseconds. Both engines' timers count milliseconds and
+/// round a deadline up to the next one, so 0.5ms would silently mean 1ms and 1.5ms 2ms.
+fn parse_timeout(s: &str) -> Result<Duration, String> {
+    let d = parse_duration(s)?;
+    if d.subsec_nanos() % 1_000_000 != 0 {
+        return Err(format!(
+            "timeout '{s}' is not a whole number of milliseconds (accepted: 1ms or more, e.g. 250ms, 1.5s; the timers count milliseconds)"
+        ));
+    }
+    Ok(d)
 }
 
 fn parse_requests(s: &str) -> Result<u64, String> {
@@ -177,6 +207,31 @@ mod tests {
             Err("must be from 1 to 100000".into())
         );
         assert_eq!(parse_threads("8"), Ok(8));
+        assert_eq!(
+            parse_requests("18446744073709551616"),
+            Err(
+                "'18446744073709551616' is too large (must be from 1 to 18446744073709551615)"
+                    .into()
+            )
+        );
+        assert_eq!(
+            parse_backends("99999999999999999999"),
+            Err("'99999999999999999999' is too large (must be from 1 to 10000)".into())
+        );
+    }
+
+    #[test]
+    fn timeouts_are_whole_milliseconds() {
+        assert_eq!(parse_timeout("1ms"), Ok(Duration::from_millis(1)));
+        assert_eq!(parse_timeout("1.5s"), Ok(Duration::from_millis(1500)));
+        for s in ["0.5ms", "1.5ms", "0.0001s"] {
+            assert!(
+                parse_timeout(s)
+                    .unwrap_err()
+                    .contains("whole number of milliseconds"),
+                "{s}"
+            );
+        }
     }
 
     #[test]

@@ -3,7 +3,9 @@ use std::time::Duration;
 
 use reqwest::Url;
 
-use crate::{Expectation, HeaderTemplate, check_expectations, check_open_files, check_source_ips};
+use crate::{
+    Expectation, HeaderTemplate, OkStatus, check_expectations, check_open_files, check_source_ips,
+};
 
 /// One load test, as the CLI or `lblab run` describe it.
 #[derive(Debug, Clone)]
@@ -27,6 +29,8 @@ pub struct Config {
     /// How many backends are behind the URL, for the expectations; `None`: as many as answered.
     pub backends: Option<usize>,
     pub max_errors: MaxErrors,
+    /// The statuses that are answers; any other is an error (`status N`).
+    pub ok_status: OkStatus,
     /// Draw a progress bar on stderr (only ever on a terminal).
     pub progress: bool,
     pub engine: Engine,
@@ -99,6 +103,7 @@ impl Config {
             expectations: Vec::new(),
             backends: None,
             max_errors: MaxErrors::Count(0),
+            ok_status: OkStatus::default(),
             progress: false,
             engine: Engine::Lean,
             timeline: false,

@@ -1,3 +1,4 @@
+use reqwest::Url;
 use reqwest::header::{HeaderName, HeaderValue};
 
 /// A request header whose value may vary per request: `{n}` is the request's sequence number
@@ -50,6 +51,91 @@ impl HeaderTemplate {
         // parse() checked a rendering; every other rendering differs only in ASCII digits.
         HeaderValue::from_str(&self.render(seq)).unwrap_or_else(|_| HeaderValue::from_static(""))
     }
+}
+
+/// Whether `headers` give one named `name` (lower case), replacing the engine's own.
+pub(crate) fn given(headers: &[HeaderTemplate], name: &str) -> bool {
+    headers.iter().any(|h| h.name.as_str() == name)
+}
+
+/// Whether `headers` ask the server to close the connection after its answer: then the client
+/// may send nothing more on it (RFC 9112 §9.6).
+pub(crate) fn asks_to_close(headers: &[HeaderTemplate]) -> bool {
+    headers
+        .iter()
+        .filter(|h| h.name.as_str() == "connection")
+        .any(|h| {
+            h.render(0)
+                .split(',')
+                .any(|token| token.trim().eq_ignore_ascii_case("close"))
+        })
+}
+
+/// `url` without its user and password: the credentials go in `Authorization` ([`basic_auth`]),
+/// never on the wire as part of the URL.
+pub(crate) fn without_credentials(url: &Url) -> Url {
+    let mut bare = url.clone();
+    // Only a URL with a host has credentials to remove, and `parse_url` accepts no other.
+    let _ = bare.set_username("");
+    let _ = bare.set_password(None);
+    bare
+}
+
+/// The `Authorization` value for the user and password of `http://user:pass@host/`: `Basic` and
+/// the base64 of `user:pass`, percent-decoded, as curl and browsers send it (RFC 7617); `None`
+/// when the URL has neither.
+pub(crate) fn basic_auth(url: &Url) -> Option<String> {
+    if url.username().is_empty() && url.password().is_none() {
+        return None;
+    }
+    let mut credentials = percent_decode(url.username());
+    credentials.push(b':');
+    credentials.extend(percent_decode(url.password().unwrap_or_default()));
+    Some(format!("Basic {}", base64(&credentials)))
+}
+
+/// The bytes that `%XX` escapes stand for; anything else as it is.
+fn percent_decode(s: &str) -> Vec<u8> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = b
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (b[i], hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+/// Standard base64 with padding (RFC 4648 §4).
+fn base64(data: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for group in data.chunks(3) {
+        let n = group
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= group.len() {
+                out.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
 
 fn parse_parts(v: &str) -> Result<Vec<Part>, String> {
@@ -132,5 +218,40 @@ mod tests {
                 .contains("no '}'")
         );
         assert!(HeaderTemplate::parse("X: a\u{7f}b").is_err());
+    }
+
+    #[test]
+    fn credentials_in_the_url_are_basic_auth() {
+        let url = |s: &str| Url::parse(s).unwrap();
+        // RFC 7617's own example.
+        assert_eq!(
+            basic_auth(&url("http://Aladdin:open%20sesame@127.0.0.1/")),
+            Some("Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==".into())
+        );
+        assert_eq!(basic_auth(&url("http://u@h/")), Some("Basic dTo=".into()));
+        assert_eq!(basic_auth(&url("http://:p@h/")), Some("Basic OnA=".into()));
+        assert_eq!(basic_auth(&url("http://h/")), None);
+        assert_eq!(
+            without_credentials(&url("http://user:pass@h:8/a?b")).as_str(),
+            "http://h:8/a?b"
+        );
+        for (data, want) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+        ] {
+            assert_eq!(base64(data.as_bytes()), want);
+        }
+    }
+
+    #[test]
+    fn a_connection_header_may_ask_to_close() {
+        let h = |s: &str| vec![HeaderTemplate::parse(s).unwrap()];
+        assert!(asks_to_close(&h("Connection: Keep-Alive, close")));
+        assert!(!asks_to_close(&h("Connection: keep-alive")));
+        assert!(!asks_to_close(&h("X-Connection: close")));
+        assert!(given(&h("HOST: x"), "host"));
     }
 }

@@ -20,7 +20,7 @@ struct Args {
     url: Url,
 
     /// How many backends stand behind the target, for --expect (default: as many as answered).
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    #[arg(long, allow_negative_numbers = true, value_parser = loadtest::cli::parse_backends)]
     backends: Option<u64>,
 
     #[command(flatten)]
@@ -42,7 +42,7 @@ fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("loadtest: cannot start the async runtime: {e}");
+            loadtest::print_stderr(&format!("loadtest: cannot start the async runtime: {e}"));
             return ExitCode::from(2);
         }
     };
@@ -61,10 +61,15 @@ fn main() -> ExitCode {
     });
     match outcome {
         Ok(report) => {
-            if args.load.json {
-                println!("{}", serde_json::to_string(&report).unwrap_or_default());
+            let text = if args.load.json {
+                serde_json::to_string(&report).unwrap_or_default() + "\n"
             } else {
-                print!("{}", loadtest::print_text(&report));
+                loadtest::print_text(&report)
+            };
+            // A reader that has gone (`| head -1`) is no failure: the exit status stays the run's.
+            if let Err(e) = loadtest::print_stdout(&text) {
+                loadtest::print_stderr(&format!("loadtest: {e}"));
+                return ExitCode::from(2);
             }
             if report.interrupted {
                 ExitCode::from(INTERRUPTED_EXIT)
@@ -75,7 +80,7 @@ fn main() -> ExitCode {
             }
         }
         Err(e) => {
-            eprintln!("loadtest: {e}");
+            loadtest::print_stderr(&format!("loadtest: {e}"));
             ExitCode::from(2)
         }
     }

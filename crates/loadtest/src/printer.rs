@@ -36,9 +36,16 @@ pub fn print_text(r: &Report) -> String {
     }
     let _ = writeln!(s);
     let l = r.latency_ms;
+    // The requests still in flight at the end are in no other total, but the verdict counts them:
+    // they are shown here so that every number of a FAIL line below is on this one.
+    let unanswered = if r.unanswered > 0 {
+        format!("  unanswered {} (of {} sent)", r.unanswered, r.sent())
+    } else {
+        String::new()
+    };
     let _ = writeln!(
         s,
-        "requests {}  ok {}  errors {}  elapsed {:.3} s  {:.0} answered/s  {:.0} errors/s",
+        "requests {}  ok {}  errors {}{unanswered}  elapsed {:.3} s  {:.0} answered/s  {:.0} errors/s",
         r.requests, r.ok, r.errors, r.elapsed_s, r.rps, r.errors_per_s
     );
     if r.ok > 0 {
@@ -90,12 +97,22 @@ pub fn print_text(r: &Report) -> String {
         );
     }
     if !r.passed && r.expectations.iter().all(|o| o.ok) {
-        let _ = writeln!(
-            s,
-            "FAIL: {} of {} requests failed, more than --max-errors allows",
-            r.errors + if r.interrupted { 0 } else { r.unanswered },
-            r.requests + r.unanswered
-        );
+        let what = match (r.unanswered, r.interrupted) {
+            (0, _) => format!("{} of {} requests failed", r.failed(), r.requests),
+            (u, false) => format!(
+                "{} of {} sent failed (errors {}, unanswered {u})",
+                r.failed(),
+                r.sent(),
+                r.errors
+            ),
+            (u, true) => format!(
+                "{} of {} sent failed (errors {}; the {u} unanswered were cut off by Ctrl-C, not failed)",
+                r.failed(),
+                r.sent(),
+                r.errors
+            ),
+        };
+        let _ = writeln!(s, "FAIL: {what}, more than --max-errors allows");
     }
     if r.interrupted {
         let _ = writeln!(

@@ -54,12 +54,12 @@ pub struct Report {
     pub url: String,
     /// Requests completed: `ok + errors`.
     pub requests: u64,
-    /// Requests answered with a 2xx status.
+    /// Requests answered with a status of `--ok-status` (2xx and 3xx by default).
     pub ok: u64,
     pub errors: u64,
     /// `connect refused`, `timeout`, `status 502`, … → count.
     pub errors_by_kind: BTreeMap<String, u64>,
-    /// HTTP status → answers with it, 2xx and not (a failure before an answer has none).
+    /// HTTP status → answers with it, ok and not (a failure before an answer has none).
     pub status_codes: BTreeMap<u16, u64>,
     /// Requests sent again because the server closed their kept-alive connection before answering
     /// (each still counts once in `requests`).
@@ -76,7 +76,7 @@ pub struct Report {
     /// Backend id (or `unknown`) → answered requests; every expected backend is listed, 0 included.
     pub counts: BTreeMap<BackendKey, u64>,
     pub elapsed_s: f64,
-    /// Answered (2xx) requests per second.
+    /// Answered (ok) requests per second.
     pub rps: f64,
     /// Failed requests per second.
     pub errors_per_s: f64,
@@ -96,6 +96,18 @@ pub struct Report {
 }
 
 impl Report {
+    /// Requests that count against `--max-errors`: the errors, and the requests still unanswered
+    /// when the run ended unless Ctrl-C cut them off (those did not fail).
+    pub fn failed(&self) -> u64 {
+        self.errors + if self.interrupted { 0 } else { self.unanswered }
+    }
+
+    /// What `--max-errors` is a share of, and the verdict counts: every request sent, answered or
+    /// failed (`requests`) or still unanswered at the end.
+    pub fn sent(&self) -> u64 {
+        self.requests + self.unanswered
+    }
+
     /// The original lab's one-line summary: `{1: 333, 2: 333, 3: 334}`.
     pub fn counts_line(&self) -> String {
         counts_dict(&self.counts)

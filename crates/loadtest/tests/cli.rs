@@ -26,11 +26,39 @@ fn bad_input_exits_2_with_the_flag_named() {
         (&["--max-errors", "lots"], "not an error allowance"),
         (&["--rate", "0"], "out of range"),
         (&["--rate", "fast"], "not a rate"),
+        // Not clap's tip to write `-- -5`: after `--` it would be the URL.
+        (
+            &["--rate", "-5"],
+            "'-5' for '--rate <R>': rate '-5' is out of range",
+        ),
+        (&["--rate", "-0.5"], "rate '-0.5' is out of range"),
+        (
+            &["-n", "18446744073709551616"],
+            "'18446744073709551616' is too large (must be from 1 to 18446744073709551615)",
+        ),
+        (
+            &["--backends", "18446744073709551616"],
+            "is too large (must be from 1 to 10000)",
+        ),
+        // A timer that counts milliseconds would silently make it 1 ms.
+        (
+            &["--timeout", "0.5ms"],
+            "not a whole number of milliseconds",
+        ),
+        (&["--timeout", "-1s"], "must be above zero"),
+        (&["-d", "-1s"], "must be above zero"),
+        (&["--max-errors", "-1"], "not an error allowance"),
     ] {
         let out = loadtest(args);
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
         assert!(err.contains(needle), "{args:?}: {err}");
+        assert!(!err.contains("tip:"), "{args:?}: {err}");
+        assert_eq!(
+            err.lines().next().map(|l| l.starts_with("error: ")),
+            Some(true),
+            "{args:?}: {err}"
+        );
     }
 }
 
@@ -98,4 +126,17 @@ fn help_ends_with_examples_and_exit_statuses_and_version_works() {
         String::from_utf8_lossy(&out.stdout).trim(),
         format!("loadtest {}", env!("CARGO_PKG_VERSION"))
     );
+}
+
+#[test]
+fn a_timed_run_at_a_rate_sends_rate_times_duration() {
+    // 30/s for 1 s: request 30 is due at exactly 1 s, the end, so it is not sent. Rounding a
+    // thirtieth of a second down to whole nanoseconds made it due just before the end, and sent.
+    let url = refusing_url();
+    let out = loadtest(&[&url, "--rate", "30", "-d", "1s", "-c", "2", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let requests = v["requests"].as_u64().unwrap();
+    let missed = v["schedule"]["missed"].as_u64().unwrap();
+    assert!(requests <= 30, "{v}");
+    assert_eq!(requests + missed, 30, "{v}");
 }

@@ -33,3 +33,42 @@ fn a_hung_target_does_not_hold_a_timed_run_past_its_duration() {
         "unanswered requests fail the run"
     );
 }
+
+#[test]
+fn the_totals_line_counts_what_the_verdict_counts() {
+    // Each connection is answered once and closed, but every third is never answered: the run
+    // ends with answers and with requests still in flight.
+    let server = RawServer::cycling(vec![
+        Answer::Bytes(support::OK_FROM_1),
+        Answer::Bytes(support::OK_FROM_1),
+        Answer::Never,
+    ]);
+    let out = loadtest(&[&server.url, "-d", "1s", "-c", "3", "--timeout", "10s"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    let totals = text.lines().find(|l| l.starts_with("requests ")).unwrap();
+    let fail = text.lines().find(|l| l.starts_with("FAIL: ")).unwrap();
+    let number = |line: &str, after: &str| -> u64 {
+        let rest = &line[line
+            .find(after)
+            .unwrap_or_else(|| panic!("{after}: {text}"))
+            + after.len()..];
+        rest.split(|c: char| !c.is_ascii_digit())
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let (requests, errors) = (number(totals, "requests "), number(totals, "errors "));
+    let unanswered = number(totals, "unanswered ");
+    assert_eq!(unanswered, 3, "{text}");
+    assert!(requests > 0, "{text}");
+    // Before, the totals said `requests N ok N errors 0` above `FAIL: 3 of N+3 requests failed`.
+    assert_eq!(number(totals, "(of "), requests + unanswered, "{text}");
+    assert_eq!(number(fail, "FAIL: "), errors + unanswered, "{text}");
+    assert_eq!(number(fail, " of "), requests + unanswered, "{text}");
+    assert!(
+        fail.contains(&format!("(errors {errors}, unanswered {unanswered})")),
+        "{text}"
+    );
+}

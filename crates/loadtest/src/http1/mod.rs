@@ -21,6 +21,7 @@ use response::{Chunked, Framing, parse_head};
 use crate::attribution::id_in_body;
 use crate::failure::Failure;
 use crate::report::BackendKey;
+use crate::status::OkStatus;
 
 /// A response head may be this long at most.
 const MAX_HEAD: usize = 64 * 1024;
@@ -33,6 +34,7 @@ const BODY_KEPT: usize = 512;
 pub struct Conn {
     wire: Wire,
     timeout: Duration,
+    ok_status: OkStatus,
     /// `--timeout`, one timer for the connection's life, moved on per request: a later deadline
     /// is an atomic store in tokio's timer, where a new timer per request is a wheel insert and
     /// removal under its lock.
@@ -47,10 +49,21 @@ struct Wire {
     buf: Vec<u8>,
     body: Vec<u8>,
     reused: bool,
+    /// Whether the requests ask to keep the connection: one that sent `Connection: close` may
+    /// send nothing more on it (RFC 9112 §9.6), whatever the server's answer says.
+    keep_alive: bool,
 }
 
 impl Conn {
-    pub fn new(target: SocketAddr, source: Option<IpAddr>, timeout: Duration) -> Conn {
+    /// `keep_alive`: whether the requests leave the connection open (no `Connection: close`);
+    /// `ok_status`: the statuses that are answers rather than errors.
+    pub fn new(
+        target: SocketAddr,
+        source: Option<IpAddr>,
+        timeout: Duration,
+        keep_alive: bool,
+        ok_status: OkStatus,
+    ) -> Conn {
         Conn {
             wire: Wire {
                 target,
@@ -59,8 +72,10 @@ impl Conn {
                 buf: Vec::new(),
                 body: Vec::new(),
                 reused: false,
+                keep_alive,
             },
             timeout,
+            ok_status,
             timer: None,
         }
     }
@@ -71,8 +86,8 @@ impl Conn {
         self.wire.reused
     }
 
-    /// Sends `request` and reads the whole answer: its status and who sent it. A status outside
-    /// 2xx is `Failure::Status`, after its body, so the connection stays usable.
+    /// Sends `request` and reads the whole answer: its status and who sent it. A status that is
+    /// not in `--ok-status` is `Failure::Status`, after its body, so the connection stays usable.
     pub async fn exchange(&mut self, request: &[u8]) -> Result<(u16, BackendKey), Failure> {
         let deadline = Instant::now() + self.timeout;
         let timer = match &mut self.timer {
@@ -90,7 +105,7 @@ impl Conn {
             () = timer.as_mut() => Err(Failure::Timeout),
         };
         match outcome {
-            Ok((status, backend)) if (200..300).contains(&status) => Ok((status, backend)),
+            Ok((status, backend)) if self.ok_status.contains(status) => Ok((status, backend)),
             Ok((status, _)) => Err(Failure::Status(status)),
             Err(failure) => {
                 // Whatever the connection was in the middle of, it cannot carry another request.
@@ -185,7 +200,7 @@ impl Wire {
                 }
             },
         }
-        if !head.keep_alive {
+        if !head.keep_alive || !self.keep_alive {
             self.stream = None;
         }
         let id = match head.backend {

@@ -7,11 +7,13 @@ use std::fmt::Write as _;
 use reqwest::Url;
 
 use crate::HeaderTemplate;
+use crate::header::{asks_to_close, basic_auth, given};
 
 pub struct RequestBytes {
     /// The whole request when no header varies; else everything before the varying headers.
     head: Vec<u8>,
     varying: Vec<HeaderTemplate>,
+    keep_alive: bool,
 }
 
 impl RequestBytes {
@@ -27,9 +29,20 @@ impl RequestBytes {
             Some(p) => format!("{host}:{p}"),
             None => host.to_owned(),
         };
-        let mut head = format!("GET {target} HTTP/1.1\r\nhost: {host}\r\naccept: */*\r\n");
-        if !keep_alive {
+        // A header given with -H replaces the engine's own of that name, as in reqwest and curl:
+        // two Host headers are a request nginx must refuse (400, RFC 9112 §3.2).
+        let mut head = format!("GET {target} HTTP/1.1\r\n");
+        if !given(headers, "host") {
+            let _ = write!(head, "host: {host}\r\n");
+        }
+        if !given(headers, "accept") {
+            head.push_str("accept: */*\r\n");
+        }
+        if !keep_alive && !given(headers, "connection") {
             head.push_str("connection: close\r\n");
+        }
+        if let Some(auth) = basic_auth(url).filter(|_| !given(headers, "authorization")) {
+            let _ = write!(head, "authorization: {auth}\r\n");
         }
         let mut varying = Vec::new();
         for h in headers {
@@ -43,7 +56,17 @@ impl RequestBytes {
         if varying.is_empty() {
             head.extend_from_slice(b"\r\n");
         }
-        RequestBytes { head, varying }
+        RequestBytes {
+            head,
+            varying,
+            keep_alive: keep_alive && !asks_to_close(headers),
+        }
+    }
+
+    /// Whether the connection may carry another request after this one's answer: not when the
+    /// run or a `Connection: close` header asked the server to close it.
+    pub fn keeps_alive(&self) -> bool {
+        self.keep_alive
     }
 
     /// Request `seq`'s bytes: the prepared ones, or those with the varying headers written into

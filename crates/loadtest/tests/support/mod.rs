@@ -107,6 +107,94 @@ fn serve(mut stream: TcpStream, answer: Answer) {
     }
 }
 
+/// A server that keeps every connection open whatever the request says (`Connection: close`
+/// included, as some servers do) and answers each request on it the same way, keeping the heads it
+/// read. After `answers_per_connection` answers on a connection (if set) it reads one more request
+/// and closes without answering it, as a server closing an idle kept-alive connection does when
+/// the close crosses the client's next request.
+pub struct KeepAliveServer {
+    pub url: String,
+    connections: Arc<AtomicU64>,
+    answered: Arc<AtomicU64>,
+    heads: Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl KeepAliveServer {
+    pub fn start(answer: &'static [u8], answers_per_connection: Option<u64>) -> KeepAliveServer {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let server = KeepAliveServer {
+            url: format!("http://{}/", listener.local_addr().unwrap()),
+            connections: Arc::default(),
+            answered: Arc::default(),
+            heads: Arc::default(),
+        };
+        let (connections, answered, heads) = (
+            server.connections.clone(),
+            server.answered.clone(),
+            server.heads.clone(),
+        );
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                connections.fetch_add(1, Ordering::SeqCst);
+                let (answered, heads) = (answered.clone(), heads.clone());
+                std::thread::spawn(move || {
+                    keep_serving(stream, answer, answers_per_connection, &answered, &heads)
+                });
+            }
+        });
+        server
+    }
+
+    /// Connections accepted so far.
+    pub fn connections(&self) -> u64 {
+        self.connections.load(Ordering::SeqCst)
+    }
+
+    /// Requests answered so far.
+    pub fn answered(&self) -> u64 {
+        self.answered.load(Ordering::SeqCst)
+    }
+
+    /// The heads of the requests read so far, answered or not.
+    pub fn heads(&self) -> Vec<String> {
+        self.heads.lock().unwrap().clone()
+    }
+}
+
+fn keep_serving(
+    mut stream: TcpStream,
+    answer: &[u8],
+    limit: Option<u64>,
+    answered: &AtomicU64,
+    heads: &std::sync::Mutex<Vec<String>>,
+) {
+    let mut pending = Vec::new();
+    let mut buf = [0u8; 4096];
+    let mut answers = 0;
+    loop {
+        // Requests are GETs without a body: each ends at its blank line.
+        while let Some(end) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head: Vec<u8> = pending.drain(..end + 4).collect();
+            heads
+                .lock()
+                .unwrap()
+                .push(String::from_utf8_lossy(&head).into_owned());
+            if limit.is_some_and(|n| answers >= n) {
+                return;
+            }
+            if stream.write_all(answer).is_err() {
+                return;
+            }
+            answers += 1;
+            answered.fetch_add(1, Ordering::SeqCst);
+        }
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => pending.extend_from_slice(&buf[..n]),
+        }
+    }
+}
+
 /// A complete HTTP/1.1 answer from backend 1 that closes its connection.
 pub const OK_FROM_1: &[u8] =
     b"HTTP/1.1 200 OK\r\nX-Backend-Id: 1\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
