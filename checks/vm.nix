@@ -305,6 +305,86 @@ in
     assert status == "0", f"lblab-backend-3 exited {status} on SIGTERM"
   '';
 
+  # The dashboard in a real browser, from another machine: lab runs `lblab up --dashboard` (the
+  # runner's own lab: its nginx and backends, which the dashboard drives), and client's headless
+  # Chromium (checks/browser.py, over the DevTools protocol) sees each backend's own /stats count,
+  # and switches the method with a mouse click; nginx's master and the backends keep their PIDs.
+  # The dashboard tests of `cargo test` do the same on one machine; the package's checkPhase
+  # leaves them out, as a package build has no browser, so this is where Nix runs them.
+  vm-dashboard = pkgs.testers.runNixOSTest {
+    name = "lblab-dashboard";
+    nodes = {
+      lab = {
+        environment.systemPackages = [
+          lblab
+          pkgs.nginx
+        ];
+        networking.firewall.allowedTCPPorts = [ 8081 ];
+      };
+      client = {
+        environment.systemPackages = [
+          (pkgs.writeScriptBin "lblab-browser" (
+            "#!${pkgs.python3}/bin/python3\n" + builtins.readFile ./browser.py
+          ))
+          pkgs.chromium
+        ];
+        # Chromium wants more than the default 1 GiB.
+        virtualisation.memorySize = 2048;
+      };
+    };
+    testScript =
+      { nodes, ... }:
+      let
+        labAddress = "192.168.1.${toString nodes.lab.virtualisation.test.nodeNumber}";
+      in
+      ''
+        import json
+        import re
+
+        start_all()
+        lab.wait_for_unit("multi-user.target")
+        client.wait_for_unit("multi-user.target")
+        lab.succeed(
+            "systemd-run --unit lblab-up --property StandardOutput=file:/run/lblab-up.out "
+            + "--property StandardError=file:/run/lblab-up.err "
+            + "lblab up --listen 127.0.0.1:8080 --dashboard ${labAddress}:8081 --dashboard-public"
+        )
+        lab.wait_until_succeeds("grep -q '^Switch with' /run/lblab-up.out", timeout=60)
+        printed = lab.succeed("cat /run/lblab-up.out")
+        found = re.search(r"dashboard (http://\S+)", printed)
+        assert found is not None, f"no dashboard URL in:\n{printed}"
+        url = found.group(1)
+
+
+        def status():
+            return json.loads(lab.succeed("lblab status --json"))
+
+
+        def pids(s):
+            return [s["nginx_pid"]] + [b["pid"] for b in s["backends"]]
+
+
+        # Seven answers: 3/2/2, so a page that showed anything but the backends' own counts differs.
+        lab.succeed("loadtest http://127.0.0.1:8080/ -n 7 -c 1")
+        before = status()
+        served = [
+            json.loads(lab.succeed(f"curl -sf http://{b['addr']}/stats"))["served"] for b in before["backends"]
+        ]
+        assert served == [3, 2, 2], f"served {served}"
+
+        steps = [f"wait:#backend-{i + 1}-served={n}" for i, n in enumerate(served)]
+        steps += ["text:#current-method", "click:#method-least-conn", "wait:#current-method=least-conn"]
+        shown = json.loads(client.succeed("lblab-browser " + " ".join(f"'{x}'" for x in [url] + steps)))
+        print(f"the browser saw: {shown}")
+        assert shown[3] == "round-robin", f"method before the click: {shown[3]}"
+
+        after = status()
+        assert after["method"] == "least-conn", f"lblab status after the click: {after['method']}"
+        assert pids(after) == pids(before), f"restarted: {pids(before)} -> {pids(after)}"
+        lab.succeed("systemctl stop lblab-up")
+      '';
+  };
+
   # Past one machine: lab2 runs two more backends on 0.0.0.0 with the firewall open, and lab's
   # nginx reaches them through extraUpstreams. Backend ids repeat across machines, so each
   # backend's own /stats count says who served what: round-robin gives all five the same share.

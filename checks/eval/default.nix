@@ -868,8 +868,13 @@ let
   vmTests = import ../vm.nix {
     pkgs = {
       inherit lib;
+      inherit (pkgs) nginx;
       stdenv.hostPlatform.system = "x86_64-linux";
       testers.runNixOSTest = test: test;
+      # What vm-dashboard's client installs: a browser and the script that drives it.
+      chromium = fakePackage "chromium";
+      python3 = fakePackage "python3";
+      writeScriptBin = name: _text: fakePackage name;
     };
     self = outputs // {
       packages.x86_64-linux.lblab = pkgs.lblab;
@@ -986,6 +991,7 @@ let
 
   vmChecks = [
     (expectEq "VM tests" (attrNames vmTests) [
+      "vm-dashboard"
       "vm-failover"
       "vm-hash"
       "vm-ip-hash"

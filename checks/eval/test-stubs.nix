@@ -11,6 +11,10 @@ in
       type = types.listOf types.ints.unsigned;
       default = [ 1 ];
     };
+    virtualisation.memorySize = mkOption {
+      type = types.ints.positive;
+      default = 1024;
+    };
 
     # nixos/modules/config/system-path.nix
     environment.systemPackages = mkOption {

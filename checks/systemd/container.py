@@ -24,7 +24,10 @@ CGROUP_TAG = "lblab-systemd-check"
 # The package path the module's units name (checks/eval's stand-in package): the built binaries
 # are mounted there, so the evaluated units run unchanged.
 PACKAGE_BIN = "/nix/store/00000000000000000000000000000000-lblab-0.1.0/bin"
-PATH = f"{PACKAGE_BIN}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+# checks/browser.py, where vm-dashboard's client has it as `lblab-browser` (a package of its own).
+BROWSER_BIN = "/nix/store/00000000000000000000000000000000-lblab-browser/bin"
+BROWSER = Path(__file__).resolve().parent.parent / "browser.py"
+PATH = f"{PACKAGE_BIN}:{BROWSER_BIN}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 HOST_ETC_FILES = ("passwd", "group", "nsswitch.conf", "ld.so.cache", "os-release")
 
 
@@ -116,6 +119,10 @@ class Container:
             if src.exists():
                 shutil.copy(src, etc / f, follow_symlinks=True)
         shutil.copytree("/etc/alternatives", etc / "alternatives", symlinks=True)
+        # The host's chromium (vm-dashboard's browser) is a script that reads its settings here.
+        for d in ("chromium", "chromium.d"):
+            if (Path("/etc") / d).is_dir():
+                shutil.copytree(Path("/etc") / d, etc / d, symlinks=True)
         # No login prompt on a console nobody reads.
         (etc / "systemd" / "system" / "console-getty.service").symlink_to("/dev/null")
 
@@ -152,6 +159,7 @@ class Container:
             "--system-call-filter=bpf",
             f"--bind={self.etc}:/etc",
             f"--bind-ro={bin_dir}:{PACKAGE_BIN}",
+            f"--bind-ro={BROWSER}:{BROWSER_BIN}/lblab-browser",
             "--boot",
         ]
         self.started_at = time.monotonic()

@@ -16,6 +16,11 @@ let
       inherit lib;
       stdenv.hostPlatform.system = "x86_64-linux";
       testers.runNixOSTest = test: test;
+      # Packages the nodes install, which the containers have from the host's /usr.
+      nginx = { };
+      chromium = { };
+      python3 = { };
+      writeScriptBin = _name: _text: { };
     };
     self = {
       nixosModules.default = { };
