@@ -61,6 +61,13 @@ fn main() -> ExitCode {
         }
     };
     let exit = runtime.block_on(async {
+        if matches!(
+            cli.command,
+            Command::Run(_) | Command::Up(_) | Command::Compare(_)
+        ) {
+            // From here on a Ctrl-C is remembered, whatever the command is doing when it comes.
+            signals::catch();
+        }
         match cli.command {
             Command::Run(a) => run::run(a).await,
             Command::Up(a) => up::up(a).await,

@@ -12,7 +12,7 @@ use crate::Exit;
 use crate::cli::RunArgs;
 use crate::fault::{self, Action, Event, Fault};
 use crate::lab::{Lab, LabInfo, PeakRss};
-use crate::signals::{interrupted, say};
+use crate::signals::{self, interrupted, say};
 
 #[derive(Serialize)]
 struct RunOutput<'a> {
@@ -63,7 +63,17 @@ pub async fn run(args: RunArgs) -> Exit {
     };
     let mut lab = match Lab::start_for_command(&spec, args.load.concurrency).await {
         Ok(lab) => lab,
-        Err(exit) => return exit,
+        Err(exit) => {
+            // A lab that failed to start because the same Ctrl-C reached one of its programs was
+            // interrupted, not broken.
+            return match signals::received_within(SIGNAL_GRACE).await {
+                Some(s) => {
+                    say("lblab: interrupted before the load started; the lab was stopped");
+                    Exit::Code(s.exit_code())
+                }
+                None => exit,
+            };
+        }
     };
     let url = match loadtest::cli::parse_url(&lab.url()) {
         Ok(u) => u,
@@ -102,6 +112,11 @@ pub async fn run(args: RunArgs) -> Exit {
             }
         }
     };
+    // A signal that came after the load ended, while the faults finished, is still an
+    // interruption: the exit status says so, and the counts are shown but not judged.
+    if signalled.is_none() {
+        signalled = signals::received();
+    }
     let events = played.events;
     lab.replace_backends(played.restarted);
     lab.config = played.config;
@@ -109,9 +124,10 @@ pub async fn run(args: RunArgs) -> Exit {
     let info = lab.info(&served);
     let peak_rss = lab.peak_rss();
     lab.stop();
-    let report = match outcome {
-        Ok(r) => r,
-        Err(e) => return Exit::Usage(e),
+    let report = match (outcome, signalled) {
+        (Ok(r), _) => r,
+        (Err(_), Some(s)) => return Exit::Code(s.exit_code()),
+        (Err(e), None) => return Exit::Usage(e),
     };
     // An interrupted run left requests unanswered that the backends may have served: their
     // counts are shown, not judged.
@@ -134,9 +150,14 @@ pub async fn run(args: RunArgs) -> Exit {
         println!("{}", serde_json::to_string(&out).unwrap_or_default());
     } else {
         print!("{}", loadtest::print_text(&report));
-        print!("{}", describe(&info, first_method, &events, &checks));
+        print!(
+            "{}",
+            describe(&info, first_method, &events, &checks, signalled.is_some())
+        );
     }
-    if let Some(stop) = signalled {
+    // A signal that came while the report was printed still ends the program as the signal
+    // would, so that a script sees 128+N whenever it came.
+    if let Some(stop) = signalled.or_else(signals::received) {
         Exit::Code(stop.exit_code())
     } else if report.passed && reconciled {
         Exit::Code(0)
@@ -232,7 +253,16 @@ fn reconcile(
         .collect()
 }
 
-fn describe(info: &LabInfo, first: Method, events: &[Event], checks: &[Check]) -> String {
+/// How long a failed start waits to learn whether a signal caused it.
+const SIGNAL_GRACE: std::time::Duration = std::time::Duration::from_millis(200);
+
+fn describe(
+    info: &LabInfo,
+    first: Method,
+    events: &[Event],
+    checks: &[Check],
+    interrupted: bool,
+) -> String {
     let mut s = String::new();
     let method = if first == info.method {
         format!("method {}", info.method)
@@ -267,7 +297,23 @@ fn describe(info: &LabInfo, first: Method, events: &[Event], checks: &[Check]) -
     }
     let bad: Vec<u32> = checks.iter().filter(|c| !c.ok).map(|c| c.id).collect();
     let lines: Vec<&str> = checks.iter().map(|c| c.text.as_str()).collect();
-    if bad.is_empty() {
+    if interrupted {
+        // Requests in flight when the load stopped may have been served without being counted,
+        // so the two counts are shown and not compared.
+        let own: Vec<String> = info
+            .backends
+            .iter()
+            .map(|b| match b.served {
+                Some(n) => format!("{}: {n}", b.id),
+                None => format!("{}: -", b.id),
+            })
+            .collect();
+        let _ = writeln!(
+            s,
+            "served   not compared with the client's counts (interrupted); the backends' own: {}",
+            own.join(", ")
+        );
+    } else if bad.is_empty() {
         let _ = writeln!(
             s,
             "served   by the backends' own count = the client's: {}",
