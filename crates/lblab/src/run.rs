@@ -139,7 +139,7 @@ pub async fn run(args: RunArgs) -> Exit {
     if let Err(e) = write_report(&args, &report, &info, first_method, &events) {
         return Exit::Usage(e);
     }
-    if args.load.json {
+    let text = if args.load.json {
         let out = RunOutput {
             report: &report,
             lab: info,
@@ -147,22 +147,25 @@ pub async fn run(args: RunArgs) -> Exit {
             reconciled,
             peak_rss,
         };
-        println!("{}", serde_json::to_string(&out).unwrap_or_default());
+        serde_json::to_string(&out).unwrap_or_default() + "\n"
     } else {
-        print!("{}", loadtest::print_text(&report));
-        print!(
-            "{}",
-            describe(&info, first_method, &events, &checks, signalled.is_some())
-        );
-    }
+        loadtest::print_text(&report)
+            + &describe(&info, first_method, &events, &checks, signalled.is_some())
+    };
+    let printed = crate::out(&text);
     // A signal that came while the report was printed still ends the program as the signal
     // would, so that a script sees 128+N whenever it came.
-    if let Some(stop) = signalled.or_else(signals::received) {
-        Exit::Code(stop.exit_code())
+    let code = if let Some(stop) = signalled.or_else(signals::received) {
+        stop.exit_code()
     } else if report.passed && reconciled {
-        Exit::Code(0)
+        0
     } else {
-        Exit::Code(1)
+        1
+    };
+    // The lab is already stopped: a reader that went away costs only the report.
+    match printed {
+        Ok(()) => Exit::Code(code),
+        Err(e) => crate::output_failed(e, code),
     }
 }
 

@@ -122,7 +122,7 @@ pub async fn compare(mut args: CompareArgs) -> Exit {
     if let Err(e) = report::write_all(&args.report, &page) {
         return Exit::Usage(e);
     }
-    if args.load.json {
+    let text = if args.load.json {
         let out = CompareOutput {
             scenario: args.scenario,
             methods: &measured,
@@ -131,12 +131,13 @@ pub async fn compare(mut args: CompareArgs) -> Exit {
             reconciled,
             passed,
         };
-        println!("{}", serde_json::to_string(&out).unwrap_or_default());
+        serde_json::to_string(&out).unwrap_or_default() + "\n"
     } else {
-        print!(
-            "{}",
-            table::text(&args, &measured, movement.as_ref(), &served, reconciled)
-        );
+        table::text(&args, &measured, movement.as_ref(), &served, reconciled)
+    };
+    // The lab is already stopped: a reader that went away costs only the table.
+    if let Err(e) = crate::out(&text) {
+        return crate::output_failed(e, if passed { 0 } else { 1 });
     }
     // The table is out; a signal that came while it was written still ends the program as a
     // signal would, so that a script sees 130 whenever the Ctrl-C came.
