@@ -231,10 +231,24 @@ pub async fn play(
                 match lab.backends.get(n as usize - 1) {
                     Some(old) => {
                         event.action = format!("start backend {n} again on {}", old.addr);
-                        backends::restart(args, n, old.addr).await.map(|b| {
-                            restarted.retain(|r| r.id != n);
-                            restarted.push(b);
-                        })
+                        match backends::restart(args, n, old.addr).await {
+                            Ok(b) => {
+                                restarted.retain(|r| r.id != n);
+                                restarted.push(b);
+                                Ok(())
+                            }
+                            // Whatever holds its address now (another program took the port) is
+                            // not backend n: nginx is told to send it nothing more, so that its
+                            // answers are not counted as the backend's.
+                            Err(e) => Err(match mark_down(lab, &mut config, n).await {
+                                Ok(()) => {
+                                    format!("{e}; its server is marked down in nginx from here on")
+                                }
+                                Err(down) => {
+                                    format!("{e}; marking it down in nginx failed too: {down}")
+                                }
+                            }),
+                        }
                     }
                     None => Err(format!("there is no backend {n}")),
                 }
@@ -288,6 +302,15 @@ pub async fn play(
         restarted,
         config,
     }
+}
+
+/// Reloads nginx with backend `n`'s server marked `down`.
+async fn mark_down(lab: &Lab, config: &mut NginxConfig, n: u32) -> Result<(), String> {
+    let i = n as usize - 1;
+    if !config.upstream.down.contains(&i) {
+        config.upstream.down.push(i);
+    }
+    nginx::apply(&lab.nginx_bin, config, lab.nginx.pid()).await
 }
 
 /// The process of backend `n` (the one started again, if it was) still runs.

@@ -23,6 +23,9 @@ struct RunOutput<'a> {
     faults: Vec<Event>,
     /// Every backend that can still be asked served exactly what the client counted for it.
     reconciled: bool,
+    /// Every fault was done as asked (one that could not be, such as a restart whose port another
+    /// program took, fails the run).
+    faults_applied: bool,
     peak_rss: PeakRss,
 }
 
@@ -120,7 +123,14 @@ pub async fn run(args: RunArgs) -> Exit {
     let events = played.events;
     lab.replace_backends(played.restarted);
     lab.config = played.config;
-    let served = lab.served().await;
+    let mut served = lab.served().await;
+    // A backend whose process is gone has no count: whatever answers on its address now (another
+    // program that took the port after a kill) is not it.
+    for (s, b) in served.iter_mut().zip(&lab.backends) {
+        if !crate::procfs::alive(b.process.pid()) {
+            *s = None;
+        }
+    }
     let info = lab.info(&served);
     let peak_rss = lab.peak_rss();
     lab.stop();
@@ -133,9 +143,17 @@ pub async fn run(args: RunArgs) -> Exit {
     // counts are shown, not judged.
     let checks = match signalled {
         Some(_) => Vec::new(),
-        None => reconcile(&report, &served, &args.faults, &events),
+        None => reconcile(
+            &report,
+            &served,
+            &args.faults,
+            &events,
+            u64::from(args.load.concurrency),
+        ),
     };
     let reconciled = signalled.is_none() && checks.iter().all(|c| c.ok);
+    // A fault that could not be applied leaves a run that is not the one asked for.
+    let faults_applied = events.iter().all(|e| e.error.is_none());
     if let Err(e) = write_report(&args, &report, &info, first_method, &events) {
         return Exit::Usage(e);
     }
@@ -145,6 +163,7 @@ pub async fn run(args: RunArgs) -> Exit {
             lab: info,
             faults: events,
             reconciled,
+            faults_applied,
             peak_rss,
         };
         serde_json::to_string(&out).unwrap_or_default() + "\n"
@@ -157,7 +176,7 @@ pub async fn run(args: RunArgs) -> Exit {
     // would, so that a script sees 128+N whenever it came.
     let code = if let Some(stop) = signalled.or_else(signals::received) {
         stop.exit_code()
-    } else if report.passed && reconciled {
+    } else if report.passed && reconciled && faults_applied {
         0
     } else {
         1
@@ -213,11 +232,16 @@ struct Check {
 /// client counted for it. A restarted one counts from its restart: that plus what it had served at
 /// each kill must not exceed the client's count either. A paused backend is shown but not judged: nginx gives up on the requests
 /// it holds after the read timeout, and the backend still counts them once it runs again.
+///
+/// A backend that is dead at the end (killed, or not started again) answered nothing after its
+/// kill but what was in flight: at most one request per client connection (`concurrency`). More
+/// means answers on its address came from another process.
 fn reconcile(
     report: &Report,
     served: &[Option<u64>],
     faults: &[Fault],
     events: &[Event],
+    concurrency: u64,
 ) -> Vec<Check> {
     served
         .iter()
@@ -245,6 +269,11 @@ fn reconcile(
                 },
                 (Some(s), _) if paused => Check { id, ok: true, text: format!("{id}: {s} served, {client} counted (paused: not judged)") },
                 (Some(s), _) => Check { id, ok: *s == client, text: format!("{id}: {s} served, {client} counted") },
+                (None, Some(b)) if b <= client && client - b > concurrency => Check {
+                    id,
+                    ok: false,
+                    text: format!("{id}: {b} served when signalled, {client} counted: {} more than the {concurrency} that can be in flight, answered by another process on its address", client - b - concurrency),
+                },
                 (None, Some(b)) => Check {
                     id,
                     ok: b <= client,
@@ -327,6 +356,13 @@ fn describe(
             s,
             "FAIL: the backends' own counts disagree with the client's for {bad:?}: {}",
             lines.join("; ")
+        );
+    }
+    let failed = events.iter().filter(|e| e.error.is_some()).count();
+    if failed > 0 {
+        let _ = writeln!(
+            s,
+            "FAIL: {failed} fault step(s) could not be done (FAILED above): the run is not the one asked for"
         );
     }
     s
