@@ -143,3 +143,22 @@ fn a_lab_runs_in_a_temporary_directory_whose_name_holds_a_placeholder() {
     assert_eq!(v["ok"], 30, "{v}");
     assert!(!Path::new(prefix).exists(), "{prefix} left behind");
 }
+
+#[test]
+fn a_weight_too_large_is_named_with_the_range() {
+    // clap adds its own "For more information" hint below the one line that names the problem.
+    let out = lblab()
+        .args(["nginx-config", "--weights", "1,2,18446744073709551616"])
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.lines()
+            .next()
+            .unwrap_or("")
+            .contains("'18446744073709551616' in '1,2,18446744073709551616' is too large for a weight (accepted: 1 to 4294967295)"),
+        "{err}"
+    );
+    assert!(stdout(&out).is_empty());
+}

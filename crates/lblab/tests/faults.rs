@@ -337,3 +337,16 @@ fn a_restart_whose_port_was_taken_fails_the_run_and_the_taker_is_not_counted() {
     let b2 = &v["lab"]["backends"][1];
     assert!(b2.get("served").is_none(), "{b2}");
 }
+
+/// A fault at 0s happens as the load starts: backend 2 is killed before it answers much.
+#[test]
+fn a_fault_at_zero_happens_as_the_load_starts() {
+    let v = assert_passed(&["-n", "3000", "-c", "10", "--fault", "kill:2@0s"]);
+    let e = fault_event(&v, 2);
+    assert!(e["at_ms"].as_u64().unwrap() < 500, "{e}");
+    assert_eq!(v["ok"], 3000);
+    assert!(
+        counts(&v)[1] <= 10 + e["served_before"].as_u64().unwrap(),
+        "{v}"
+    );
+}
