@@ -114,9 +114,64 @@ impl<'de> Deserialize<'de> for Method {
     }
 }
 
+/// What a hash key may hold, for the messages of `lblab` and of the NixOS module.
+pub const HASH_KEY_ACCEPTED: &str = "printable ASCII without spaces, quotes, braces, ';', '#' or '\\', e.g. $request_uri, $http_x_key, $remote_addr$uri";
+
+/// Checks that `key` reaches nginx as the one word it was meant to be. The key is written unquoted
+/// after `hash`, where nginx splits words at whitespace (so `$request_uri consistent` would turn
+/// ketama on while the settings say it is off), ends the directive at `;`, opens or closes a block
+/// at a brace, starts a comment at `#`, escapes with `\` and quotes with `'` or `"`. Anything else
+/// of printable ASCII is an nginx expression whose variables nginx itself checks.
+pub fn check_hash_key(key: &str) -> Result<(), String> {
+    if key.is_empty() {
+        return Err(format!("hash-key is empty (accepted: {HASH_KEY_ACCEPTED})"));
+    }
+    match key
+        .chars()
+        .find(|&c| !c.is_ascii_graphic() || matches!(c, '"' | '\'' | ';' | '{' | '}' | '#' | '\\'))
+    {
+        Some(c) => Err(format!(
+            "hash-key {key:?} has {c:?}, which nginx would not read as part of the key (accepted: {HASH_KEY_ACCEPTED})"
+        )),
+        None => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hash_keys_nginx_reads_as_one_word_are_accepted_and_others_refused() {
+        for good in [
+            "$request_uri",
+            "$http_x_key",
+            "$remote_addr$uri",
+            "k-$arg_id:x",
+            "a,b|c",
+        ] {
+            assert_eq!(check_hash_key(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "",
+            "$request_uri consistent",
+            "$uri\tx",
+            "$uri\n",
+            "$uri\r",
+            "$uri\u{7f}",
+            "#$uri",
+            "$uri#x",
+            "a\\b",
+            "$uri;",
+            "{x}",
+            "'x'",
+            "\"x\"",
+            "$urié",
+        ] {
+            let err = check_hash_key(bad).unwrap_err();
+            assert!(err.contains("accepted: printable ASCII"), "{bad:?}: {err}");
+        }
+    }
 
     #[test]
     fn table_and_enum_name_the_same_methods() {

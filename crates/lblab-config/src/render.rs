@@ -144,12 +144,38 @@ impl NginxConfig {
             ("connect_timeout", format!("{}ms", p.connect_timeout_ms)),
             ("read_timeout", format!("{}ms", p.read_timeout_ms)),
         ];
-        let mut out = TEMPLATE.to_owned();
-        for (name, value) in &vars {
-            out = out.replace(&format!("{{{{{name}}}}}"), value);
-        }
-        out
+        fill(TEMPLATE, &vars)
     }
+}
+
+/// The template with each `{{name}}` of `vars` replaced by its value, in one pass over the
+/// template: a value is never read again, so a prefix that contains `{{listen}}` stays as it was
+/// given instead of being expanded a second time. A name that `vars` does not have is left as it
+/// is, so a test can see it was not filled.
+fn fill(template: &str, vars: &[(&str, String)]) -> String {
+    let mut out = String::with_capacity(template.len() + 1024);
+    let mut rest = template;
+    while let Some(open) = rest.find("{{") {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 2..];
+        let value = after.find("}}").and_then(|close| {
+            let name = &after[..close];
+            let (_, v) = vars.iter().find(|(n, _)| *n == name)?;
+            Some((v, close))
+        });
+        match value {
+            Some((v, close)) => {
+                out.push_str(v);
+                rest = &after[close + 2..];
+            }
+            None => {
+                out.push_str("{{");
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]
@@ -220,6 +246,25 @@ mod tests {
             assert!(c.contains("pid \"/tmp/p/nginx.pid\";"));
             assert!(c.contains("proxy_next_upstream_tries 3;"));
         }
+    }
+
+    #[test]
+    fn placeholders_in_a_value_are_not_expanded_again() {
+        let mut c = config(Method::RoundRobin);
+        c.prefix = "/srv/{{listen}}/{{prefix}}".into();
+        let r = c.render();
+        assert!(
+            r.contains("pid \"/srv/{{listen}}/{{prefix}}/nginx.pid\";"),
+            "{r}"
+        );
+        assert_eq!(r.matches("127.0.0.1:8080").count(), 1, "{r}");
+        // Unknown names and lone braces pass through unchanged.
+        let vars = [("a", "{{b}}".to_owned()), ("b", "x".to_owned())];
+        assert_eq!(
+            fill("{{a}} {{b}} {{c}} {{ }}", &vars),
+            "{{b}} x {{c}} {{ }}"
+        );
+        assert_eq!(fill("a {{b", &vars), "a {{b");
     }
 
     #[test]

@@ -14,7 +14,15 @@ pub fn parse_weights(s: &str) -> Result<Weights, String> {
     for part in s.split(',') {
         let part = part.trim();
         let w: u32 = part.parse().map_err(|_| {
-            format!("'{part}' in '{s}' is not a whole number (accepted: e.g. 1,2,3)")
+            // Digits alone that do not fit are a number, only too large for a weight.
+            if !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()) {
+                format!(
+                    "'{part}' in '{s}' is too large for a weight (accepted: 1 to {})",
+                    u32::MAX
+                )
+            } else {
+                format!("'{part}' in '{s}' is not a whole number (accepted: e.g. 1,2,3)")
+            }
         })?;
         if w == 0 {
             return Err(format!(
@@ -63,5 +71,10 @@ mod tests {
         assert!(parse_weights("1,x").unwrap_err().contains("'x'"));
         assert!(parse_weights("0,1").unwrap_err().contains("weight 0"));
         assert!(parse_weights("-1").is_err());
+        let big = parse_weights("1,18446744073709551616").unwrap_err();
+        assert!(
+            big.contains("too large for a weight (accepted: 1 to 4294967295)"),
+            "{big}"
+        );
     }
 }

@@ -70,7 +70,10 @@ fn spawn(args: &LabSpec, id: u32, listen: SocketAddr) -> Result<Backend, String>
         cmd.args(["--delay", &d.to_string()]);
     }
     let name = format!("backend {id}");
-    let mut process = Guarded::spawn(name.clone(), &mut cmd, libc::SIGKILL)
+    // A process group of its own: the terminal's Ctrl-C goes to its foreground group, and a
+    // backend in the runner's group would die of it before the runner could stop the lab in order
+    // (a compare then failed with "backend 1 exited"). The runner alone decides when it stops.
+    let mut process = Guarded::spawn_group(name.clone(), &mut cmd, libc::SIGKILL)
         .map_err(|e| format!("cannot start {name}: {e}"))?;
     let addr = read_listening(&mut process)?;
     Ok(Backend { id, addr, process })

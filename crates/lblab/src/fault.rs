@@ -35,20 +35,33 @@ pub struct Fault {
 
 const ACCEPTED: &str = "kill:N@T, term:N@T, pause:N@T+D, restart:N@T+D, switch:METHOD@T (e.g. kill:2@2s, pause:1@1s+3s, restart:2@1s+500ms, switch:ip-hash@500ms)";
 
+/// When a fault happens, from the start of the load: a duration, or zero (`0`, `0s`, `0ms`), which
+/// is a fault as the load starts. Only the time may be zero; a pause or a restart lasts a while.
+fn parse_at(s: &str) -> Result<Duration, String> {
+    let t = s.trim();
+    let num = t.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let unit = &t[num.len()..];
+    let zero = !num.is_empty() && num.bytes().all(|b| b.is_ascii_digit() || b == b'.');
+    if zero && matches!(unit, "" | "s" | "ms" | "m" | "min" | "h") && num.parse::<f64>() == Ok(0.0)
+    {
+        return Ok(Duration::ZERO);
+    }
+    parse_duration(s)
+}
+
 impl Fault {
     pub fn parse(s: &str) -> Result<Fault, String> {
         let bad = || format!("'{s}' is not a fault (accepted: {ACCEPTED})");
         let (what, when) = s.split_once('@').ok_or_else(bad)?;
         let (kind, arg) = what.split_once(':').ok_or_else(bad)?;
         let backend = || -> Result<u32, String> {
-            arg.parse()
-                .ok()
-                .filter(|&n| n > 0)
-                .ok_or_else(|| format!("'{arg}' in '{s}' is not a backend number"))
+            arg.parse().ok().filter(|&n| n > 0).ok_or_else(|| {
+                format!("'{arg}' in '{s}' is not a backend number (accepted: 1 to 64)")
+            })
         };
         let (at, action) = match kind {
-            "kill" => (parse_duration(when)?, Action::Kill(backend()?)),
-            "term" => (parse_duration(when)?, Action::Term(backend()?)),
+            "kill" => (parse_at(when)?, Action::Kill(backend()?)),
+            "term" => (parse_at(when)?, Action::Term(backend()?)),
             "pause" | "restart" => {
                 let (at, len) = when
                     .split_once('+')
@@ -59,9 +72,9 @@ impl Fault {
                 } else {
                     Action::Restart(n, len)
                 };
-                (parse_duration(at)?, action)
+                (parse_at(at)?, action)
             }
-            "switch" => (parse_duration(when)?, Action::Switch(arg.parse()?)),
+            "switch" => (parse_at(when)?, Action::Switch(arg.parse()?)),
             _ => return Err(bad()),
         };
         Ok(Fault { at, action })
@@ -231,10 +244,24 @@ pub async fn play(
                 match lab.backends.get(n as usize - 1) {
                     Some(old) => {
                         event.action = format!("start backend {n} again on {}", old.addr);
-                        backends::restart(args, n, old.addr).await.map(|b| {
-                            restarted.retain(|r| r.id != n);
-                            restarted.push(b);
-                        })
+                        match backends::restart(args, n, old.addr).await {
+                            Ok(b) => {
+                                restarted.retain(|r| r.id != n);
+                                restarted.push(b);
+                                Ok(())
+                            }
+                            // Whatever holds its address now (another program took the port) is
+                            // not backend n: nginx is told to send it nothing more, so that its
+                            // answers are not counted as the backend's.
+                            Err(e) => Err(match mark_down(lab, &mut config, n).await {
+                                Ok(()) => {
+                                    format!("{e}; its server is marked down in nginx from here on")
+                                }
+                                Err(down) => {
+                                    format!("{e}; marking it down in nginx failed too: {down}")
+                                }
+                            }),
+                        }
                     }
                     None => Err(format!("there is no backend {n}")),
                 }
@@ -290,6 +317,15 @@ pub async fn play(
     }
 }
 
+/// Reloads nginx with backend `n`'s server marked `down`.
+async fn mark_down(lab: &Lab, config: &mut NginxConfig, n: u32) -> Result<(), String> {
+    let i = n as usize - 1;
+    if !config.upstream.down.contains(&i) {
+        config.upstream.down.push(i);
+    }
+    nginx::apply(&lab.nginx_bin, config, lab.nginx.pid()).await
+}
+
 /// The process of backend `n` (the one started again, if it was) still runs.
 fn backend_alive(lab: &Lab, restarted: &[Backend], n: u32) -> bool {
     restarted
@@ -339,6 +375,24 @@ mod tests {
             Fault::parse("switch:ip-hash@500ms").unwrap().action,
             Action::Switch(Method::IpHash)
         );
+    }
+
+    #[test]
+    fn a_fault_may_start_at_zero_but_not_last_zero() {
+        for at in ["0", "0s", "0ms", "0.0s"] {
+            assert_eq!(
+                Fault::parse(&format!("kill:1@{at}")).map(|f| f.at),
+                Ok(Duration::ZERO),
+                "{at}"
+            );
+        }
+        assert_eq!(
+            Fault::parse("pause:1@0s+1s").unwrap().action,
+            Action::Pause(1, Duration::from_secs(1))
+        );
+        assert!(Fault::parse("pause:1@0s+0s").is_err());
+        assert!(Fault::parse("kill:1@0x").is_err());
+        assert!(Fault::parse("kill:1@-0").is_err());
     }
 
     #[test]

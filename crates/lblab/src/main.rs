@@ -1,3 +1,7 @@
+// Output goes through `out` and `signals::say`, which fail or are ignored instead of panicking when
+// the reader has gone; `print!` and `eprintln!` panic then (exit 101).
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -34,6 +38,28 @@ pub enum Exit {
     Usage(String),
 }
 
+/// Writes `text` to stdout and flushes it. Every command prints through this, never `print!`,
+/// which panics (exit 101) when the reader has gone, as in `lblab status | head -1`.
+pub fn out(text: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(text.as_bytes())?;
+    stdout.flush()
+}
+
+/// How a command ends when its output could not be written, once it has stopped what it started.
+/// A reader that went away (`| head -1`, `| true`) wanted no more: the command ends quietly with
+/// the status `code` it had, as coreutils and ripgrep do. Any other failure (a full disk) is said
+/// in one line and fails the command.
+pub fn output_failed(e: std::io::Error, code: u8) -> Exit {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        Exit::Code(code)
+    } else {
+        signals::say(&format!("lblab: cannot write the output: {e}"));
+        Exit::Code(1)
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     lblab_trace::init();
@@ -42,7 +68,7 @@ fn main() -> ExitCode {
         return match lblab_backend::run(args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
-                eprintln!("lblab backend: {e}");
+                signals::say(&format!("lblab backend: {e}"));
                 ExitCode::from(2)
             }
         };
@@ -56,11 +82,18 @@ fn main() -> ExitCode {
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("lblab: cannot start the async runtime: {e}");
+            signals::say(&format!("lblab: cannot start the async runtime: {e}"));
             return ExitCode::from(2);
         }
     };
     let exit = runtime.block_on(async {
+        if matches!(
+            cli.command,
+            Command::Run(_) | Command::Up(_) | Command::Compare(_)
+        ) {
+            // From here on a Ctrl-C is remembered, whatever the command is doing when it comes.
+            signals::catch();
+        }
         match cli.command {
             Command::Run(a) => run::run(a).await,
             Command::Up(a) => up::up(a).await,
@@ -76,7 +109,7 @@ fn main() -> ExitCode {
     match exit {
         Exit::Code(c) => ExitCode::from(c),
         Exit::Usage(msg) => {
-            eprintln!("lblab: {msg}");
+            signals::say(&format!("lblab: {msg}"));
             ExitCode::from(2)
         }
     }
@@ -111,10 +144,13 @@ fn nginx_config(a: NginxConfigArgs) -> Exit {
         nofile_limit: None,
         upstream: balancing.upstream(servers),
     };
-    if a.upstream_only {
-        print!("{}", config.upstream.render());
+    let text = if a.upstream_only {
+        config.upstream.render()
     } else {
-        print!("{}", config.render());
+        config.render()
+    };
+    match out(&text) {
+        Ok(()) => Exit::Code(0),
+        Err(e) => output_failed(e, 0),
     }
-    Exit::Code(0)
 }

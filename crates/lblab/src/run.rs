@@ -12,7 +12,7 @@ use crate::Exit;
 use crate::cli::RunArgs;
 use crate::fault::{self, Action, Event, Fault};
 use crate::lab::{Lab, LabInfo, PeakRss};
-use crate::signals::{interrupted, say};
+use crate::signals::{self, interrupted, say};
 
 #[derive(Serialize)]
 struct RunOutput<'a> {
@@ -23,6 +23,9 @@ struct RunOutput<'a> {
     faults: Vec<Event>,
     /// Every backend that can still be asked served exactly what the client counted for it.
     reconciled: bool,
+    /// Every fault was done as asked (one that could not be, such as a restart whose port another
+    /// program took, fails the run).
+    faults_applied: bool,
     peak_rss: PeakRss,
 }
 
@@ -63,7 +66,17 @@ pub async fn run(args: RunArgs) -> Exit {
     };
     let mut lab = match Lab::start_for_command(&spec, args.load.concurrency).await {
         Ok(lab) => lab,
-        Err(exit) => return exit,
+        Err(exit) => {
+            // A lab that failed to start because the same Ctrl-C reached one of its programs was
+            // interrupted, not broken.
+            return match signals::received_within(SIGNAL_GRACE).await {
+                Some(s) => {
+                    say("lblab: interrupted before the load started; the lab was stopped");
+                    Exit::Code(s.exit_code())
+                }
+                None => exit,
+            };
+        }
     };
     let url = match loadtest::cli::parse_url(&lab.url()) {
         Ok(u) => u,
@@ -102,46 +115,76 @@ pub async fn run(args: RunArgs) -> Exit {
             }
         }
     };
+    // A signal that came after the load ended, while the faults finished, is still an
+    // interruption: the exit status says so, and the counts are shown but not judged.
+    if signalled.is_none() {
+        signalled = signals::received();
+    }
     let events = played.events;
     lab.replace_backends(played.restarted);
     lab.config = played.config;
-    let served = lab.served().await;
+    let mut served = lab.served().await;
+    // A backend whose process is gone has no count: whatever answers on its address now (another
+    // program that took the port after a kill) is not it.
+    for (s, b) in served.iter_mut().zip(&lab.backends) {
+        if !crate::procfs::alive(b.process.pid()) {
+            *s = None;
+        }
+    }
     let info = lab.info(&served);
     let peak_rss = lab.peak_rss();
     lab.stop();
-    let report = match outcome {
-        Ok(r) => r,
-        Err(e) => return Exit::Usage(e),
+    let report = match (outcome, signalled) {
+        (Ok(r), _) => r,
+        (Err(_), Some(s)) => return Exit::Code(s.exit_code()),
+        (Err(e), None) => return Exit::Usage(e),
     };
     // An interrupted run left requests unanswered that the backends may have served: their
     // counts are shown, not judged.
     let checks = match signalled {
         Some(_) => Vec::new(),
-        None => reconcile(&report, &served, &args.faults, &events),
+        None => reconcile(
+            &report,
+            &served,
+            &args.faults,
+            &events,
+            u64::from(args.load.concurrency),
+        ),
     };
     let reconciled = signalled.is_none() && checks.iter().all(|c| c.ok);
+    // A fault that could not be applied leaves a run that is not the one asked for.
+    let faults_applied = events.iter().all(|e| e.error.is_none());
     if let Err(e) = write_report(&args, &report, &info, first_method, &events) {
         return Exit::Usage(e);
     }
-    if args.load.json {
+    let text = if args.load.json {
         let out = RunOutput {
             report: &report,
             lab: info,
             faults: events,
             reconciled,
+            faults_applied,
             peak_rss,
         };
-        println!("{}", serde_json::to_string(&out).unwrap_or_default());
+        serde_json::to_string(&out).unwrap_or_default() + "\n"
     } else {
-        print!("{}", loadtest::print_text(&report));
-        print!("{}", describe(&info, first_method, &events, &checks));
-    }
-    if let Some(stop) = signalled {
-        Exit::Code(stop.exit_code())
-    } else if report.passed && reconciled {
-        Exit::Code(0)
+        loadtest::print_text(&report)
+            + &describe(&info, first_method, &events, &checks, signalled.is_some())
+    };
+    let printed = crate::out(&text);
+    // A signal that came while the report was printed still ends the program as the signal
+    // would, so that a script sees 128+N whenever it came.
+    let code = if let Some(stop) = signalled.or_else(signals::received) {
+        stop.exit_code()
+    } else if report.passed && reconciled && faults_applied {
+        0
     } else {
-        Exit::Code(1)
+        1
+    };
+    // The lab is already stopped: a reader that went away costs only the report.
+    match printed {
+        Ok(()) => Exit::Code(code),
+        Err(e) => crate::output_failed(e, code),
     }
 }
 
@@ -189,11 +232,16 @@ struct Check {
 /// client counted for it. A restarted one counts from its restart: that plus what it had served at
 /// each kill must not exceed the client's count either. A paused backend is shown but not judged: nginx gives up on the requests
 /// it holds after the read timeout, and the backend still counts them once it runs again.
+///
+/// A backend that is dead at the end (killed, or not started again) answered nothing after its
+/// kill but what was in flight: at most one request per client connection (`concurrency`). More
+/// means answers on its address came from another process.
 fn reconcile(
     report: &Report,
     served: &[Option<u64>],
     faults: &[Fault],
     events: &[Event],
+    concurrency: u64,
 ) -> Vec<Check> {
     served
         .iter()
@@ -221,6 +269,11 @@ fn reconcile(
                 },
                 (Some(s), _) if paused => Check { id, ok: true, text: format!("{id}: {s} served, {client} counted (paused: not judged)") },
                 (Some(s), _) => Check { id, ok: *s == client, text: format!("{id}: {s} served, {client} counted") },
+                (None, Some(b)) if b <= client && client - b > concurrency => Check {
+                    id,
+                    ok: false,
+                    text: format!("{id}: {b} served when signalled, {client} counted: {} more than the {concurrency} that can be in flight, answered by another process on its address", client - b - concurrency),
+                },
                 (None, Some(b)) => Check {
                     id,
                     ok: b <= client,
@@ -232,7 +285,16 @@ fn reconcile(
         .collect()
 }
 
-fn describe(info: &LabInfo, first: Method, events: &[Event], checks: &[Check]) -> String {
+/// How long a failed start waits to learn whether a signal caused it.
+const SIGNAL_GRACE: std::time::Duration = std::time::Duration::from_millis(200);
+
+fn describe(
+    info: &LabInfo,
+    first: Method,
+    events: &[Event],
+    checks: &[Check],
+    interrupted: bool,
+) -> String {
     let mut s = String::new();
     let method = if first == info.method {
         format!("method {}", info.method)
@@ -267,7 +329,23 @@ fn describe(info: &LabInfo, first: Method, events: &[Event], checks: &[Check]) -
     }
     let bad: Vec<u32> = checks.iter().filter(|c| !c.ok).map(|c| c.id).collect();
     let lines: Vec<&str> = checks.iter().map(|c| c.text.as_str()).collect();
-    if bad.is_empty() {
+    if interrupted {
+        // Requests in flight when the load stopped may have been served without being counted,
+        // so the two counts are shown and not compared.
+        let own: Vec<String> = info
+            .backends
+            .iter()
+            .map(|b| match b.served {
+                Some(n) => format!("{}: {n}", b.id),
+                None => format!("{}: -", b.id),
+            })
+            .collect();
+        let _ = writeln!(
+            s,
+            "served   not compared with the client's counts (interrupted); the backends' own: {}",
+            own.join(", ")
+        );
+    } else if bad.is_empty() {
         let _ = writeln!(
             s,
             "served   by the backends' own count = the client's: {}",
@@ -278,6 +356,13 @@ fn describe(info: &LabInfo, first: Method, events: &[Event], checks: &[Check]) -
             s,
             "FAIL: the backends' own counts disagree with the client's for {bad:?}: {}",
             lines.join("; ")
+        );
+    }
+    let failed = events.iter().filter(|e| e.error.is_some()).count();
+    if failed > 0 {
+        let _ = writeln!(
+            s,
+            "FAIL: {failed} fault step(s) could not be done (FAILED above): the run is not the one asked for"
         );
     }
     s

@@ -54,12 +54,9 @@ impl Balancing {
                 ));
             }
         }
-        if let Some(k) = &self.hash_key
-            && (k.trim().is_empty() || k.contains([';', '{', '}', '\n', '\'', '"']))
-        {
-            return Err(format!(
-                "--hash-key '{k}' is not a plain nginx expression (no quotes, braces, ';' or newlines; e.g. $request_uri, $http_x_key)"
-            ));
+        if let Some(k) = &self.hash_key {
+            // The same check as the NixOS module's, from the crate both share.
+            lblab_config::check_hash_key(k).map_err(|e| format!("--{e}"))?;
         }
         Ok(())
     }

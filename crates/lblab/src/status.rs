@@ -1,5 +1,7 @@
 //! `lblab status`: the running lab.
 
+use std::fmt::Write as _;
+
 use serde::Serialize;
 
 use crate::backends::BackendInfo;
@@ -46,23 +48,31 @@ pub async fn status(args: StatusArgs) -> Exit {
         config: state.config.prefix.join("nginx.conf").display().to_string(),
         backends,
     };
+    let mut text = String::new();
     if args.json {
-        println!("{}", serde_json::to_string(&s).unwrap_or_default());
+        text = serde_json::to_string(&s).unwrap_or_default() + "\n";
     } else {
-        println!("method   {}", crate::switch::describe(u));
+        let _ = writeln!(text, "method   {}", crate::switch::describe(u));
         if u.weights.is_none() {
-            println!("weights  none (1 each)");
+            let _ = writeln!(text, "weights  none (1 each)");
         }
-        println!("url      {}", s.url);
-        println!("nginx    pid {} ({})", s.nginx_pid, s.config);
+        let _ = writeln!(text, "url      {}", s.url);
+        let _ = writeln!(text, "nginx    pid {} ({})", s.nginx_pid, s.config);
         for b in &s.backends {
             let served = match b.served {
                 Some(n) => format!("served {n}"),
                 None if !crate::procfs::alive(b.pid) => "not running".to_owned(),
                 None => "not answering".to_owned(),
             };
-            println!("backend  {} pid {} at {} {served}", b.id, b.pid, b.addr);
+            let _ = writeln!(
+                text,
+                "backend  {} pid {} at {} {served}",
+                b.id, b.pid, b.addr
+            );
         }
     }
-    Exit::Code(0)
+    match crate::out(&text) {
+        Ok(()) => Exit::Code(0),
+        Err(e) => crate::output_failed(e, 0),
+    }
 }

@@ -47,14 +47,18 @@ pub async fn switch(dir: &Path, change: Change) -> Exit {
         }
         Ok(s) => {
             let pids: Vec<String> = s.state.backends.iter().map(|b| b.pid.to_string()).collect();
-            println!(
-                "lblab: switched {} → {} (nginx {} reloaded; backends untouched, pids {})",
+            let said = crate::out(&format!(
+                "lblab: switched {} → {} (nginx {} reloaded; backends untouched, pids {})\n",
                 s.before,
                 s.after,
                 s.state.nginx_pid,
                 pids.join(", ")
-            );
-            Exit::Code(0)
+            ));
+            // The switch is done whether or not anyone reads that it was.
+            match said {
+                Ok(()) => Exit::Code(0),
+                Err(e) => crate::output_failed(e, 0),
+            }
         }
         Err(Failed::Refused(e)) => Exit::Usage(e),
         Err(Failed::Unconfirmed(e)) => {

@@ -58,19 +58,22 @@ pub async fn up(args: UpArgs) -> Exit {
         lab.stop();
         return Exit::Usage(e);
     }
-    println!(
-        "lblab: {} balancing {} backends at {}",
+    // What the user is told, written at once after the dashboard started: a stdout whose reader
+    // has gone (`lblab up | head -1`) then stops the lab here, record and all, instead of
+    // panicking with the lab left recorded.
+    let mut banner = format!(
+        "lblab: {} balancing {} backends at {}\n",
         info.method,
         info.backends.len(),
         info.url
     );
     for b in &info.backends {
-        println!("  backend {} pid {} at http://{}/", b.id, b.pid, b.addr);
+        banner += &format!("  backend {} pid {} at http://{}/\n", b.id, b.pid, b.addr);
     }
     let dashboard = match dashboard {
         Some(l) => match dashboard::start(l, dashboard_of(&dir, &info)).await {
             Ok(d) => {
-                println!("  dashboard {}", d.url);
+                banner += &format!("  dashboard {}\n", d.url);
                 Some(d)
             }
             Err(e) => {
@@ -81,12 +84,18 @@ pub async fn up(args: UpArgs) -> Exit {
         },
         None => None,
     };
-    println!(
-        "  nginx pid {}, config {}",
+    banner += &format!(
+        "  nginx pid {}, config {}\n",
         info.nginx_pid,
         info.prefix.join("nginx.conf").display()
     );
-    println!("Switch with `lblab switch --method M`; Ctrl-C stops the lab.");
+    banner += "Switch with `lblab switch --method M`; Ctrl-C stops the lab.\n";
+    if let Err(e) = crate::out(&banner) {
+        drop(dashboard);
+        State::remove(&dir);
+        lab.stop();
+        return crate::output_failed(e, 0);
+    }
     let died = tokio::select! {
         _ = interrupted() => None,
         why = lab.watch() => Some(why),

@@ -216,3 +216,137 @@ fn the_report_names_the_method_in_force_at_the_end() {
         "{text}"
     );
 }
+
+/// The loopback port a process listens on, from its socket descriptors and /proc/net/tcp.
+fn listening_port(pid: u64) -> Option<u16> {
+    let inodes: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .ok()?
+        .filter_map(|e| {
+            let l = std::fs::read_link(e.ok()?.path()).ok()?;
+            let l = l.to_str()?;
+            Some(l.strip_prefix("socket:[")?.strip_suffix(']')?.to_owned())
+        })
+        .collect();
+    let tcp = std::fs::read_to_string(format!("/proc/{pid}/net/tcp")).ok()?;
+    tcp.lines().skip(1).find_map(|l| {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        // State 0A is LISTEN; field 9 is the socket's inode.
+        (f.get(3) == Some(&"0A") && inodes.iter().any(|i| Some(&i.as_str()) == f.get(9)))
+            .then(|| u16::from_str_radix(f[1].rsplit_once(':')?.1, 16).ok())?
+    })
+}
+
+/// `GET /stats` of the backend on `port`, over HTTP/1.0.
+fn stats_of(port: u16) -> Value {
+    use std::io::{Read, Write};
+    let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).expect("the taker listens");
+    c.write_all(b"GET /stats HTTP/1.0\r\n\r\n").unwrap();
+    let mut answer = String::new();
+    c.read_to_string(&mut answer).unwrap();
+    let body = answer.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {answer}"))
+}
+
+/// The runner's child that is backend `id`, by its command line.
+fn backend_pid(runner: u32, id: u32) -> Option<u64> {
+    children_of(runner).into_iter().find(|p| {
+        std::fs::read(format!("/proc/{p}/cmdline"))
+            .map(|c| {
+                let args: Vec<&[u8]> = c.split(|&b| b == 0).collect();
+                args.windows(2)
+                    .any(|w| w[0] == b"--id" && w[1] == id.to_string().as_bytes())
+            })
+            .unwrap_or(false)
+    })
+}
+
+/// Another program takes backend 2's port while it is dead: its restart fails. The run must fail
+/// (exit 1) saying so, and the other program must get no request attributed to backend 2.
+#[test]
+fn a_restart_whose_port_was_taken_fails_the_run_and_the_taker_is_not_counted() {
+    let scratch = scratch();
+    let child = lblab()
+        .args(["run", "-d", "4s", "-c", "10", "--json"])
+        .args(["--fault", "restart:2@500ms+1500ms"])
+        .env("TMPDIR", scratch.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let runner = child.id();
+    let until = std::time::Instant::now() + Duration::from_secs(20);
+    let (pid, port) = loop {
+        if let Some(pid) = backend_pid(runner, 2)
+            && let Some(port) = listening_port(pid)
+        {
+            break (pid, port);
+        }
+        assert!(
+            std::time::Instant::now() < until,
+            "backend 2 never listened"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    // The moment it is killed, a program that is not the lab's takes its port: a backend of the
+    // same binary, which answers as backend 2 would.
+    assert_all_gone(&[pid], Duration::from_secs(10));
+    let mut taker = std::process::Command::new(env!("CARGO_BIN_EXE_lblab"))
+        .args([
+            "backend",
+            "--id",
+            "2",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let taken = stats_of(port);
+    let _ = taker.kill();
+    let _ = taker.wait();
+    let v: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("no JSON ({e}): {}", stderr(&out)));
+    assert_eq!(out.status.code(), Some(1), "{v}");
+    assert_eq!(v["faults_applied"], false, "{v}");
+    let failed: Vec<&Value> = v["faults"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e.get("error").is_some())
+        .collect();
+    assert_eq!(failed.len(), 1, "{}", v["faults"]);
+    assert!(
+        failed[0]["action"]
+            .as_str()
+            .unwrap()
+            .starts_with("start backend 2 again"),
+        "{}",
+        failed[0]
+    );
+    // nginx sent the taker nothing once the restart failed, and before it nginx still held the
+    // dead server out (fail_timeout): nothing it answered was counted as backend 2's.
+    assert_eq!(taken["served"], 0, "the taker served {taken}");
+    let before = fault_event(&v, 2)["served_before"].as_u64().unwrap();
+    let counted = counts(&v)[1];
+    assert!(
+        counted >= before && counted - before <= 10,
+        "backend 2: {before} before the kill, {counted} counted"
+    );
+    // Its end-of-run count is not read from whatever holds its address.
+    let b2 = &v["lab"]["backends"][1];
+    assert!(b2.get("served").is_none(), "{b2}");
+}
+
+/// A fault at 0s happens as the load starts: backend 2 is killed before it answers much.
+#[test]
+fn a_fault_at_zero_happens_as_the_load_starts() {
+    let v = assert_passed(&["-n", "3000", "-c", "10", "--fault", "kill:2@0s"]);
+    let e = fault_event(&v, 2);
+    assert!(e["at_ms"].as_u64().unwrap() < 500, "{e}");
+    assert_eq!(v["ok"], 3000);
+    assert!(
+        counts(&v)[1] <= 10 + e["served_before"].as_u64().unwrap(),
+        "{v}"
+    );
+}

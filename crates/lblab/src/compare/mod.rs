@@ -15,7 +15,7 @@ use crate::Exit;
 use crate::cli::CompareArgs;
 use crate::lab::{Lab, LabInfo};
 use crate::report::{self, Page, Shown};
-use crate::signals::{interrupted, say};
+use crate::signals::{self, interrupted, say};
 use crate::spec::Balancing;
 use crate::switch::switch_to;
 
@@ -80,15 +80,35 @@ pub async fn compare(mut args: CompareArgs) -> Exit {
     };
     let mut lab = match Lab::start_for_command(&spec, args.load.concurrency).await {
         Ok(lab) => lab,
-        Err(exit) => return exit,
+        Err(exit) => {
+            // A lab that failed to start because the same Ctrl-C reached one of its programs was
+            // interrupted, not broken.
+            return match signals::received_within(SIGNAL_GRACE).await {
+                Some(s) => stopped(s),
+                None => exit,
+            };
+        }
     };
     let outcome = run_all(&mut lab, &args, &contenders).await;
     let served = lab.served().await;
     let info = lab.info(&served);
     lab.stop();
+    let outcome = match outcome {
+        // As at the start: a step that failed of the same Ctrl-C was interrupted.
+        Err(Halt::Failed(e)) => match signals::received_within(SIGNAL_GRACE).await {
+            Some(s) => Err(Halt::Signal(s)),
+            None => Err(Halt::Failed(e)),
+        },
+        // A signal after the last run still stops the compare: its table is not printed.
+        Ok(done) => match signals::received() {
+            Some(s) => Err(Halt::Signal(s)),
+            None => Ok(done),
+        },
+        halted => halted,
+    };
     let (measured, movement, totals) = match outcome {
         Ok(done) => done,
-        Err(Halt::Signal(s)) => return Exit::Code(s.exit_code()),
+        Err(Halt::Signal(s)) => return stopped(s),
         Err(Halt::Failed(e)) => return Exit::Usage(format!("{e}; the lab was stopped")),
     };
     let reconciled = served.iter().enumerate().all(|(i, s)| {
@@ -102,7 +122,7 @@ pub async fn compare(mut args: CompareArgs) -> Exit {
     if let Err(e) = report::write_all(&args.report, &page) {
         return Exit::Usage(e);
     }
-    if args.load.json {
+    let text = if args.load.json {
         let out = CompareOutput {
             scenario: args.scenario,
             methods: &measured,
@@ -111,14 +131,29 @@ pub async fn compare(mut args: CompareArgs) -> Exit {
             reconciled,
             passed,
         };
-        println!("{}", serde_json::to_string(&out).unwrap_or_default());
+        serde_json::to_string(&out).unwrap_or_default() + "\n"
     } else {
-        print!(
-            "{}",
-            table::text(&args, &measured, movement.as_ref(), &served, reconciled)
-        );
+        table::text(&args, &measured, movement.as_ref(), &served, reconciled)
+    };
+    // The lab is already stopped: a reader that went away costs only the table.
+    if let Err(e) = crate::out(&text) {
+        return crate::output_failed(e, if passed { 0 } else { 1 });
+    }
+    // The table is out; a signal that came while it was written still ends the program as a
+    // signal would, so that a script sees 130 whenever the Ctrl-C came.
+    if let Some(s) = signals::received() {
+        return stopped(s);
     }
     Exit::Code(if passed { 0 } else { 1 })
+}
+
+/// How long a failed step waits to learn whether a signal caused it.
+const SIGNAL_GRACE: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// The end of a compare stopped by `s`, once its lab is stopped.
+fn stopped(s: signals::Stop) -> Exit {
+    say("lblab compare: interrupted; the lab was stopped");
+    Exit::Code(s.exit_code())
 }
 
 /// The scenario's workload where the flags leave it open, and every check that needs no lab.
@@ -219,6 +254,11 @@ async fn run_all(
         if i > 0 {
             switch(lab, full.clone()).await.map_err(failed)?;
         }
+        // A Ctrl-C that came during the switch (or the previous run's tally) ends the compare
+        // here rather than after one more run.
+        if let Some(s) = signals::received() {
+            return Err(Halt::Signal(s));
+        }
         say(&format!("lblab compare: {c}"));
         let report = load(lab, &config).await.map_err(|h| fail(h, *c, ""))?;
         tally(&report);
@@ -236,6 +276,9 @@ async fn run_all(
                 switch(lab, u).await.map_err(|e| {
                     Halt::Failed(format!("compare: the run of {c} ({phase}) failed: {e}"))
                 })?;
+                if let Some(s) = signals::received() {
+                    return Err(Halt::Signal(s));
+                }
                 let r = load(lab, &config).await.map_err(|h| fail(h, *c, phase))?;
                 tally(&r);
                 after.push(moved::backend_per_key(&r, kind));
@@ -295,7 +338,6 @@ async fn load(lab: &mut Lab, config: &loadtest::Config) -> Result<Report, Halt> 
         s = interrupted() => {
             stop.trigger();
             let _ = run.await;
-            say("lblab compare: interrupted; the lab was stopped");
             Err(Halt::Signal(s))
         }
     }
