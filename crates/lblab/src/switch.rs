@@ -39,11 +39,14 @@ const SWITCH_LOCK_WAIT: Duration = Duration::from_secs(60);
 pub async fn switch(dir: &Path, change: Change) -> Exit {
     match apply_or_why(dir, &change).await {
         Ok(s) if s.unchanged => {
-            println!(
-                "lblab: nothing to change: the lab already balances with {} (nginx {} not reloaded)",
+            let said = crate::out(&format!(
+                "lblab: nothing to change: the lab already balances with {} (nginx {} not reloaded)\n",
                 s.after, s.state.nginx_pid
-            );
-            Exit::Code(0)
+            ));
+            match said {
+                Ok(()) => Exit::Code(0),
+                Err(e) => crate::output_failed(e, 0),
+            }
         }
         Ok(s) => {
             let pids: Vec<String> = s.state.backends.iter().map(|b| b.pid.to_string()).collect();
