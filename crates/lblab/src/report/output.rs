@@ -53,7 +53,7 @@ fn target(path: &Path) -> Result<Target, String> {
         "not a regular file"
     };
     Err(format!(
-        "it is {what}; only a regular file or a new one is written"
+        "is {what}; only a regular file or a new one is written"
     ))
 }
 
