@@ -63,7 +63,7 @@ impl Lab {
     /// `concurrency` sizes nginx's worker_connections.
     pub async fn start(args: &LabSpec, concurrency: u32) -> Result<Lab, String> {
         args.validate()?;
-        let nginx_bin = nginx::locate(args.nginx.as_deref())?;
+        let nginx_bin = nginx::locate(args.nginx.as_deref()).await?;
         if let Some(listen) = args.listen {
             nginx::check_listen(listen)?;
         }

@@ -15,7 +15,7 @@ const INSTALL_HINT: &str =
 
 /// The nginx binary: `--nginx` (a path, or a bare name looked up on PATH), else nginx on PATH, else
 /// where distributions put it outside a normal user's PATH. Checked to be nginx by its `-v`.
-pub fn locate(explicit: Option<&Path>) -> Result<PathBuf, String> {
+pub async fn locate(explicit: Option<&Path>) -> Result<PathBuf, String> {
     let path = std::env::var_os("PATH").unwrap_or_default();
     let on_path = |name: &Path| {
         std::env::split_paths(&path)
@@ -62,20 +62,23 @@ pub fn locate(explicit: Option<&Path>) -> Result<PathBuf, String> {
                 format!("nginx was not found on PATH or in /usr/sbin; {INSTALL_HINT}")
             })?,
     };
-    check_is_nginx(&found)?;
+    check_is_nginx(&found).await?;
     Ok(found)
 }
 
 /// nginx -v prints `nginx version: nginx/1.x` on stderr; anything else is not nginx.
-fn check_is_nginx(binary: &Path) -> Result<(), String> {
+async fn check_is_nginx(binary: &Path) -> Result<(), String> {
     let shown = binary.display();
-    let out = Command::new(binary)
-        .arg("-v")
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("{shown} is not nginx: it cannot be run ({e})"))?;
-    let text =
-        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
+    let mut cmd = Command::new(binary);
+    cmd.arg("-v");
+    let out = match probe(cmd, VERSION_WITHIN).await {
+        Ok(out) => out,
+        Err(ProbeError::Spawn(e)) => {
+            return Err(format!("{shown} is not nginx: it cannot be run ({e})"));
+        }
+        Err(e) => return Err(format!("{shown} is not nginx: `{shown} -v` {e}")),
+    };
+    let text = out.text();
     if text.contains("nginx version:") {
         return Ok(());
     }
@@ -84,6 +87,132 @@ fn check_is_nginx(binary: &Path) -> Result<(), String> {
         None => "printed nothing".to_owned(),
     };
     Err(format!("{shown} is not nginx: `{shown} -v` {said}"))
+}
+
+/// How long `nginx -v` may take: nginx answers at once, so a program that does not is not nginx.
+const VERSION_WITHIN: Duration = Duration::from_secs(5);
+/// How long `nginx -t` may take: it reads the config and opens its files, which takes milliseconds
+/// even on a busy machine.
+const TEST_WITHIN: Duration = Duration::from_secs(10);
+/// The most a probe may print: nginx prints a line or a few; more is a program that floods.
+const PROBE_OUTPUT: usize = 16 * 1024;
+
+/// What a probe printed and how it ended.
+struct Probed {
+    status: std::process::ExitStatus,
+    stderr: Vec<u8>,
+    stdout: Vec<u8>,
+}
+
+impl Probed {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.stderr).into_owned() + &String::from_utf8_lossy(&self.stdout)
+    }
+}
+
+enum ProbeError {
+    Spawn(std::io::Error),
+    TooSlow(Duration),
+    TooLong,
+    Read(std::io::Error),
+}
+
+impl std::fmt::Display for ProbeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ProbeError::Spawn(e) => write!(f, "cannot be run ({e})"),
+            ProbeError::TooSlow(d) => {
+                write!(
+                    f,
+                    "did not finish within {} s (it was stopped)",
+                    d.as_secs()
+                )
+            }
+            ProbeError::TooLong => write!(
+                f,
+                "printed more than {} KiB (it was stopped)",
+                PROBE_OUTPUT / 1024
+            ),
+            ProbeError::Read(e) => write!(f, "could not be read ({e})"),
+        }
+    }
+}
+
+/// Kills a probe's whole process group when dropped: when it ends, overruns, or the command that
+/// started it is interrupted and drops the probe mid-way. Whatever the probe left behind in its
+/// group (a child holding the output open, say) goes with it.
+struct Group(libc::pid_t);
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        // SAFETY: kill(2) of the process group this probe's child leads; the leader is not reaped
+        // before this runs, so the group's id is still ours.
+        unsafe { libc::kill(-self.0, libc::SIGKILL) };
+    }
+}
+
+/// Runs `cmd` as a probe: in a process group of its own, so that a terminal's Ctrl-C reaches lblab
+/// alone and lblab decides what to stop; killed should lblab die; with its output and its time
+/// bounded, so that a program that hangs or floods costs seconds and kilobytes, not the machine.
+async fn probe(cmd: Command, within: Duration) -> Result<Probed, ProbeError> {
+    use tokio::io::AsyncReadExt as _;
+    let mut cmd = tokio::process::Command::from(cmd);
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true);
+    // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().map_err(ProbeError::Spawn)?;
+    let group = child.id().map(|pid| Group(pid as libc::pid_t));
+    let (Some(mut out), Some(mut err)) = (child.stdout.take(), child.stderr.take()) else {
+        return Err(ProbeError::Read(std::io::Error::other("no pipe to it")));
+    };
+    // Both pipes are read together, each chunk counted against one limit, until both are closed.
+    let read = async {
+        let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+        let (mut out_open, mut err_open) = (true, true);
+        let (mut a, mut b) = ([0u8; 4096], [0u8; 4096]);
+        while out_open || err_open {
+            let (n, from_out) = tokio::select! {
+                n = out.read(&mut a), if out_open => (n, true),
+                n = err.read(&mut b), if err_open => (n, false),
+            };
+            let n = n.map_err(ProbeError::Read)?;
+            if stdout.len() + stderr.len() + n > PROBE_OUTPUT {
+                return Err(ProbeError::TooLong);
+            }
+            match (n, from_out) {
+                (0, true) => out_open = false,
+                (0, false) => err_open = false,
+                (n, true) => stdout.extend_from_slice(&a[..n]),
+                (n, false) => stderr.extend_from_slice(&b[..n]),
+            }
+        }
+        Ok((stdout, stderr))
+    };
+    let (stdout, stderr) = match tokio::time::timeout(within, read).await {
+        Ok(r) => r?,
+        Err(_) => return Err(ProbeError::TooSlow(within)),
+    };
+    let status = match tokio::time::timeout(within, child.wait()).await {
+        Ok(s) => s.map_err(ProbeError::Read)?,
+        Err(_) => return Err(ProbeError::TooSlow(within)),
+    };
+    drop(group);
+    Ok(Probed {
+        status,
+        stderr,
+        stdout,
+    })
 }
 
 pub fn conf_path(prefix: &Path) -> PathBuf {
@@ -112,21 +241,45 @@ pub fn write_config(path: &Path, config: &NginxConfig) -> Result<(), String> {
         .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
-/// `nginx -t` on `conf`: nginx's own words when it rejects it.
-pub fn test_config(binary: &Path, prefix: &Path, conf: &Path) -> Result<(), String> {
-    let out = base_command(binary, prefix, conf)
-        .arg("-t")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .output()
-        .map_err(|e| format!("cannot run {}: {e}", binary.display()))?;
+/// `nginx -t` on `conf`: nginx's own words when it rejects it, with the text of the line it names
+/// (read now: the file may be a candidate that is removed once it is rejected).
+pub async fn test_config(binary: &Path, prefix: &Path, conf: &Path) -> Result<(), String> {
+    let mut cmd = base_command(binary, prefix, conf);
+    cmd.arg("-t");
+    let out = probe(cmd, TEST_WITHIN)
+        .await
+        .map_err(|e| format!("`{} -t` {e}", binary.display()))?;
     if out.status.success() {
         return Ok(());
     }
-    Err(format!(
-        "nginx rejected the config: {}",
-        nginx_message(&String::from_utf8_lossy(&out.stderr))
-    ))
+    let message = nginx_message(&String::from_utf8_lossy(&out.stderr));
+    let line = named_line(&message)
+        .map(|(n, text)| format!(" (line {n}: `{text}`)"))
+        .unwrap_or_default();
+    Err(format!("nginx rejected the config: {message}{line}"))
+}
+
+/// The line a message of nginx's names (`… in /path/nginx.conf:12`), as its number and its text,
+/// control characters shown as escapes so that the message stays one line.
+fn named_line(message: &str) -> Option<(usize, String)> {
+    let (path, number) = message.split(" | ").find_map(|l| {
+        let (_, place) = l.rsplit_once(" in ")?;
+        let (path, number) = place.trim().rsplit_once(':')?;
+        Some((path, number.parse::<usize>().ok()?))
+    })?;
+    let text = std::fs::read_to_string(path).ok()?;
+    let line = text.lines().nth(number.checked_sub(1)?)?.trim();
+    let shown = line
+        .chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect();
+    Some((number, shown))
 }
 
 /// The lines of nginx's output that say what went wrong.
@@ -169,7 +322,7 @@ pub async fn start(binary: &Path, config: &NginxConfig) -> Result<Guarded, Strin
     let prefix = &config.prefix;
     let conf = conf_path(prefix);
     write_config(&conf, config)?;
-    test_config(binary, prefix, &conf)?;
+    test_config(binary, prefix, &conf).await?;
     let stderr_path = prefix.join("nginx.stderr");
     let stderr = std::fs::File::create(&stderr_path)
         .map_err(|e| format!("cannot create {}: {e}", stderr_path.display()))?;
@@ -203,14 +356,14 @@ pub async fn start(binary: &Path, config: &NginxConfig) -> Result<Guarded, Strin
 /// Puts `config` in place of the running nginx's: nginx checks it first (a rejected config changes
 /// nothing and its message is returned), then it is renamed over nginx.conf and nginx reloads.
 pub async fn apply(binary: &Path, config: &NginxConfig, master: u32) -> Result<(), String> {
-    install(binary, config)?;
+    install(binary, config).await?;
     reload(master).await
 }
 
 /// The first half of [`apply`]: `config` checked by nginx and renamed over nginx.conf, which a
 /// reload then reads. The candidate has a name of its own, created exclusively, so that two
 /// switches at once never test or install each other's file.
-pub fn install(binary: &Path, config: &NginxConfig) -> Result<(), String> {
+pub async fn install(binary: &Path, config: &NginxConfig) -> Result<(), String> {
     let conf = conf_path(&config.prefix);
     let mut candidate = tempfile::Builder::new()
         .prefix("nginx.conf.candidate-")
@@ -224,7 +377,7 @@ pub fn install(binary: &Path, config: &NginxConfig) -> Result<(), String> {
     std::io::Write::write_all(&mut candidate, config.render().as_bytes())
         .map_err(|e| format!("cannot write {}: {e}", candidate.path().display()))?;
     // A failed check drops (and so removes) the candidate.
-    test_config(binary, &config.prefix, candidate.path())?;
+    test_config(binary, &config.prefix, candidate.path()).await?;
     candidate
         .persist(&conf)
         .map(drop)
@@ -257,5 +410,53 @@ pub async fn reload(master: u32) -> Result<(), String> {
             return Err("nginx's old workers were still running 10 s after the reload".into());
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// nginx names the line of a candidate that lblab removes once it is rejected; the message
+    /// carries that line's text, so it still says what was wrong after the file is gone.
+    #[tokio::test]
+    async fn a_rejected_config_is_shown_with_its_line() {
+        let nginx = locate(None)
+            .await
+            .unwrap_or_else(|e| panic!("this test needs nginx: {e}"));
+        let prefix = tempfile::tempdir().unwrap();
+        let candidate = prefix.path().join("nginx.conf.candidate");
+        std::fs::write(
+            &candidate,
+            "events {}\nhttp {\n    upstream lblab { server 127.0.0.1:9; hash $x consistent consistent; }\n}\n",
+        )
+        .unwrap();
+        let e = test_config(&nginx, prefix.path(), &candidate)
+            .await
+            .unwrap_err();
+        std::fs::remove_file(&candidate).unwrap();
+        assert!(e.starts_with("nginx rejected the config: "), "{e}");
+        assert!(e.contains("[emerg]"), "nginx's own words are missing: {e}");
+        assert!(
+            e.ends_with(
+                "(line 3: `upstream lblab { server 127.0.0.1:9; hash $x consistent consistent; }`)"
+            ),
+            "{e}"
+        );
+        assert_eq!(e.lines().count(), 1, "{e}");
+    }
+
+    #[test]
+    fn a_named_line_keeps_the_message_on_one_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let conf = dir.path().join("c.conf");
+        std::fs::write(&conf, "a;\n  hash \"$x\\r\" \u{7} ;  \n").unwrap();
+        let message = format!("nginx: [emerg] oops in {}:2", conf.display());
+        assert_eq!(
+            named_line(&message),
+            Some((2, r#"hash "$x\r" \u{7} ;"#.to_owned()))
+        );
+        assert_eq!(named_line("nginx: [emerg] no place"), None);
+        assert_eq!(named_line(&format!("x in {}:9", conf.display())), None);
     }
 }

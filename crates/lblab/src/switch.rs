@@ -152,7 +152,9 @@ pub async fn apply_or_why(dir: &Path, change: &Change) -> Result<Switched, Faile
         });
     }
     state.config.upstream = wanted;
-    nginx::install(&state.nginx_bin, &state.config).map_err(Failed::Refused)?;
+    nginx::install(&state.nginx_bin, &state.config)
+        .await
+        .map_err(Failed::Refused)?;
     // From here nginx.conf holds the new config, so the record must say so whatever the reload
     // does: a reload that is not confirmed (nginx stopped, or old workers still busy) is still
     // pending, and nginx reads this file when it happens.

@@ -1,13 +1,16 @@
-//! `lblab up --dashboard` over real HTTP: what it refuses (and that the lab stays as it was), the
-//! forms as a browser without scripts posts them, and the addresses it will not take.
+//! `lblab up --dashboard` over real HTTP: what it refuses (and that the lab stays as it was), to
+//! anyone without the URL `up` printed too, the forms as a browser without scripts posts them, the
+//! connections it holds, and the addresses it will not take.
 
 mod common;
 mod dashboard_support;
 
-use std::net::TcpListener;
+use std::io::{Read as _, Write as _};
+use std::net::{TcpListener, TcpStream};
+use std::time::{Duration, Instant};
 
 use common::Up;
-use dashboard_support::{get, pids, request, state, stats_served, token, up_with_dashboard};
+use dashboard_support::{get, pids, request, stats_served, token_in, up_with_dashboard};
 
 /// Every refusal is a 4xx with one line saying why.
 fn assert_refused(a: &dashboard_support::Answer, status: u16, says: &str) {
@@ -23,17 +26,18 @@ fn assert_refused(a: &dashboard_support::Answer, status: u16, says: &str) {
 
 #[test]
 fn forged_and_malformed_requests_are_refused_and_the_lab_stays_as_it_was() {
-    let (up, addr) = up_with_dashboard(&[]);
+    let (up, d) = up_with_dashboard(&[]);
+    let addr = d.addr;
     let before = up.status();
     let served_before = stats_served(&before);
-    let t = token(addr);
+    let t = d.token();
     let own = format!("http://{addr}");
     let post = |host: Option<&str>, origin: Option<&str>, path: &str, body: &str| {
         let mut h = vec![];
         if let Some(o) = origin {
             h.push(("Origin", o));
         }
-        request(addr, "POST", path, host, &h, body)
+        d.request("POST", path, host, &h, body)
     };
     let port = addr.port().to_string();
     let evil_host = format!("evil.example:{port}");
@@ -63,12 +67,12 @@ fn forged_and_malformed_requests_are_refused_and_the_lab_stays_as_it_was() {
         "Host 'evil.example",
     );
     assert_refused(
-        &request(addr, "GET", "/", Some(&evil_host), &[], ""),
+        &d.request("GET", "/", Some(&evil_host), &[], ""),
         403,
         "Host",
     );
     assert_refused(
-        &request(addr, "GET", "/state.json", Some(&evil_host), &[], ""),
+        &d.request("GET", "/state.json", Some(&evil_host), &[], ""),
         403,
         "Host",
     );
@@ -107,8 +111,7 @@ fn forged_and_malformed_requests_are_refused_and_the_lab_stays_as_it_was() {
         );
     }
     // Only POST changes anything; nothing is served outside the dashboard's routes.
-    let a = request(
-        addr,
+    let a = d.request(
         "GET",
         &format!("/switch?token={t}&method=least-conn"),
         None,
@@ -117,12 +120,12 @@ fn forged_and_malformed_requests_are_refused_and_the_lab_stays_as_it_was() {
     );
     assert_refused(&a, 405, "allowed: POST");
     assert_refused(
-        &request(addr, "POST", "/", None, &[], &body),
+        &d.request("POST", "/", None, &[], &body),
         405,
         "allowed: GET",
     );
     for path in ["/favicon.ico", "/stats", "/../etc/passwd", "/switch/x"] {
-        assert_refused(&get(addr, path), 404, "not found");
+        assert_refused(&d.get(path), 404, "not found");
     }
 
     let after = up.status();
@@ -136,19 +139,226 @@ fn forged_and_malformed_requests_are_refused_and_the_lab_stays_as_it_was() {
         served_before,
         "a refused burst sent requests"
     );
-    assert_eq!(state(addr)["method"], "round-robin");
+    assert_eq!(d.state()["method"], "round-robin");
+}
+
+/// Every local user can connect to a loopback port: what the page shows them must not let them
+/// switch or burst. They have only what a plain GET gives; even the owner's form token, had it
+/// leaked, is refused without the session cookie the printed URL gives.
+#[test]
+fn a_client_without_the_printed_url_cannot_switch_or_burst() {
+    let (up, d) = up_with_dashboard(&[]);
+    let addr = d.addr;
+    let before = up.status();
+    let served_before = stats_served(&before);
+    let own = format!("http://{addr}");
+    let key = d.url.split_once("?key=").expect("the URL has a key").1;
+    assert!(key.len() >= 32, "a short key: {key}");
+    assert!(
+        !before.to_string().contains(key),
+        "`lblab status` shows the key"
+    );
+
+    let page = get(addr, "/");
+    assert_eq!(page.status, 403, "{}", page.body);
+    assert!(
+        page.body.contains("printed in its terminal"),
+        "{}",
+        page.body
+    );
+    assert_eq!(
+        token_in(&page.body),
+        None,
+        "the page gave its form token away"
+    );
+    for shown in ["/switch", "/burst", "method-", "backend-"] {
+        assert!(!page.body.contains(shown), "the page shows {shown}");
+    }
+    assert!(page.header("set-cookie").is_none());
+    assert_refused(&get(addr, "/state.json"), 403, "printed in its terminal");
+    for wrong in [
+        "0123456789abcdef0123456789abcdef",
+        "",
+        &key[..key.len() - 1],
+    ] {
+        let a = get(addr, &format!("/?key={wrong}"));
+        assert_eq!(a.status, 403, "key '{wrong}': {}", a.body);
+        assert!(
+            a.header("set-cookie").is_none(),
+            "key '{wrong}' got a cookie"
+        );
+    }
+
+    // What the page showed (no token), then the owner's token itself, with no cookie or a
+    // made-up one.
+    let t = d.token();
+    let forged = format!("lblab-{}=0123456789abcdef0123456789abcdef", addr.port());
+    for (path, body) in [
+        ("/switch", "method=least-conn".to_owned()),
+        ("/switch", format!("token={t}&method=least-conn")),
+        ("/burst", format!("token={t}&count=10000")),
+    ] {
+        let plain = request(addr, "POST", path, None, &[("Origin", &own)], &body);
+        assert_refused(&plain, 403, "printed in its terminal");
+        let made_up = request(
+            addr,
+            "POST",
+            path,
+            None,
+            &[("Origin", &own), ("Cookie", &forged)],
+            &body,
+        );
+        assert_refused(&made_up, 403, "printed in its terminal");
+    }
+
+    let after = up.status();
+    assert_eq!(after["method"], "round-robin", "a switch got through");
+    assert_eq!(pids(&after), pids(&before));
+    assert_eq!(stats_served(&after), served_before, "a burst got through");
+    // The owner, meanwhile, still can.
+    let a = d.request(
+        "POST",
+        "/switch",
+        None,
+        &[("Origin", &own)],
+        &format!("token={t}&method=least-conn"),
+    );
+    assert_eq!(a.status, 303, "{}", a.body);
+    assert_eq!(up.status()["method"], "least-conn");
+}
+
+/// Whether the other end has closed `s` (EOF or reset), without waiting.
+fn closed(s: &TcpStream) -> bool {
+    s.set_nonblocking(true).unwrap();
+    let mut b = [0u8; 1];
+    let r = (&*s).read(&mut b);
+    s.set_nonblocking(false).unwrap();
+    match r {
+        Ok(0) => true,
+        Ok(_) => false,
+        Err(e) => e.kind() != std::io::ErrorKind::WouldBlock,
+    }
+}
+
+/// Waits up to `limit` for the other end to close `s`; how long it took.
+fn closed_within(s: &mut TcpStream, limit: Duration) -> Option<Duration> {
+    let start = Instant::now();
+    s.set_read_timeout(Some(limit)).unwrap();
+    let mut b = [0u8; 4096];
+    loop {
+        match s.read(&mut b) {
+            Ok(0) => return Some(start.elapsed()),
+            Ok(_) => continue,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                return None;
+            }
+            Err(_) => return Some(start.elapsed()),
+        }
+    }
+}
+
+/// Another local user held 19 990 idle connections and the dashboard stopped answering. It holds
+/// at most 64 from one address, closes idle ones to make room, and closes a connection that sends
+/// no request (or no next request, or no body) within 5 s; the owner is answered throughout, and
+/// the lab too.
+#[test]
+fn idle_connections_neither_lock_the_owner_out_nor_stay_open() {
+    let (up, d) = up_with_dashboard(&["-b", "2"]);
+    let started = Instant::now();
+    let mut idle: Vec<TcpStream> = (0..400)
+        .map(|_| TcpStream::connect(d.addr).expect("the dashboard accepts"))
+        .collect();
+    // Half a request header, as a slow client sends it, on one more.
+    let mut slow = TcpStream::connect(d.addr).unwrap();
+    slow.write_all(b"GET /state.json HTTP/1.1\r\nHost: ")
+        .unwrap();
+
+    let asked = Instant::now();
+    let s = d.state();
+    assert!(
+        asked.elapsed() < Duration::from_secs(2),
+        "the owner waited {:?} behind 400 idle connections",
+        asked.elapsed()
+    );
+    assert_eq!(s["backends"].as_array().unwrap().len(), 2);
+    let lab = dashboard_support::addr_of(up.status()["url"].as_str().unwrap());
+    assert_eq!(request(lab, "GET", "/", None, &[], "").status, 200);
+
+    // A POST whose body never comes, from the owner's session even.
+    let mut drip = TcpStream::connect(d.addr).unwrap();
+    write!(
+        drip,
+        "POST /burst HTTP/1.1\r\nHost: {}\r\nCookie: {}\r\nContent-Length: 100\r\n\r\ntoken",
+        d.addr, d.cookie
+    )
+    .unwrap();
+
+    // All but the newest 64 were closed to make room, at once.
+    let until = Instant::now() + Duration::from_secs(2);
+    let open = loop {
+        let open = idle.iter().filter(|s| !closed(s)).count();
+        if open <= 64 || Instant::now() > until {
+            break open;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(open <= 64, "{open} of 400 idle connections are still open");
+    assert!(open > 0, "every idle connection was closed at once");
+
+    // The rest, and the slow one, are closed by the header timeout.
+    let last = idle.last_mut().unwrap();
+    let waited = closed_within(last, Duration::from_secs(15))
+        .expect("an idle connection was still open 15 s later");
+    let total = started.elapsed();
+    assert!(
+        total >= Duration::from_secs(4) && total < Duration::from_secs(12),
+        "an idle connection was closed after {total:?} (waited {waited:?})"
+    );
+    assert!(
+        closed_within(&mut slow, Duration::from_secs(5)).is_some(),
+        "a connection with half a header was still open"
+    );
+    assert!(
+        closed_within(&mut drip, Duration::from_secs(8)).is_some(),
+        "a POST whose body never came was still open"
+    );
+
+    // A kept-alive connection that asked once and then says nothing is closed too.
+    let mut kept = TcpStream::connect(d.addr).unwrap();
+    write!(
+        kept,
+        "GET /state.json HTTP/1.1\r\nHost: {}\r\nCookie: {}\r\n\r\n",
+        d.addr, d.cookie
+    )
+    .unwrap();
+    let mut head = [0u8; 12];
+    kept.read_exact(&mut head).unwrap();
+    assert_eq!(&head, b"HTTP/1.1 200");
+    let after = Instant::now();
+    closed_within(&mut kept, Duration::from_secs(15))
+        .expect("an idle kept-alive connection was still open 15 s later");
+    assert!(
+        after.elapsed() >= Duration::from_secs(4),
+        "closed after {:?}, before its timeout",
+        after.elapsed()
+    );
 }
 
 #[test]
 fn forms_post_without_scripts_and_come_back_to_the_page() {
-    let (up, addr) = up_with_dashboard(&["-b", "2"]);
+    let (up, d) = up_with_dashboard(&["-b", "2"]);
+    let addr = d.addr;
     let before = up.status();
-    let t = token(addr);
+    let t = d.token();
     let own = format!("http://{addr}");
     let origin = [("Origin", own.as_str())];
 
-    let a = request(
-        addr,
+    let a = d.request(
         "POST",
         "/switch",
         None,
@@ -160,12 +370,11 @@ fn forms_post_without_scripts_and_come_back_to_the_page() {
     let after = up.status();
     assert_eq!(after["method"], "least-conn");
     assert_eq!(pids(&after), pids(&before), "switching restarted a process");
-    let page = get(addr, "/").body;
+    let page = d.get("/").body;
     assert!(page.contains(r#"<strong id="current-method">least-conn</strong>"#));
     assert!(page.contains(r#"<noscript><meta http-equiv="refresh" content="1"></noscript>"#));
 
-    let a = request(
-        addr,
+    let a = d.request(
         "POST",
         "/burst",
         None,
@@ -179,7 +388,7 @@ fn forms_post_without_scripts_and_come_back_to_the_page() {
         30,
         "the burst sent 30 requests: {served:?}"
     );
-    let s = state(addr);
+    let s = d.state();
     let shown: Vec<u64> = (0..2)
         .map(|i| s["backends"][i]["served"].as_u64().unwrap())
         .collect();
@@ -191,7 +400,7 @@ fn forms_post_without_scripts_and_come_back_to_the_page() {
         .map(|v| v.as_u64().unwrap())
         .sum();
     assert_eq!(burst, 30);
-    let page = get(addr, "/").body;
+    let page = d.get("/").body;
     for (i, n) in served.iter().enumerate() {
         let id = i + 1;
         assert!(

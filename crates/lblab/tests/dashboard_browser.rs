@@ -1,5 +1,5 @@
-//! The dashboard in a real browser: headless Chromium over the DevTools protocol loads the page,
-//! sees the backends' own counts, switches the method with a mouse click (with the page's scripts
+//! The dashboard in a real browser: headless Chromium over the DevTools protocol opens the URL `up`
+//! printed (its key is exchanged for the session cookie), sees the backends' own counts, switches the method with a mouse click (with the page's scripts
 //! on, then off) and takes a screenshot. Needs `chromium` (Debian) on PATH, or LBLAB_CHROMIUM.
 
 mod common;
@@ -18,7 +18,7 @@ fn counts_shown(b: &mut Browser, served: &[u64]) -> bool {
 
 #[test]
 fn the_page_shows_the_counts_and_a_click_switches_nginx() {
-    let (up, addr) = up_with_dashboard(&[]);
+    let (up, d) = up_with_dashboard(&[]);
     let before = up.status();
     let lab = addr_of(before["url"].as_str().unwrap());
     // Seven answers: 3/2/2, so a page that showed anything but the backends' own counts would differ.
@@ -29,8 +29,8 @@ fn the_page_shows_the_counts_and_a_click_switches_nginx() {
     assert_eq!(served, [3, 2, 2]);
 
     let mut b = Browser::launch();
-    let url = format!("http://{addr}/");
-    b.navigate(&url);
+    // The URL as printed, with its key: the browser is sent on to the plain URL with its cookie.
+    b.navigate(&d.url);
     b.wait_for("the counts of /stats on the page", |b| {
         counts_shown(b, &served)
     });
@@ -83,8 +83,9 @@ fn the_page_shows_the_counts_and_a_click_switches_nginx() {
     std::fs::write(&path, &shot).unwrap();
 
     // Scripts off: the same button is a plain form post, answered 303 back to the page.
+    // The plain URL now: the session cookie is what lets the browser in.
     b.scripts(false);
-    b.navigate(&url);
+    b.navigate(&format!("http://{}/", d.addr));
     b.click("#method-random");
     b.wait_for("random on the reloaded page", |b| {
         b.text("#current-method").as_deref() == Some("random")
@@ -92,6 +93,19 @@ fn the_page_shows_the_counts_and_a_click_switches_nginx() {
     let last = up.status();
     assert_eq!(last["method"], "random");
     assert_eq!(pids(&last), pids(&before));
+
+    // Another browser, without the printed URL (another user's, say): the plain URL shows no
+    // button and no count, only where the way in is.
+    let mut other = Browser::launch();
+    other.navigate(&format!("http://{}/", d.addr));
+    let text = other.text("body").unwrap_or_default();
+    assert!(text.contains("printed in its terminal"), "{text}");
+    assert_eq!(
+        other.text("#method-least-conn"),
+        None,
+        "a method button was shown"
+    );
+    assert_eq!(other.text("#backend-1-served"), None, "a count was shown");
 }
 
 /// The seed's experiment: open the lab's URL and reload; the answers take turns 1, 2, 3, 1, …

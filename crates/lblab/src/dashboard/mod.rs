@@ -1,6 +1,12 @@
 //! `lblab up --dashboard`: a page that shows the backends' own counts live and switches nginx's
 //! method with a click. It listens on loopback unless told otherwise, answers only requests that
 //! name it (DNS rebinding), and changes the lab only on a POST that carries the page's token.
+//!
+//! Only the user who started the lab may see or drive it: on a shared machine every local user can
+//! connect to a loopback port. `up` prints the dashboard's URL with a secret key, in the owner's
+//! terminal only; the first visit with that key is answered with a session cookie (HttpOnly,
+//! SameSite=Strict) and sent on to the plain URL, as notebook servers do. Without the cookie the
+//! page only says to open the printed URL, and `/state.json`, `/switch` and `/burst` are refused.
 
 mod burst;
 mod form;
@@ -8,6 +14,7 @@ mod guard;
 mod live;
 mod page;
 mod routes;
+mod serve;
 mod token;
 mod view;
 
@@ -36,6 +43,7 @@ pub struct LabRef {
 
 /// The running dashboard; dropping it stops it.
 pub struct Dashboard {
+    /// Its URL with the key: for the owner's terminal only.
     pub url: String,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -50,7 +58,12 @@ impl Drop for Dashboard {
 
 struct Shared {
     own: Own,
+    /// The form token: a page of another origin cannot read it, so it cannot forge a POST.
     token: Token,
+    /// The key in the URL `up` prints, exchanged for the session cookie.
+    key: Token,
+    /// The session cookie's value, given only for the key.
+    session: Token,
     lab: LabRef,
     live: Mutex<Live>,
     last_burst: Mutex<Option<BurstResult>>,
@@ -88,6 +101,8 @@ pub async fn start(listener: std::net::TcpListener, lab: LabRef) -> Result<Dashb
     let shared = Arc::new(Shared {
         own: Own(addr),
         token: Token::new()?,
+        key: Token::new()?,
+        session: Token::new()?,
         live: Mutex::new(Live::new(&lab.backends)),
         lab,
         last_burst: Mutex::new(None),
@@ -107,9 +122,10 @@ pub async fn start(listener: std::net::TcpListener, lab: LabRef) -> Result<Dashb
             }
         })
     };
-    let server = tokio::spawn(warp::serve(routes::routes(shared)).incoming(listener).run());
+    let url = format!("http://{addr}/?key={}", shared.key.as_str());
+    let server = tokio::spawn(serve::run(listener, routes::routes(shared)));
     Ok(Dashboard {
-        url: format!("http://{addr}/"),
+        url,
         tasks: vec![sampler, server],
     })
 }

@@ -11,6 +11,16 @@ use super::view::{View, percent};
 pub const SCRIPT: &str = include_str!("dashboard.js");
 pub const STYLE: &str = include_str!("dashboard.css");
 
+/// The page for anyone without the session: no form, no token, no counts.
+pub const NOT_SIGNED_IN: &str = r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>lblab dashboard</title>
+<link rel="stylesheet" href="/dashboard.css"></head><body><main>
+<h1>lblab</h1>
+<p>This dashboard belongs to the user who started the lab. To open it, use the URL that
+<code>lblab up --dashboard</code> printed in its terminal: it ends in <code>?key=…</code>.</p>
+</main></body></html>
+"#;
+
 /// Text for HTML content and attribute values.
 fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());

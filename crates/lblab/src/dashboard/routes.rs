@@ -1,5 +1,6 @@
 //! The dashboard's routes: `/`, `/state.json`, its script and style (GET), `/switch` and `/burst`
-//! (POST with the token). Every request must name the dashboard in Host (and Origin, if sent).
+//! (POST with the token). Every request must name the dashboard in Host (and Origin, if sent);
+//! all but the script and style need the session cookie, which `/?key=KEY` gives.
 
 use std::sync::Arc;
 
@@ -10,6 +11,7 @@ use warp::hyper::body::Bytes;
 use warp::path::FullPath;
 use warp::reply::Response as Reply;
 
+use super::serve::Started;
 use super::view::View;
 use super::{Shared, burst, form, page, sample};
 use crate::state::State;
@@ -31,24 +33,42 @@ pub fn routes(
     };
     let common = warp::method()
         .and(warp::path::full())
-        .and(warp::header::headers_cloned());
+        .and(warp::query::raw().or(warp::any().map(String::new)).unify())
+        .and(warp::header::headers_cloned())
+        .and(warp::ext::optional::<Started>());
     // A POST body is read only when its Content-Length is small; any other request is handled
     // without one (a POST without it is answered 413 by `handle`).
     let with_body = with()
         .and(common)
         .and(warp::body::content_length_limit(MAX_BODY))
         .and(warp::body::bytes())
-        .then(|s, m, p, h, b: Bytes| handle(s, m, p, h, Some(b)));
+        .then(|s, m, p, q, h, st: Option<Started>, b: Bytes| {
+            mark(st);
+            handle(s, m, p, q, h, Some(b))
+        });
     let without = with()
         .and(common)
-        .then(|s, m, p, h| handle(s, m, p, h, None));
+        .then(|s, m, p, q, h, st: Option<Started>| {
+            mark(st);
+            handle(s, m, p, q, h, None)
+        });
     with_body.or(without).unify()
 }
+
+/// The request has come whole (its body, if any, read): from now on its connection is busy.
+fn mark(started: Option<Started>) {
+    if let Some(s) = started {
+        s.mark();
+    }
+}
+
+const NOT_SIGNED_IN: &str = "refused: this dashboard is its owner's; open the URL `lblab up --dashboard` printed in its terminal (it ends in ?key=…)";
 
 async fn handle(
     shared: Arc<Shared>,
     verb: Verb,
     path: FullPath,
+    query: String,
     headers: HeaderMap,
     body: Option<Bytes>,
 ) -> Reply {
@@ -58,9 +78,22 @@ async fn handle(
     }
     let path = path.as_str();
     let get = verb == Verb::GET || verb == Verb::HEAD;
+    if path == "/"
+        && get
+        && let Some(key) = form::field(query.as_bytes(), "key")
+    {
+        return sign_in(&shared, &key);
+    }
+    let signed_in = has_session(&shared, &headers);
     match path {
-        "/" | "/state.json" | "/dashboard.js" | "/dashboard.css" if get => read(&shared, path),
+        "/dashboard.js" | "/dashboard.css" if get => read(&shared, path),
+        "/" if get && !signed_in => not_signed_in_page(),
+        "/state.json" if get && !signed_in => text(StatusCode::FORBIDDEN, NOT_SIGNED_IN),
+        "/" | "/state.json" if get => read(&shared, path),
         "/" | "/state.json" | "/dashboard.js" | "/dashboard.css" => not_allowed("GET, HEAD"),
+        "/switch" | "/burst" if verb == Verb::POST && !signed_in => {
+            text(StatusCode::FORBIDDEN, NOT_SIGNED_IN)
+        }
         "/switch" | "/burst" if verb == Verb::POST => {
             let Some(body) = body else {
                 return text(
@@ -74,6 +107,62 @@ async fn handle(
         "/switch" | "/burst" => not_allowed("POST"),
         _ => text(StatusCode::NOT_FOUND, &format!("not found: {path}")),
     }
+}
+
+/// The session cookie's name: cookies are kept per host, not per port, so two dashboards on one
+/// machine each need their own.
+fn cookie_name(shared: &Shared) -> String {
+    format!("lblab-{}", shared.own.0.port())
+}
+
+/// Whether a Cookie header carries this dashboard's session.
+fn has_session(shared: &Shared, headers: &HeaderMap) -> bool {
+    let name = cookie_name(shared);
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .any(|(n, v)| n == name && shared.session.matches(v))
+}
+
+/// `/?key=KEY`: the right key gets the session cookie and is sent on to the plain URL, so the key
+/// leaves the address bar; a wrong one gets the page that says where the right one is.
+fn sign_in(shared: &Shared, key: &str) -> Reply {
+    if !shared.key.matches(key) {
+        return not_signed_in_page();
+    }
+    let mut r = with_type(String::new(), "text/plain; charset=utf-8");
+    *r.status_mut() = StatusCode::SEE_OTHER;
+    let cookie = format!(
+        "{}={}; Path=/; HttpOnly; SameSite=Strict",
+        cookie_name(shared),
+        shared.session.as_str()
+    );
+    let h = r.headers_mut();
+    h.insert(header::LOCATION, HeaderValue::from_static("/"));
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        h.insert(header::SET_COOKIE, v);
+    }
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    r
+}
+
+/// What anyone without the session sees: nothing of the lab, and where the owner finds the way in.
+fn not_signed_in_page() -> Reply {
+    let mut r = with_type(page::NOT_SIGNED_IN.to_owned(), "text/html; charset=utf-8");
+    *r.status_mut() = StatusCode::FORBIDDEN;
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    r
 }
 
 fn read(shared: &Shared, path: &str) -> Reply {

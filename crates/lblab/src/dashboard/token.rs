@@ -1,5 +1,6 @@
-//! The per-lab secret the page carries in its forms: a page from another origin cannot read it, so it
-//! cannot forge a switch or a burst.
+//! The dashboard's secrets: the token the page carries in its forms (a page from another origin
+//! cannot read it, so it cannot forge a switch or a burst), the key in the URL `up` prints, and
+//! the session cookie the key is exchanged for.
 
 use std::io::Read as _;
 

@@ -1,11 +1,11 @@
 //! `--html FILE` and `--svg FILE` of `run` and `compare`, and the check that they can be written,
 //! made before the lab starts so a bad path costs no run.
 
-use std::ffi::CString;
-use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
+
+use super::output;
 
 #[derive(Debug, Clone, Default, Args)]
 pub struct ReportArgs {
@@ -22,9 +22,9 @@ impl ReportArgs {
     pub fn check_writable(&self) -> Result<(), String> {
         for (flag, path) in [("--html", &self.html), ("--svg", &self.svg)] {
             if let Some(p) = path {
-                check_writable(p).map_err(|why| {
+                output::check(p).map_err(|why| {
                     format!(
-                        "{flag} {}: {why} (give a file in a directory you can write)",
+                        "{flag} {}: {why} (give a regular or new file in a directory you can write)",
                         p.display()
                     )
                 })?;
@@ -38,49 +38,10 @@ impl ReportArgs {
     }
 }
 
-fn writable(p: &Path) -> bool {
-    let Ok(c) = CString::new(p.as_os_str().as_bytes()) else {
-        return false;
-    };
-    // SAFETY: access(2) reads the NUL-terminated path it is given.
-    unsafe { libc::access(c.as_ptr(), libc::W_OK) == 0 }
-}
-
-fn check_writable(p: &Path) -> Result<(), String> {
-    if p.as_os_str().is_empty() {
-        return Err("an empty path".into());
-    }
-    if p.is_dir() {
-        return Err("is a directory".into());
-    }
-    let dir = match p.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    if !dir.is_dir() {
-        return Err(format!("there is no directory {}", dir.display()));
-    }
-    if p.exists() && !writable(p) {
-        return Err("the file is not writable".into());
-    }
-    if !writable(dir) {
-        return Err(format!("the directory {} is not writable", dir.display()));
-    }
-    Ok(())
-}
-
-/// Writes `text` to `path` through a temporary file beside it, so that a failed write leaves an
-/// earlier file as it was.
+/// Writes `text` to `path` through [`output::write`]: never through a link, never over anything
+/// but a regular file, keeping its mode.
 pub fn write(flag: &str, path: &Path, text: &str) -> Result<(), String> {
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".lblab-tmp");
-    let tmp = PathBuf::from(tmp);
-    std::fs::write(&tmp, text)
-        .and_then(|()| std::fs::rename(&tmp, path))
-        .map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            format!("{flag} {}: cannot write it: {e}", path.display())
-        })
+    output::write(flag, path, text.as_bytes())
 }
 
 #[cfg(test)]
@@ -88,19 +49,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn unwritable_paths_are_refused_up_front() {
+    fn the_flag_names_an_unwritable_path() {
         let dir = tempfile::tempdir().unwrap();
-        assert_eq!(check_writable(&dir.path().join("r.html")), Ok(()));
-        assert!(
-            check_writable(dir.path())
-                .unwrap_err()
-                .contains("directory")
-        );
-        assert!(
-            check_writable(&dir.path().join("no/such/r.html"))
-                .unwrap_err()
-                .contains("there is no directory")
-        );
         let a = ReportArgs {
             html: Some(dir.path().join("none").join("r.html")),
             svg: None,

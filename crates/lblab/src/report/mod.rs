@@ -4,6 +4,7 @@
 mod args;
 mod charts;
 mod html;
+mod output;
 mod svg;
 
 pub use args::{ReportArgs, write};

@@ -12,32 +12,102 @@ use std::time::Duration;
 
 use crate::common::Up;
 
-/// A lab with a dashboard, and the dashboard's address as `up` printed it.
-pub fn up_with_dashboard(args: &[&str]) -> (Up, SocketAddr) {
+/// A running dashboard as its owner holds it: the URL `up` printed (with its key) and the session
+/// cookie that URL gave.
+pub struct Dash {
+    pub addr: SocketAddr,
+    /// The URL as `up` printed it, `http://ADDR/?key=KEY`.
+    pub url: String,
+    /// `name=value`, as a Cookie header carries it.
+    pub cookie: String,
+}
+
+/// A lab with a dashboard, signed in with the URL `up` printed.
+pub fn up_with_dashboard(args: &[&str]) -> (Up, Dash) {
     let mut all = vec!["--dashboard"];
     all.extend_from_slice(args);
     let mut up = Up::spawn(&all, Stdio::piped());
     let out = up.child.stdout.take().expect("stdout");
     let mut lines = BufReader::new(out).lines();
-    let addr = loop {
+    let url = loop {
         let line = lines
             .next()
             .expect("lblab up printed its dashboard line before it ended")
             .expect("stdout is text");
         if let Some(url) = line.trim().strip_prefix("dashboard ") {
-            break addr_of(url);
+            break url.to_owned();
         }
     };
     up.wait_up();
-    (up, addr)
+    let addr = addr_of(&url);
+    let cookie = sign_in(addr, &url);
+    (up, Dash { addr, url, cookie })
 }
 
-/// The address in `http://ADDR/`.
+/// The address in `http://ADDR/` or `http://ADDR/?key=KEY`.
 pub fn addr_of(url: &str) -> SocketAddr {
-    url.trim_start_matches("http://")
-        .trim_end_matches('/')
+    let rest = url.trim_start_matches("http://");
+    rest[..rest.find('/').unwrap_or(rest.len())]
         .parse()
-        .unwrap_or_else(|e| panic!("'{url}' is not http://ADDR/: {e}"))
+        .unwrap_or_else(|e| panic!("'{url}' is not http://ADDR/…: {e}"))
+}
+
+/// Visits the printed URL as a browser would: a 303 to `/` that sets the session cookie, which is
+/// returned as `name=value`.
+pub fn sign_in(addr: SocketAddr, url: &str) -> String {
+    let path = &url[url
+        .find(&addr.to_string())
+        .expect("the URL names the address")
+        + addr.to_string().len()..];
+    let a = request(addr, "GET", path, None, &[], "");
+    assert_eq!(a.status, 303, "the printed URL did not sign in: {}", a.body);
+    assert_eq!(a.header("location"), Some("/"));
+    let set = a.header("set-cookie").expect("a session cookie");
+    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/"] {
+        assert!(
+            set.contains(attribute),
+            "the cookie lacks {attribute}: {set}"
+        );
+    }
+    set.split(';').next().unwrap().trim().to_owned()
+}
+
+impl Dash {
+    /// One request with the session cookie; `host: None` sends the dashboard's own address.
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        host: Option<&str>,
+        extra: &[(&str, &str)],
+        body: &str,
+    ) -> Answer {
+        let mut h = vec![("Cookie", self.cookie.as_str())];
+        h.extend_from_slice(extra);
+        request(self.addr, method, path, host, &h, body)
+    }
+
+    pub fn get(&self, path: &str) -> Answer {
+        self.request("GET", path, None, &[], "")
+    }
+
+    /// The token the page embeds in its forms.
+    pub fn token(&self) -> String {
+        token_in(&self.get("/").body).expect("the page has a token field")
+    }
+
+    pub fn state(&self) -> serde_json::Value {
+        let a = self.get("/state.json");
+        assert_eq!(a.status, 200, "{}", a.body);
+        serde_json::from_str(&a.body).expect("state.json is JSON")
+    }
+}
+
+/// The form token in a page, if it has one.
+pub fn token_in(page: &str) -> Option<String> {
+    let field = r#"name="token" value=""#;
+    let at = page.find(field)? + field.len();
+    page[at..].split('"').next().map(str::to_owned)
 }
 
 pub struct Answer {
@@ -120,24 +190,9 @@ pub fn request(
     answer
 }
 
+/// A GET without the session cookie, as anyone else on the machine can send it.
 pub fn get(addr: SocketAddr, path: &str) -> Answer {
     request(addr, "GET", path, None, &[], "")
-}
-
-/// The token the page embeds in its forms.
-pub fn token(addr: SocketAddr) -> String {
-    let page = get(addr, "/").body;
-    let at = page
-        .find(r#"name="token" value=""#)
-        .expect("the page has a token field")
-        + r#"name="token" value=""#.len();
-    page[at..].split('"').next().unwrap().to_owned()
-}
-
-pub fn state(addr: SocketAddr) -> serde_json::Value {
-    let a = get(addr, "/state.json");
-    assert_eq!(a.status, 200, "{}", a.body);
-    serde_json::from_str(&a.body).expect("state.json is JSON")
 }
 
 /// Each backend's `served`, from its own `/stats` (the addresses `lblab status` lists).
