@@ -147,6 +147,11 @@ pub struct LabArgs {
     #[arg(long)]
     pub listen: Option<SocketAddr>,
 
+    /// Let --listen be an address that is not loopback: whoever reaches it can send the lab
+    /// requests (as --dashboard-public is for the dashboard).
+    #[arg(long, requires = "listen")]
+    pub listen_public: bool,
+
     /// The nginx binary (default: nginx on PATH, then /usr/sbin/nginx).
     #[arg(long, value_name = "PATH")]
     pub nginx: Option<PathBuf>,
@@ -352,6 +357,16 @@ impl LabArgs {
 
     /// The same, with another balancing than the flags' own (compare starts with its first method).
     pub fn spec_with(&self, balancing: Balancing) -> Result<LabSpec, String> {
+        // The lab is open to whoever reaches its address: loopback unless the user says otherwise,
+        // as for the dashboard.
+        if let Some(addr) = self.listen
+            && !addr.ip().is_loopback()
+            && !self.listen_public
+        {
+            return Err(format!(
+                "--listen {addr} is not a loopback address: whoever reaches it can send the lab requests; add --listen-public to mean it, or listen on 127.0.0.1 or [::1]"
+            ));
+        }
         let spec = LabSpec {
             balancing,
             backends: self.backends,

@@ -95,6 +95,11 @@ fn nginx_problems_are_reported_with_nginx_words() {
         &["run", "--listen", "127.0.0.1:0"],
         "--listen 127.0.0.1:0: port 0 is not accepted",
     );
+    // Open to every network the machine is on only when asked, as the dashboard.
+    rejects(
+        &["up", "--listen", "0.0.0.0:8080"],
+        "--listen 0.0.0.0:8080 is not a loopback address: whoever reaches it can send the lab requests; add --listen-public",
+    );
     rejects(
         &["nginx-config", "--prefix", "/tmp/a\"b"],
         "--prefix '/tmp/a\"b' has '\"'",
