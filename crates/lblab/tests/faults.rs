@@ -175,6 +175,33 @@ fn a_fault_after_the_load_ends_is_not_waited_for() {
 }
 
 #[test]
+fn a_pause_cut_short_by_the_end_of_the_load_says_so() {
+    let t = std::time::Instant::now();
+    // Requests held by the stopped backend when the load ends are unanswered, so the run fails;
+    // what is looked at here is what the report says of the pause.
+    let (_, v) = run_json(&["-d", "1s", "-c", "4", "--fault", "pause:1@300ms+5s"]);
+    // The backend is continued when the load ends, not 5 s later.
+    assert!(t.elapsed() < Duration::from_secs(4), "{:?}", t.elapsed());
+    let resumed = v["faults"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| {
+            e["action"]
+                .as_str()
+                .unwrap()
+                .starts_with("kill -CONT backend 1")
+        })
+        .unwrap_or_else(|| panic!("no continue: {}", v["faults"]));
+    let action = resumed["action"].as_str().unwrap();
+    assert!(
+        action.contains("early: the load ended at +")
+            && action.contains("before the pause's end at +5300 ms"),
+        "{action}"
+    );
+}
+
+#[test]
 fn a_second_kill_of_a_dead_backend_is_not_done() {
     let v = assert_passed(&[
         "-d",
