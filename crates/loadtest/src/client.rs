@@ -15,18 +15,20 @@ use hdrhistogram::Histogram;
 use reqwest::header::{AUTHORIZATION, CONNECTION, HeaderValue};
 use reqwest::{Client, Request};
 
-use crate::ScheduleReport;
 use crate::attribution::{id_in_body, id_in_header};
+use crate::backend_key::BackendKey;
+use crate::config::Config;
 use crate::config::Engine;
 use crate::failure::Failure;
+use crate::header::HeaderTemplate;
 use crate::header::{basic_auth, given, without_credentials};
 use crate::http1::{self, RequestBytes};
 use crate::progress::{Progress, Tally};
-use crate::report::{BackendKey, BackendReport, Latency, Report};
-use crate::schedule::Schedule;
+use crate::report::{BackendReport, Latency, Report};
+use crate::schedule::{Schedule, ScheduleReport};
+use crate::status::OkStatus;
 use crate::stop::{Stop, Watch};
 use crate::timeline::{TaskTimeline, Timeline};
-use crate::{Config, OkStatus};
 
 /// A sample's outcome: answered by a backend, or failed.
 type SlotKey = Option<BackendKey>;
@@ -406,7 +408,7 @@ impl Transport {
     async fn send(
         &mut self,
         shared: &Shared,
-        varying: &[&crate::HeaderTemplate],
+        varying: &[&HeaderTemplate],
         seq: u64,
     ) -> Result<(u16, BackendKey), Failure> {
         match self {
@@ -443,7 +445,7 @@ impl Transport {
 async fn send_once(
     transport: &mut Transport,
     shared: &Shared,
-    varying: &[&crate::HeaderTemplate],
+    varying: &[&HeaderTemplate],
     seq: u64,
     answered_before: bool,
     resent: &mut u64,
@@ -480,7 +482,7 @@ async fn cut_off(at: Option<Instant>, mut stop: Watch) {
 fn record_client(
     clients: &mut HashMap<String, Vec<(BackendKey, u64)>>,
     source: Option<IpAddr>,
-    varying: &[&crate::HeaderTemplate],
+    varying: &[&HeaderTemplate],
     seq: u64,
     key: BackendKey,
 ) {
@@ -527,7 +529,7 @@ fn build_request(
     client: &Client,
     template: Option<&Request>,
     cfg: &Config,
-    varying: &[&crate::HeaderTemplate],
+    varying: &[&HeaderTemplate],
     seq: u64,
 ) -> Result<Request, Failure> {
     let mut request = match template.and_then(Request::try_clone) {

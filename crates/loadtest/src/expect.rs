@@ -5,7 +5,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::report::{BackendKey, counts_dict};
+use crate::backend_key::{BackendKey, counts_dict};
 use crate::stats::chi_square;
 
 /// The significance level below which `uniform` is rejected.

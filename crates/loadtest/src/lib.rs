@@ -3,6 +3,7 @@
 //! drive it through [`run`].
 
 mod attribution;
+mod backend_key;
 pub mod cli;
 mod client;
 mod config;
@@ -23,6 +24,7 @@ mod status;
 mod stop;
 mod timeline;
 
+pub use backend_key::BackendKey;
 pub use client::{run, run_until};
 pub use config::{Config, MaxErrors};
 pub use duration::parse_duration;
@@ -31,7 +33,7 @@ pub use header::HeaderTemplate;
 pub use limits::{check_open_files, prepare_process, raise_nofile_limit};
 pub use output::{print_stderr, print_stdout};
 pub use printer::print_text;
-pub use report::{BackendKey, BackendReport, Latency, Report};
+pub use report::{BackendReport, Latency, Report};
 pub use schedule::{ScheduleReport, parse_rate};
 pub use source_ip::{check_source_ips, parse_source_ips};
 pub use stats::chi_square;

@@ -7,7 +7,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::Config;
+use crate::config::Config;
 
 /// Runs shorter than this never show a bar: it would only flicker.
 const SHOW_AFTER: Duration = Duration::from_millis(500);
