@@ -64,7 +64,8 @@ impl TaskTally {
     }
 
     /// Counts one finished request, sent (or due) at `sent` and over at `now`, and says who
-    /// answered it (`None`: it failed).
+    /// answered it (`None`: it failed). It runs once per request, inside the worker's loop.
+    #[inline]
     pub fn push(
         &mut self,
         outcome: &Result<(u16, BackendKey), Failure>,
@@ -146,5 +147,55 @@ fn slot_index(slots: &mut Vec<(SlotKey, u64)>, key: SlotKey) -> usize {
             slots.push((key, 0));
             slots.len() - 1
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::config::Config;
+
+    #[test]
+    fn tasks_push_and_the_totals_merge_by_backend_whatever_the_slot_order() {
+        let start = Instant::now();
+        let later = start + Duration::from_millis(3);
+        let latencies = Latencies::default();
+        let mut a = TaskTally::new(start, None, 2);
+        let mut b = TaskTally::new(start, None, 2);
+        assert_eq!(
+            a.push(&Ok((200, BackendKey::Id(1))), start, later, &latencies),
+            Some(BackendKey::Id(1))
+        );
+        assert_eq!(
+            a.push(&Err(Failure::Status(502)), start, later, &latencies),
+            None
+        );
+        b.push(&Err(Failure::Timeout), start, later, &latencies);
+        b.push(&Ok((304, BackendKey::Id(2))), start, later, &latencies);
+        b.push(&Ok((200, BackendKey::Id(1))), start, later, &latencies);
+        b.resent = 1;
+        a.flush(&latencies);
+        b.flush(&latencies);
+        let mut config = Config::new("http://127.0.0.1/".parse().unwrap());
+        config.backends = Some(3);
+        let mut totals = Totals::new(&config);
+        totals.merge(a);
+        totals.merge(b);
+        assert_eq!(
+            totals.counts,
+            [
+                (BackendKey::Id(1), 2),
+                (BackendKey::Id(2), 1),
+                (BackendKey::Id(3), 0)
+            ]
+            .into()
+        );
+        assert_eq!(totals.errors, 2);
+        assert_eq!(totals.resent, 1);
+        assert_eq!(totals.status_codes, [(200, 2), (304, 1), (502, 1)].into());
+        let answered = latencies.answered();
+        assert!((answered.max - 3.0).abs() < 0.01, "{answered:?}");
     }
 }
