@@ -1,3 +1,6 @@
+//! The result of a run, as `--json` prints it and `printer` words it: the counts, the rates, the
+//! latencies of the answered requests and the expectations' verdicts.
+
 use serde::Serialize;
 use std::collections::BTreeMap;
 
