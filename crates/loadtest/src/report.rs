@@ -1,11 +1,11 @@
 //! The result of a run, as `--json` prints it and `printer` words it: the counts, the rates, the
 //! latencies of the answered requests and the expectations' verdicts.
 
-use serde::Serialize;
 use std::collections::BTreeMap;
 
-use crate::backend_key::{BackendKey, counts_dict};
+use serde::Serialize;
 
+use crate::backend_key::{BackendKey, counts_dict};
 use crate::expect::Outcome;
 use crate::schedule::ScheduleReport;
 use crate::timeline::Timeline;
