@@ -3,9 +3,11 @@ use std::time::Duration;
 
 use reqwest::Url;
 
-use crate::{
-    Expectation, HeaderTemplate, OkStatus, check_expectations, check_open_files, check_source_ips,
-};
+use crate::expect::{Expectation, check_expectations};
+use crate::header::HeaderTemplate;
+use crate::limits::check_open_files;
+use crate::source_ip::check_source_ips;
+use crate::status::OkStatus;
 
 /// One load test, as the CLI or `lblab run` describe it.
 #[derive(Debug, Clone)]

@@ -1,12 +1,14 @@
-//! `--expect`: the distribution as a pass/fail.
+//! `--expect`: the distribution as a pass/fail. This file says what an expectation is; `judge`
+//! holds a run against one.
+
+mod judge;
 
 use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::Serialize;
 
-use crate::report::{BackendKey, counts_dict};
-use crate::stats::chi_square;
+use crate::backend_key::BackendKey;
 
 /// The significance level below which `uniform` is rejected.
 pub const UNIFORM_ALPHA: f64 = 0.001;
@@ -129,179 +131,11 @@ impl Expectation {
         backends: Option<usize>,
         clients: Option<&BTreeMap<String, BTreeMap<BackendKey, u64>>>,
     ) -> Outcome {
-        let (ok, message) = self.judge(counts, backends, clients);
+        let (ok, message) = judge::judge(self, counts, backends, clients);
         Outcome {
             expect: self.to_string(),
             ok,
             message,
-        }
-    }
-
-    fn judge(
-        &self,
-        counts: &BTreeMap<BackendKey, u64>,
-        backends: Option<usize>,
-        clients: Option<&BTreeMap<String, BTreeMap<BackendKey, u64>>>,
-    ) -> (bool, String) {
-        let total: u64 = counts.values().sum();
-        let seen: Vec<BackendKey> = counts
-            .iter()
-            .filter(|(_, n)| **n > 0)
-            .map(|(k, _)| *k)
-            .collect();
-        let shown = counts_dict(counts);
-        if total == 0 && !matches!(self, Expectation::Sticky) {
-            return (false, "no request was answered".into());
-        }
-        if total > 0 && seen == [BackendKey::Unknown] {
-            return (
-                false,
-                format!(
-                    "the answers could not be attributed: none of the {total} named its backend (no X-Backend-Id header, no 'Server N' in the body): {shown}"
-                ),
-            );
-        }
-        match self {
-            Expectation::RoundRobin(w) | Expectation::Uniform(w) => {
-                // The backends that should answer: 1..=K when the weights or the caller say how many
-                // there are, else the ones that did.
-                let ids: Vec<u32> = match w.as_ref().map(Vec::len).or(backends) {
-                    Some(k) => (1..=k as u32).collect(),
-                    None => seen
-                        .iter()
-                        .filter_map(|b| match b {
-                            BackendKey::Id(id) => Some(*id),
-                            BackendKey::Unknown => None,
-                        })
-                        .collect(),
-                };
-                let k = ids.len();
-                let weights: Vec<f64> = match w {
-                    Some(w) => w.iter().map(|&x| f64::from(x)).collect(),
-                    None => vec![1.0; k],
-                };
-                if let Some(stray) = seen.iter().find(|b| match b {
-                    BackendKey::Id(id) => !ids.contains(id),
-                    BackendKey::Unknown => true,
-                }) {
-                    return (
-                        false,
-                        format!(
-                            "expected answers from backends {ids:?} only, got some from {stray}: {shown}"
-                        ),
-                    );
-                }
-                let observed: Vec<u64> = ids
-                    .iter()
-                    .map(|id| counts.get(&BackendKey::Id(*id)).copied().unwrap_or(0))
-                    .collect();
-                let wsum: f64 = weights.iter().sum();
-                let exact: Vec<f64> = weights.iter().map(|w| total as f64 * w / wsum).collect();
-                if let Expectation::RoundRobin(_) = self {
-                    let off = observed
-                        .iter()
-                        .zip(&exact)
-                        .enumerate()
-                        .find(|(_, (o, e))| (**o as f64 - **e).abs() > 1.0 + 1e-9);
-                    let want: Vec<String> = exact.iter().map(|e| format!("{e:.1}")).collect();
-                    match off {
-                        Some((i, (o, e))) => (
-                            false,
-                            format!(
-                                "expected each backend within ±1 of [{}], backend {} got {o} (exact share {e:.1}): {shown}",
-                                want.join(", "),
-                                ids[i]
-                            ),
-                        ),
-                        None => (
-                            true,
-                            format!("every backend within ±1 of [{}]: {shown}", want.join(", ")),
-                        ),
-                    }
-                } else {
-                    if let Some(i) = observed.iter().position(|&o| o == 0) {
-                        return (
-                            false,
-                            format!(
-                                "expected all {k} backends to answer, backend {} got none: {shown}",
-                                ids[i]
-                            ),
-                        );
-                    }
-                    let (stat, p) = chi_square(&observed, &weights);
-                    let verdict = format!(
-                        "chi-square {stat:.2}, df {}, p = {p:.4} (rejected below {UNIFORM_ALPHA})",
-                        k - 1
-                    );
-                    (p >= UNIFORM_ALPHA, format!("{verdict}: {shown}"))
-                }
-            }
-            Expectation::One => match seen.as_slice() {
-                [only] => (true, format!("all {total} from backend {only}")),
-                _ => (
-                    false,
-                    format!(
-                        "expected every answer from one backend, got {}: {shown}",
-                        seen.len()
-                    ),
-                ),
-            },
-            Expectation::Backends(k) => (
-                seen.len() == *k,
-                format!(
-                    "{} distinct backends answered (expected {k}): {shown}",
-                    seen.len()
-                ),
-            ),
-            Expectation::MaxShare(id, f) | Expectation::MinShare(id, f) => {
-                let got = counts.get(&BackendKey::Id(*id)).copied().unwrap_or(0);
-                let share = got as f64 / total as f64;
-                let (ok, rel) = match self {
-                    Expectation::MaxShare(..) => (share <= *f, "at most"),
-                    _ => (share >= *f, "at least"),
-                };
-                (
-                    ok,
-                    format!(
-                        "backend {id} got {:.1}% (expected {rel} {:.1}%): {shown}",
-                        share * 100.0,
-                        f * 100.0
-                    ),
-                )
-            }
-            Expectation::Sticky => {
-                let Some(clients) = clients else {
-                    return (false, "sticky needs several clients: give several --source-ip addresses or a varying -H header".into());
-                };
-                let split: Vec<String> = clients
-                    .iter()
-                    .filter(|(_, m)| m.values().filter(|n| **n > 0).count() > 1)
-                    .map(|(c, m)| format!("{c} → {}", counts_dict(m)))
-                    .collect();
-                let used: std::collections::BTreeSet<BackendKey> =
-                    clients.values().flat_map(|m| m.keys().copied()).collect();
-                if split.is_empty() {
-                    (
-                        true,
-                        format!(
-                            "each of {} clients always reached the same backend ({} backends used in all)",
-                            clients.len(),
-                            used.len()
-                        ),
-                    )
-                } else {
-                    let n = split.len();
-                    let first: Vec<String> = split.into_iter().take(3).collect();
-                    (
-                        false,
-                        format!(
-                            "{n} of {} clients reached more than one backend, e.g. {}",
-                            clients.len(),
-                            first.join("; ")
-                        ),
-                    )
-                }
-            }
         }
     }
 }
