@@ -1,12 +1,10 @@
 //! What lblab writes into nginx.conf from the user's words: a hash key is refused unless nginx reads
 //! it as the one word it was given, and a prefix is written as given, never expanded again.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::*;
+use crate::common::*;
 
 /// nginx as the tests find it: on PATH, as in Nix's build sandbox.
 fn nginx_on_path() -> PathBuf {

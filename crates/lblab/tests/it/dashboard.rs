@@ -2,18 +2,15 @@
 //! anyone without the URL `up` printed too, the forms as a browser without scripts posts them, the
 //! connections it holds, and the addresses it will not take.
 
-mod common;
-mod dashboard_support;
-
 use std::io::{Read as _, Write as _};
 use std::net::{TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
-use common::Up;
-use dashboard_support::{get, pids, request, stats_served, token_in, up_with_dashboard};
+use crate::common::Up;
+use crate::dashboard_support::{get, pids, request, stats_served, token_in, up_with_dashboard};
 
 /// Every refusal is a 4xx with one line saying why.
-fn assert_refused(a: &dashboard_support::Answer, status: u16, says: &str) {
+fn assert_refused(a: &crate::dashboard_support::Answer, status: u16, says: &str) {
     assert_eq!(a.status, status, "answer: {}", a.body);
     assert!(a.body.contains(says), "'{}' does not say '{says}'", a.body);
     assert_eq!(
@@ -286,7 +283,7 @@ fn idle_connections_neither_lock_the_owner_out_nor_stay_open() {
         asked.elapsed()
     );
     assert_eq!(s["backends"].as_array().unwrap().len(), 2);
-    let lab = dashboard_support::addr_of(up.status()["url"].as_str().unwrap());
+    let lab = crate::dashboard_support::addr_of(up.status()["url"].as_str().unwrap());
     assert_eq!(request(lab, "GET", "/", None, &[], "").status, 200);
 
     // A POST whose body never comes, from the owner's session even.

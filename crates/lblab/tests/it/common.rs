@@ -1,8 +1,6 @@
 //! Helpers for the end-to-end tests: they run the real `lblab` binary, which starts real backends
 //! and a real nginx on free loopback ports, so the tests may run in parallel.
 
-#![allow(dead_code)] // each test binary uses its own subset
-
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};

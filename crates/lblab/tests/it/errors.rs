@@ -1,10 +1,8 @@
 //! Bad input: one line naming what was wrong, exit 2, no panic, nothing started.
 
-mod common;
-
 use std::os::unix::fs::PermissionsExt;
 
-use common::*;
+use crate::common::*;
 
 fn rejects(args: &[&str], needle: &str) {
     let out = lblab().args(args).output().unwrap();

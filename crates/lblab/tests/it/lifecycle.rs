@@ -1,11 +1,9 @@
 //! `up`, `switch`, `status` and teardown: the lab's processes, not its distributions.
 
-mod common;
-
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use loadtest::{Config, Expectation};
 use serde_json::Value;
 

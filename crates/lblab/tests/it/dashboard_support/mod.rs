@@ -1,8 +1,6 @@
 //! `lblab up --dashboard` for the dashboard tests, and plain HTTP/1.1 requests to it whose Host and
 //! Origin the test chooses.
 
-#![allow(dead_code)] // each test binary uses its own subset
-
 pub mod cdp;
 
 use std::io::{BufRead, BufReader, Read, Write};

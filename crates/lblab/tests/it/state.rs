@@ -2,8 +2,6 @@
 //! half-way or are killed: the record, nginx.conf and what nginx does must agree, and what a killed
 //! run left is cleaned by the next one.
 
-mod common;
-
 use std::io::{Read as _, Write as _};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
@@ -11,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use loadtest::{Config, Expectation};
 use serde_json::Value;
 

@@ -1,13 +1,11 @@
 //! `lblab compare` on real nginx: each scenario's JSON has the right shape and sane numbers, the
 //! report's SVG is read back and its bars held against the JSON, and bad input is refused.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 /// `lblab compare ARGS --json`: the exit code and the parsed output.

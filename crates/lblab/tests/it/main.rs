@@ -1,0 +1,47 @@
+//! The runner's end-to-end tests: the real `lblab` binary, real backends and a real nginx on free
+//! loopback ports. They are one test binary, with a module per concern, because every binary links
+//! tokio, reqwest and serde again, which on two cores costs more than the tests take to run.
+//!
+//! All of them run in parallel in this one process, so a test keeps what it changes to itself: its
+//! own scratch directory (`common::scratch`), its own state directory, its own ports. Whatever
+//! belongs to a whole process (the environment, the current directory, `TMPDIR`, signal
+//! dispositions, process groups) is set on the child `Command`, never on this process.
+//!
+//! Where a new test goes:
+//!
+//! - `distribution`: which backend answers, method by method, judged by `--expect`.
+//! - `faults`, `open_model`: the load under faults, and the open model's latency.
+//! - `lifecycle`: `up`, `switch`, `status` and teardown, the lab's processes.
+//! - `state`, `security`: the record of a running lab, when commands race or are killed, and when
+//!   another user plants something in it.
+//! - `interrupts`, `closed_stdout`: Ctrl-C at any moment, and a reader that goes away.
+//! - `errors`, `load_flags`, `config_text`, `nginx_probe`: bad input and a bad `--nginx`, refused
+//!   before anything starts; what reaches nginx.conf from the user's words.
+//! - `help_examples`: the examples of `--help`, run as written.
+//! - `compare`, `report_files`: `lblab compare` and the files its report writes.
+//! - `dashboard`, `dashboard_browser`, `favicon`: `up --dashboard` over HTTP and in Chromium.
+//!
+//! `common` starts the runner and reads its answers; `dashboard_support` speaks HTTP to the
+//! dashboard and drives the browser.
+
+mod common;
+mod dashboard_support;
+
+mod closed_stdout;
+mod compare;
+mod config_text;
+mod dashboard;
+mod dashboard_browser;
+mod distribution;
+mod errors;
+mod faults;
+mod favicon;
+mod help_examples;
+mod interrupts;
+mod lifecycle;
+mod load_flags;
+mod nginx_probe;
+mod open_model;
+mod report_files;
+mod security;
+mod state;
