@@ -52,7 +52,7 @@ pub fn addr_of(url: &str) -> SocketAddr {
 
 /// Visits the printed URL as a browser would: a 303 to `/` that sets the session cookie, which is
 /// returned as `name=value`.
-pub fn sign_in(addr: SocketAddr, url: &str) -> String {
+fn sign_in(addr: SocketAddr, url: &str) -> String {
     let path = &url[url
         .find(&addr.to_string())
         .expect("the URL names the address")
