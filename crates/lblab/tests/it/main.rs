@@ -14,6 +14,7 @@
 //! - `lifecycle`: `up`, `switch`, `status` and teardown, the lab's processes.
 //! - `state`, `security`: the record of a running lab, when commands race or are killed, and when
 //!   another user plants something in it.
+//! - `state_dir`: which state directories `up` takes, the default one, and the nginx prefix.
 //! - `interrupts`, `closed_stdout`: Ctrl-C at any moment, and a reader that goes away.
 //! - `errors`, `load_flags`, `config_text`, `nginx_probe`: bad input and a bad `--nginx`, refused
 //!   before anything starts; what reaches nginx.conf from the user's words.
@@ -45,3 +46,4 @@ mod open_model;
 mod report_files;
 mod security;
 mod state;
+mod state_dir;
