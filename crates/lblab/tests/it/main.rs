@@ -12,6 +12,7 @@
 //! - `distribution`: which backend answers, method by method, judged by `--expect`.
 //! - `faults`, `open_model`: the load under faults, and the open model's latency.
 //! - `lifecycle`: `up`, `switch`, `status` and teardown, the lab's processes.
+//! - `scale`: the largest lab, and the most connections, nginx sized within the open-files limit.
 //! - `state`, `security`: the record of a running lab, when commands race or are killed, and when
 //!   another user plants something in it.
 //! - `state_dir`: which state directories `up` takes, the default one, and the nginx prefix.
@@ -44,6 +45,7 @@ mod load_flags;
 mod nginx_probe;
 mod open_model;
 mod report_files;
+mod scale;
 mod security;
 mod state;
 mod state_dir;
