@@ -21,7 +21,8 @@
 //!   before anything starts; what reaches nginx.conf from the user's words.
 //! - `help_examples`: the examples of `--help`, run as written.
 //! - `compare`, `report_files`: `lblab compare` and the files its report writes.
-//! - `dashboard`, `dashboard_browser`, `favicon`: `up --dashboard` over HTTP and in Chromium.
+//! - `dashboard`, `dashboard_connections`, `dashboard_browser`, `favicon`: `up --dashboard` over
+//!   HTTP, the connections it holds, and the page in Chromium.
 //!
 //! `common` starts the runner and reads its answers; `dashboard_support` speaks HTTP to the
 //! dashboard and drives the browser.
@@ -34,6 +35,7 @@ mod compare;
 mod config_text;
 mod dashboard;
 mod dashboard_browser;
+mod dashboard_connections;
 mod distribution;
 mod errors;
 mod faults;
