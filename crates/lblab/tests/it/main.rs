@@ -20,15 +20,17 @@
 //! - `errors`, `load_flags`, `config_text`, `nginx_probe`: bad input and a bad `--nginx`, refused
 //!   before anything starts; what reaches nginx.conf from the user's words.
 //! - `help_examples`: the examples of `--help`, run as written.
-//! - `compare`, `report_files`: `lblab compare` and the files its report writes.
+//! - `compare`, `run_report`, `report_files`: `lblab compare`, the chart of `run --html`, and the
+//!   files a report is written to.
 //! - `dashboard`, `dashboard_connections`, `dashboard_browser`, `favicon`: `up --dashboard` over
 //!   HTTP, the connections it holds, and the page in Chromium.
 //!
 //! `common` starts the runner and reads its answers; `dashboard_support` speaks HTTP to the
-//! dashboard and drives the browser.
+//! dashboard and drives the browser; `svg` reads back the charts lblab draws.
 
 mod common;
 mod dashboard_support;
+mod svg;
 
 mod closed_stdout;
 mod compare;
@@ -47,6 +49,7 @@ mod load_flags;
 mod nginx_probe;
 mod open_model;
 mod report_files;
+mod run_report;
 mod scale;
 mod security;
 mod state;
