@@ -1,11 +1,13 @@
 //! The runner's end-to-end tests: the real `lblab` binary, real backends and a real nginx on free
-//! loopback ports. They are one test binary, with a module per concern, because every binary links
-//! tokio, reqwest and serde again, which on two cores costs more than the tests take to run.
+//! loopback ports. They are one test binary, with a module per concern: each binary links tokio,
+//! reqwest and serde anew, and cargo runs test binaries one after another, so a file's few slow
+//! tests used to leave the cores idle.
 //!
-//! All of them run in parallel in this one process, so a test keeps what it changes to itself: its
-//! own scratch directory (`common::scratch`), its own state directory, its own ports. Whatever
-//! belongs to a whole process (the environment, the current directory, `TMPDIR`, signal
-//! dispositions, process groups) is set on the child `Command`, never on this process.
+//! All of them run in parallel in this one process, so a test keeps what it changes to itself: a
+//! test that looks at what the runner leaves behind gives it its own scratch directory as `TMPDIR`
+//! (`common::scratch`), a lab started with `up` has its own `--state-dir`, and the lab takes free
+//! ports. Whatever belongs to a whole process (the environment, the current directory, `TMPDIR`,
+//! signal dispositions, process groups) is set on the child `Command`, never on this process.
 //!
 //! Where a new test goes:
 //!
