@@ -1,12 +1,10 @@
 //! The dashboard in a real browser: headless Chromium over the DevTools protocol opens the URL `up`
-//! printed (its key is exchanged for the session cookie), sees the backends' own counts, switches the method with a mouse click (with the page's scripts
-//! on, then off) and takes a screenshot. Needs `chromium` (Debian) on PATH, or LBLAB_CHROMIUM.
+//! printed (its key is exchanged for the session cookie), sees the backends' own counts, switches
+//! the method with a mouse click (with the page's scripts on, then off) and takes a screenshot.
+//! Needs `chromium` (Debian) on PATH, or LBLAB_CHROMIUM.
 
-mod common;
-mod dashboard_support;
-
-use dashboard_support::cdp::Browser;
-use dashboard_support::{addr_of, pids, request, stats_served, up_with_dashboard};
+use crate::dashboard_support::cdp::Browser;
+use crate::dashboard_support::{addr_of, pids, request, stats_served, up_with_dashboard};
 
 /// Whether the page shows each backend's `/stats` count.
 fn counts_shown(b: &mut Browser, served: &[u64]) -> bool {
@@ -112,7 +110,7 @@ fn the_page_shows_the_counts_and_a_click_switches_nginx() {
 /// Before nginx answered /favicon.ico itself, the browser's favicon request took a turn too.
 #[test]
 fn a_browser_reloading_the_lab_sees_the_backends_take_turns() {
-    let up = common::Up::start(&[]);
+    let up = crate::common::Up::start(&[]);
     let url = up.status()["url"].as_str().unwrap().to_owned();
     let mut b = Browser::launch();
     let mut seen = Vec::new();

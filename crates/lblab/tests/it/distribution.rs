@@ -1,8 +1,6 @@
 //! Each balancing method through a real nginx, judged by the client's own `--expect`.
 
-mod common;
-
-use common::{assert_passed, counts};
+use crate::common::{assert_passed, counts};
 
 #[test]
 fn round_robin_999_at_once_is_exact_thirds() {
@@ -159,7 +157,7 @@ fn random_two_uses_every_backend_and_none_beyond_its_chance_in_the_pair() {
 #[test]
 fn a_wrong_expectation_fails_the_run() {
     // ip-hash from one address cannot be round-robin: the run must say so and exit 1.
-    let (code, v) = common::run_json(&[
+    let (code, v) = crate::common::run_json(&[
         "--method",
         "ip-hash",
         "-n",

@@ -2,9 +2,7 @@
 //! as written and must pass: they are what people copy first. The examples of `up`, `switch` and
 //! `status` act on a lab kept running and are not run here; `lifecycle.rs` runs those commands.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 /// The words of `line` as a POSIX shell splits them, for the quoting the examples use: single
 /// quotes, no escapes, no expansions.

@@ -1,9 +1,7 @@
 //! Helpers for the end-to-end tests: they run the real `lblab` binary, which starts real backends
 //! and a real nginx on free loopback ports, so the tests may run in parallel.
 
-#![allow(dead_code)] // each test binary uses its own subset
-
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -147,6 +145,22 @@ pub fn scratch() -> tempfile::TempDir {
         .prefix("lblab-test-")
         .tempdir()
         .expect("a temporary directory")
+}
+
+/// The entries of `dir` whose names start with `lblab-`: nginx prefixes.
+pub fn prefixes_in(dir: &Path) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("lblab-")
+        })
+        .collect();
+    found.sort();
+    found
 }
 
 /// A `lblab up` in the background with its own state dir; stopped (SIGINT) on drop. Its nginx

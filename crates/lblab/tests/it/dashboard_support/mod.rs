@@ -1,8 +1,6 @@
 //! `lblab up --dashboard` for the dashboard tests, and plain HTTP/1.1 requests to it whose Host and
 //! Origin the test chooses.
 
-#![allow(dead_code)] // each test binary uses its own subset
-
 pub mod cdp;
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -54,7 +52,7 @@ pub fn addr_of(url: &str) -> SocketAddr {
 
 /// Visits the printed URL as a browser would: a 303 to `/` that sets the session cookie, which is
 /// returned as `name=value`.
-pub fn sign_in(addr: SocketAddr, url: &str) -> String {
+fn sign_in(addr: SocketAddr, url: &str) -> String {
     let path = &url[url
         .find(&addr.to_string())
         .expect("the URL names the address")

@@ -1,10 +1,8 @@
 //! Faults under load on real nginx: nothing is lost, every request is accounted for.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 fn fault_event(v: &Value, backend: u64) -> &Value {

@@ -2,8 +2,6 @@
 //! a compare. Each test starts lblab in a process group of its own and signals that group, so the
 //! runner and every child still in its group receive it, as they would at a terminal.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
@@ -11,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 
 /// Sends SIGINT to the process group `pgid`, as a terminal's Ctrl-C does.
 fn ctrl_c(pgid: u32) {

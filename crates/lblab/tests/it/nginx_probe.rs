@@ -2,15 +2,13 @@
 //! output, costs lblab seconds and kilobytes and leaves nothing running; and a terminal's Ctrl-C
 //! while such a probe runs reaches lblab alone, which stops with 130 and takes the probe with it.
 
-mod common;
-
 use std::io::Write as _;
 use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{alive, lblab};
+use crate::common::{alive, lblab};
 
 /// Writes an executable `#!/bin/sh` script. A shell writes it, so that no writable descriptor of
 /// it is ever in this process, where a child forked meanwhile by another test could inherit it and

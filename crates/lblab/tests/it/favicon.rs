@@ -1,10 +1,7 @@
 //! A browser's /favicon.ico is answered by nginx itself, so it takes no backend's turn.
 
-mod common;
-mod dashboard_support;
-
-use common::Up;
-use dashboard_support::{addr_of, request, stats_served};
+use crate::common::Up;
+use crate::dashboard_support::{addr_of, request, stats_served};
 
 #[test]
 fn the_favicon_request_takes_no_round_robin_turn() {

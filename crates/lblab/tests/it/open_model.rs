@@ -1,9 +1,7 @@
 //! `--rate`: a backend that stalls once for 1 s shows in the open model's p99, and the closed model
 //! at the same concurrency hides it (coordinated omission).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 fn ms(v: &Value, q: &str) -> f64 {

@@ -1,10 +1,8 @@
 //! Bad input: one line naming what was wrong, exit 2, no panic, nothing started.
 
-mod common;
-
 use std::os::unix::fs::PermissionsExt;
 
-use common::*;
+use crate::common::*;
 
 fn rejects(args: &[&str], needle: &str) {
     let out = lblab().args(args).output().unwrap();
@@ -207,4 +205,56 @@ fn every_subcommand_has_examples_exit_statuses_and_a_version() {
             stdout(&out)
         );
     }
+}
+
+/// `args` refused in one line naming `flag`, exit 2, before a lab or a report is made in TMPDIR.
+fn refused(args: &[&str], flag: &str) {
+    let dir = scratch();
+    let out = lblab()
+        .args(args)
+        .env("TMPDIR", dir.path())
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+    assert!(err.contains(flag), "{args:?}: expected {flag} in {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(stdout(&out).is_empty(), "{args:?}: {}", stdout(&out));
+    // No lab was started: its prefix would be in TMPDIR.
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "{args:?} left something"
+    );
+}
+
+#[test]
+fn bad_input_is_one_line_naming_the_flag_and_starts_nothing() {
+    refused(&["compare", "--scenario", "slow"], "--scenario");
+    refused(
+        &["compare", "--scenario", "slow"],
+        "accepted: even, slow-backend, many-clients, keys, lose-backend",
+    );
+    refused(&["compare", "--methods", "round-robin,fast"], "--methods");
+    refused(&["compare", "--methods", "fast"], "hash-consistent");
+    refused(
+        &["compare", "--methods", "hash,hash"],
+        "--methods names hash twice",
+    );
+    refused(&["compare", "--method", "least-conn"], "--methods");
+    refused(
+        &["compare", "--html", "/nonexistent-dir/r.html"],
+        "--html /nonexistent-dir/r.html",
+    );
+    refused(&["compare", "--svg", "/"], "--svg /: is a directory");
+    refused(&["run", "--html", "/nonexistent-dir/r.html"], "--html");
+    refused(
+        &["compare", "--scenario", "lose-backend", "-b", "1"],
+        "at least 2 backends",
+    );
+    let out = lblab()
+        .args(["compare", "--html", "/nonexistent-dir/r.html"])
+        .output()
+        .unwrap();
+    assert_eq!(stderr(&out).trim().lines().count(), 1, "{}", stderr(&out));
 }

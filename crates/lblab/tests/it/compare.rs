@@ -1,13 +1,13 @@
 //! `lblab compare` on real nginx: each scenario's JSON has the right shape and sane numbers, the
-//! report's SVG is read back and its bars held against the JSON, and bad input is refused.
-
-mod common;
+//! report's SVG is read back and its bars held against the JSON, and a lab that dies midway is torn
+//! down. Its bad input is `errors`', the report of `lblab run --html` is `run_report`'s.
 
 use std::collections::BTreeMap;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
+use crate::svg::{Element, num, parse_svg};
 use serde_json::Value;
 
 /// `lblab compare ARGS --json`: the exit code and the parsed output.
@@ -73,91 +73,6 @@ fn sane(v: &Value, requests: u64) {
         let p = m["spread"]["p"].as_f64().unwrap();
         assert!((0.0..=1.0).contains(&p), "{}", m["spread"]);
     }
-}
-
-/// An element of the SVG: its name and attributes.
-#[derive(Debug)]
-struct Element {
-    name: String,
-    attrs: BTreeMap<String, String>,
-}
-
-/// A strict reading of the SVG lblab writes: every tag well formed, every attribute `name="value"`
-/// once, every element closed in order, one root `svg`. Panics on anything else.
-fn parse_svg(svg: &str) -> Vec<Element> {
-    let mut out = Vec::new();
-    let mut open: Vec<String> = Vec::new();
-    let mut rest = svg.trim();
-    assert!(
-        rest.starts_with("<svg "),
-        "not an svg: {}",
-        &rest[..40.min(rest.len())]
-    );
-    while let Some(lt) = rest.find('<') {
-        let text = &rest[..lt];
-        assert!(!text.contains('>'), "stray '>' in text {text:?}");
-        let gt = rest[lt..].find('>').expect("an unclosed tag") + lt;
-        let tag = &rest[lt + 1..gt];
-        rest = &rest[gt + 1..];
-        if let Some(name) = tag.strip_prefix('/') {
-            assert_eq!(
-                open.pop().as_deref(),
-                Some(name),
-                "</{name}> closes nothing open"
-            );
-            continue;
-        }
-        let self_closing = tag.ends_with('/');
-        let tag = tag.trim_end_matches('/');
-        let (name, mut a) = tag.split_once(' ').unwrap_or((tag, ""));
-        assert!(
-            name.chars().all(|c| c.is_ascii_alphanumeric()),
-            "tag {name:?}"
-        );
-        let mut attrs = BTreeMap::new();
-        loop {
-            a = a.trim_start();
-            if a.is_empty() {
-                break;
-            }
-            let eq = a
-                .find("=\"")
-                .unwrap_or_else(|| panic!("attribute without =\"…\": {a}"));
-            let key = &a[..eq];
-            assert!(
-                key.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == ':'),
-                "attribute name {key:?}"
-            );
-            let end = a[eq + 2..].find('"').expect("unterminated attribute") + eq + 2;
-            let value = &a[eq + 2..end];
-            assert!(!value.contains('<'), "{key}={value:?}");
-            assert!(
-                attrs.insert(key.to_string(), value.to_string()).is_none(),
-                "{key} twice"
-            );
-            a = &a[end + 1..];
-        }
-        if !self_closing {
-            open.push(name.to_string());
-        }
-        if out.is_empty() {
-            assert_eq!(name, "svg", "the root is not svg");
-        }
-        out.push(Element {
-            name: name.to_string(),
-            attrs,
-        });
-    }
-    assert!(open.is_empty(), "left open: {open:?}");
-    assert!(rest.trim().is_empty(), "after the root: {rest:?}");
-    out
-}
-
-fn num(e: &Element, a: &str) -> f64 {
-    e.attrs[a]
-        .parse()
-        .unwrap_or_else(|_| panic!("{a} of {e:?}"))
 }
 
 /// The share chart's bars against the JSON: one per method and backend, each `data-value` the
@@ -396,117 +311,6 @@ fn expectations_are_judged_per_method() {
     assert_eq!(method(&v, "round-robin")["expectations"][0]["ok"], true);
     assert_eq!(method(&v, "ip-hash")["expectations"][0]["ok"], false);
     assert_eq!(v["passed"], false);
-}
-
-#[test]
-fn run_html_draws_each_backend_per_second_with_the_faults_marked() {
-    let dir = scratch();
-    let html = dir.path().join("run.html");
-    let (code, v) = run_json(&[
-        "-d",
-        "3s",
-        "-c",
-        "10",
-        "--fault",
-        "switch:ip-hash@1500ms",
-        "--html",
-        html.to_str().unwrap(),
-    ]);
-    assert_eq!(code, 0, "{v}");
-    let t = &v["timeline"];
-    for b in 1..=3 {
-        let row: Vec<u64> = t["answered"][b.to_string()]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|n| n.as_u64().unwrap())
-            .collect();
-        assert_eq!(
-            row.iter().sum::<u64>(),
-            v["counts"][b.to_string()].as_u64().unwrap()
-        );
-        assert!(row.len() >= 3, "{row:?}");
-    }
-    let page = std::fs::read_to_string(&html).unwrap();
-    let start = page
-        .find("<svg xmlns=\"http://www.w3.org/2000/svg\" id=\"timeline\"")
-        .expect("a time chart");
-    let end = page[start..].find("</svg>").unwrap() + start + 6;
-    let els = parse_svg(&page[start..end]);
-    let lines: Vec<&Element> = els.iter().filter(|e| e.name == "polyline").collect();
-    assert_eq!(lines.len(), 3);
-    for l in lines {
-        let b = l.attrs["data-series"].trim_start_matches("backend ");
-        let drawn: Vec<u64> = l.attrs["data-values"]
-            .split(' ')
-            .map(|n| n.parse().unwrap())
-            .collect();
-        let json: Vec<u64> = t["answered"][b]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|n| n.as_u64().unwrap())
-            .collect();
-        assert_eq!(drawn, json, "backend {b}");
-        assert_eq!(l.attrs["points"].split(' ').count(), json.len());
-    }
-    let marker = els
-        .iter()
-        .find(|e| e.attrs.get("class").map(String::as_str) == Some("marker"))
-        .expect("the switch is marked");
-    let at = num(marker, "data-at");
-    assert!((1.4..2.5).contains(&at), "switch drawn at {at} s");
-}
-
-fn refused(args: &[&str], flag: &str) {
-    let dir = scratch();
-    let out = lblab()
-        .args(args)
-        .env("TMPDIR", dir.path())
-        .output()
-        .unwrap();
-    let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
-    assert!(err.contains(flag), "{args:?}: expected {flag} in {err}");
-    assert!(!err.contains("panicked"), "{err}");
-    assert!(stdout(&out).is_empty(), "{args:?}: {}", stdout(&out));
-    // No lab was started: its prefix would be in TMPDIR.
-    assert_eq!(
-        std::fs::read_dir(dir.path()).unwrap().count(),
-        0,
-        "{args:?} left something"
-    );
-}
-
-#[test]
-fn bad_input_is_one_line_naming_the_flag_and_starts_nothing() {
-    refused(&["compare", "--scenario", "slow"], "--scenario");
-    refused(
-        &["compare", "--scenario", "slow"],
-        "accepted: even, slow-backend, many-clients, keys, lose-backend",
-    );
-    refused(&["compare", "--methods", "round-robin,fast"], "--methods");
-    refused(&["compare", "--methods", "fast"], "hash-consistent");
-    refused(
-        &["compare", "--methods", "hash,hash"],
-        "--methods names hash twice",
-    );
-    refused(&["compare", "--method", "least-conn"], "--methods");
-    refused(
-        &["compare", "--html", "/nonexistent-dir/r.html"],
-        "--html /nonexistent-dir/r.html",
-    );
-    refused(&["compare", "--svg", "/"], "--svg /: is a directory");
-    refused(&["run", "--html", "/nonexistent-dir/r.html"], "--html");
-    refused(
-        &["compare", "--scenario", "lose-backend", "-b", "1"],
-        "at least 2 backends",
-    );
-    let out = lblab()
-        .args(["compare", "--html", "/nonexistent-dir/r.html"])
-        .output()
-        .unwrap();
-    assert_eq!(stderr(&out).trim().lines().count(), 1, "{}", stderr(&out));
 }
 
 #[test]

@@ -2,9 +2,7 @@
 //! refuses expectations about backends it does not have and source addresses that cannot reach it
 //! before it starts anything.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 #[test]
 fn an_expectation_about_a_missing_backend_is_refused_before_the_lab_starts() {

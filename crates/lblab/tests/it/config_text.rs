@@ -1,24 +1,14 @@
 //! What lblab writes into nginx.conf from the user's words: a hash key is refused unless nginx reads
 //! it as the one word it was given, and a prefix is written as given, never expanded again.
 
-mod common;
-
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
-use common::*;
-
-/// nginx as the tests find it: on PATH, as in Nix's build sandbox.
-fn nginx_on_path() -> PathBuf {
-    std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
-        .map(|d| d.join("nginx"))
-        .find(|p| p.is_file())
-        .expect("nginx is required on PATH for `nginx -t` (Debian: apt-get install -y nginx; add /usr/sbin to PATH)")
-}
+use crate::common::*;
 
 /// `nginx -t` of `conf` in `prefix`: nginx's verdict and what it said.
 fn nginx_t(prefix: &Path, conf: &Path) -> (bool, String) {
-    let out = Command::new(nginx_on_path())
+    let out = Command::new(nginx())
         .arg("-p")
         .arg(prefix)
         .arg("-c")

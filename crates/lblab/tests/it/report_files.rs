@@ -2,14 +2,12 @@
 //! once put its temporary file is not followed, a FIFO or a link at the path itself is refused
 //! before the lab starts (never replaced by a regular file), and a 0600 report stays 0600.
 
-mod common;
-
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt as _;
 use std::os::unix::fs::{FileTypeExt as _, PermissionsExt as _};
 use std::path::Path;
 
-use common::lblab;
+use crate::common::lblab;
 
 fn mkfifo(p: &Path) {
     let c = CString::new(p.as_os_str().as_bytes()).unwrap();

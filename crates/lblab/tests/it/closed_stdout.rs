@@ -1,13 +1,11 @@
 //! A reader that goes away before lblab prints (`lblab run | true`, `lblab status | head -1`): each
 //! command ends quietly, with no panic, and whatever it started is stopped and unrecorded.
 
-mod common;
-
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 
 /// The write end of a pipe whose read end is already closed: every write to it fails with EPIPE.
 fn closed_pipe() -> Stdio {

@@ -1,13 +1,11 @@
 //! The state directory and its record: another user must not be able to make `up`, `status` or
 //! `switch` run a program, rewrite a file or signal a process as this user.
 
-mod common;
-
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Stdio;
 
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 fn refused(out: &std::process::Output, needle: &str) {
