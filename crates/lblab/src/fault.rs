@@ -219,7 +219,11 @@ pub async fn play(
         let mut served_at = vec![None; lab.backends.len()];
         let mut order: Vec<&crate::backends::Backend> = lab.backends.iter().collect();
         order.sort_by_key(|b| Some(b.id) == target);
-        for b in order.into_iter().filter(|b| !paused.contains(&b.id)) {
+        // Nor is a dead one: whatever holds its address now is not it.
+        for b in order
+            .into_iter()
+            .filter(|b| !paused.contains(&b.id) && backend_alive(lab, &restarted, b.id))
+        {
             served_at[b.id as usize - 1] = probe::served(b.addr).await.ok();
         }
         let mut event = Event {

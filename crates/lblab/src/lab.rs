@@ -115,10 +115,17 @@ impl Lab {
     }
 
     /// Each backend's `served` counter, read from its `/stats`.
+    /// Each backend's own count, `None` where it did not answer. A backend whose process is gone is
+    /// not asked: whatever answers on its address now (another program that took the port after a
+    /// kill) is not it.
     pub async fn served(&self) -> Vec<Option<u64>> {
         let mut out = Vec::with_capacity(self.backends.len());
         for b in &self.backends {
-            out.push(probe::served(b.addr).await.ok());
+            out.push(if crate::procfs::alive(b.process.pid()) {
+                probe::served(b.addr).await.ok()
+            } else {
+                None
+            });
         }
         out
     }

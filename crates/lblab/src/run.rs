@@ -123,14 +123,8 @@ pub async fn run(args: RunArgs) -> Exit {
     let events = played.events;
     lab.replace_backends(played.restarted);
     lab.config = played.config;
-    let mut served = lab.served().await;
-    // A backend whose process is gone has no count: whatever answers on its address now (another
-    // program that took the port after a kill) is not it.
-    for (s, b) in served.iter_mut().zip(&lab.backends) {
-        if !crate::procfs::alive(b.process.pid()) {
-            *s = None;
-        }
-    }
+    // A backend whose process is gone has no count (Lab::served does not ask its address).
+    let served = lab.served().await;
     let info = lab.info(&served);
     let peak_rss = lab.peak_rss();
     lab.stop();
