@@ -140,12 +140,16 @@ pub async fn compare(mut args: CompareArgs) -> Exit {
         return crate::output_failed(e, if passed { 0 } else { 1 });
     }
     // The table is out; a signal that came while it was written still ends the program as a
-    // signal would, so that a script sees 130 whenever the Ctrl-C came.
-    if let Some(s) = signals::received() {
+    // signal would, so that a script sees 130 whenever the Ctrl-C came. The short wait lets a
+    // signal already sent be handled, leaving only the process's own exit after this look.
+    if let Some(s) = signals::received_within(END_GRACE).await {
         return stopped(s);
     }
     Exit::Code(if passed { 0 } else { 1 })
 }
+
+/// How long the compare's last look for a signal waits, after its table is out.
+const END_GRACE: std::time::Duration = std::time::Duration::from_millis(20);
 
 /// How long a failed step waits to learn whether a signal caused it.
 const SIGNAL_GRACE: std::time::Duration = std::time::Duration::from_millis(200);
