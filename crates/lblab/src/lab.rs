@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::backends::{self, Backend, BackendInfo};
 use crate::child::Guarded;
+use crate::signals::Stop;
 use crate::spec::LabSpec;
 use crate::{nginx, probe, procfs};
 
@@ -46,16 +47,27 @@ pub struct PeakRss {
 /// How often nginx is restarted on a fresh port when the free port it was given got taken.
 const PORT_RETRIES: usize = 3;
 
+/// Why a lab did not start.
+#[derive(Debug)]
+pub enum NotStarted {
+    /// A stopping signal came while it started; what had started is stopped.
+    Interrupted(Stop),
+    /// It could not start, in one line.
+    Failed(String),
+}
+
 impl Lab {
-    /// [`Lab::start`] for a command: a signal while the lab starts ends it with the signal's
-    /// status, a lab that cannot start with its one line.
-    pub async fn start_for_command(spec: &LabSpec, concurrency: u32) -> Result<Lab, crate::Exit> {
+    /// [`Lab::start`], given up when a stopping signal comes first.
+    pub async fn start_unless_interrupted(
+        spec: &LabSpec,
+        concurrency: u32,
+    ) -> Result<Lab, NotStarted> {
         // The signal handlers are installed (by polling `interrupted` first) before the lab makes
         // anything: a Ctrl-C that came before them would kill the runner with its prefix left.
         tokio::select! {
             biased;
-            stop = crate::signals::interrupted() => Err(crate::Exit::Code(stop.exit_code())),
-            lab = Lab::start(spec, concurrency) => lab.map_err(crate::Exit::Usage),
+            stop = crate::signals::interrupted() => Err(NotStarted::Interrupted(stop)),
+            lab = Lab::start(spec, concurrency) => lab.map_err(NotStarted::Failed),
         }
     }
 
@@ -90,15 +102,13 @@ impl Lab {
         let nginx = loop {
             match nginx::start(&nginx_bin, &config).await {
                 Ok(n) => break n,
-                Err(e)
-                    if args.listen.is_none()
-                        && e.contains("Address already in use")
-                        && attempt < PORT_RETRIES =>
+                Err(nginx::StartFailed::AddressInUse(_))
+                    if args.listen.is_none() && attempt < PORT_RETRIES =>
                 {
                     attempt += 1;
                     config.listen = nginx::free_port(config.listen.ip())?;
                 }
-                Err(e) => return Err(e),
+                Err(e) => return Err(e.to_string()),
             }
         };
         Ok(Lab {

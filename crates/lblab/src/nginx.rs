@@ -317,8 +317,38 @@ pub fn check_listen(addr: SocketAddr) -> Result<(), String> {
         .map_err(|e| format!("--listen {addr}: {e} (choose another address or port)"))
 }
 
+/// Why nginx did not start.
+#[derive(Debug)]
+pub enum StartFailed {
+    /// Its listen address is taken (by another program, after the free port was chosen): a lab
+    /// that chose the port itself tries another one.
+    AddressInUse(String),
+    /// Anything else, in nginx's words.
+    Other(String),
+}
+
+impl std::fmt::Display for StartFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StartFailed::AddressInUse(e) | StartFailed::Other(e) => f.write_str(e),
+        }
+    }
+}
+
 /// Starts nginx in the foreground and returns once it accepts connections on `listen`.
-pub async fn start(binary: &Path, config: &NginxConfig) -> Result<Guarded, String> {
+pub async fn start(binary: &Path, config: &NginxConfig) -> Result<Guarded, StartFailed> {
+    start_in_words(binary, config).await.map_err(|e| {
+        // nginx says so in the errno's words: `bind() to 127.0.0.1:8080 failed (98: Address
+        // already in use)`.
+        if e.contains("Address already in use") {
+            StartFailed::AddressInUse(e)
+        } else {
+            StartFailed::Other(e)
+        }
+    })
+}
+
+async fn start_in_words(binary: &Path, config: &NginxConfig) -> Result<Guarded, String> {
     let prefix = &config.prefix;
     let conf = conf_path(prefix);
     write_config(&conf, config)?;

@@ -8,10 +8,10 @@ use lblab_config::Method;
 use loadtest::{BackendKey, Report};
 use serde::Serialize;
 
-use crate::Exit;
 use crate::cli::RunArgs;
 use crate::fault::{self, Action, Event, Fault};
 use crate::lab::{Lab, LabInfo, PeakRss};
+use crate::outcome::{Failure, Outcome, written};
 use crate::signals::{self, interrupted, say};
 
 #[derive(Serialize)]
@@ -29,59 +29,45 @@ struct RunOutput<'a> {
     peak_rss: PeakRss,
 }
 
-pub async fn run(args: RunArgs) -> Exit {
+pub async fn run(args: RunArgs) -> Outcome {
     if let Some(n) = args
         .faults
         .iter()
         .filter_map(Fault::backend)
         .find(|&n| n > args.lab.backends)
     {
-        return Exit::Usage(format!(
+        return Err(Failure::Usage(format!(
             "--fault names backend {n}, but the lab has backends 1..={}",
             args.lab.backends
-        ));
+        )));
     }
     // The lab listens on 127.0.0.1 unless told otherwise.
     let target = args
         .lab
         .listen
         .map_or(Ipv4Addr::LOCALHOST.into(), |a| a.ip());
-    if let Err(e) = args
-        .load
-        .check_up_front(Some(args.lab.backends as usize), Some(target))
-    {
-        return Exit::Usage(e);
+    args.load
+        .check_up_front(Some(args.lab.backends as usize), Some(target))?;
+    if let Some(d) = args.load.duration {
+        fault::check_within(&args.faults, d)?;
     }
-    if let Some(d) = args.load.duration
-        && let Err(e) = fault::check_within(&args.faults, d)
-    {
-        return Exit::Usage(e);
-    }
-    if let Err(e) = args.report.check_writable() {
-        return Exit::Usage(e);
-    }
-    let spec = match args.lab.spec() {
-        Ok(spec) => spec,
-        Err(e) => return Exit::Usage(e),
-    };
-    let mut lab = match Lab::start_for_command(&spec, args.load.concurrency).await {
+    args.report.check_writable()?;
+    let spec = args.lab.spec()?;
+    let mut lab = match Lab::start_unless_interrupted(&spec, args.load.concurrency).await {
         Ok(lab) => lab,
-        Err(exit) => {
+        Err(e) => {
             // A lab that failed to start because the same Ctrl-C reached one of its programs was
             // interrupted, not broken.
             return match signals::received_within(SIGNAL_GRACE).await {
                 Some(s) => {
                     say("lblab: interrupted before the load started; the lab was stopped");
-                    Exit::Code(s.exit_code())
+                    Err(Failure::Signal(s))
                 }
-                None => exit,
+                None => Err(e.into()),
             };
         }
     };
-    let url = match loadtest::cli::parse_url(&lab.url()) {
-        Ok(u) => u,
-        Err(e) => return Exit::Usage(e),
-    };
+    let url = loadtest::cli::parse_url(&lab.url())?;
     let mut config = args.load.to_config(url, Some(lab.backends.len()));
     config.timeline = args.report.wanted();
     let start = Instant::now();
@@ -136,8 +122,8 @@ pub async fn run(args: RunArgs) -> Exit {
     lab.stop();
     let report = match (outcome, signalled) {
         (Ok(r), _) => r,
-        (Err(_), Some(s)) => return Exit::Code(s.exit_code()),
-        (Err(e), None) => return Exit::Usage(e),
+        (Err(_), Some(s)) => return Err(Failure::Signal(s)),
+        (Err(e), None) => return Err(Failure::Usage(e)),
     };
     // An interrupted run left requests unanswered that the backends may have served: their
     // counts are shown, not judged.
@@ -154,9 +140,7 @@ pub async fn run(args: RunArgs) -> Exit {
     let reconciled = signalled.is_none() && checks.iter().all(|c| c.ok);
     // A fault that could not be applied leaves a run that is not the one asked for.
     let faults_applied = events.iter().all(|e| e.error.is_none());
-    if let Err(e) = write_report(&args, &report, &info, first_method, &events) {
-        return Exit::Usage(e);
-    }
+    write_report(&args, &report, &info, first_method, &events)?;
     let text = if args.load.json {
         let out = RunOutput {
             report: &report,
@@ -171,7 +155,7 @@ pub async fn run(args: RunArgs) -> Exit {
         loadtest::print_text(&report)
             + &describe(&info, first_method, &events, &checks, signalled.is_some())
     };
-    let printed = crate::out(&text);
+    let printed = crate::output::out(&text);
     // A signal that came while the report was printed still ends the program as the signal
     // would, so that a script sees 128+N whenever it came.
     let code = if let Some(stop) = signalled.or_else(signals::received) {
@@ -182,10 +166,7 @@ pub async fn run(args: RunArgs) -> Exit {
         1
     };
     // The lab is already stopped: a reader that went away costs only the report.
-    match printed {
-        Ok(()) => Exit::Code(code),
-        Err(e) => crate::output_failed(e, code),
-    }
+    written(printed, code)
 }
 
 /// `--html` and `--svg`: the run as one method's column, its faults marked on the time chart.

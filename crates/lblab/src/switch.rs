@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use lblab_config::{Method, NginxConfig, UpstreamConfig};
 
-use crate::Exit;
 use crate::nginx;
+use crate::outcome::{Failure, Outcome, written};
 use crate::private::Lock;
 use crate::spec::{Balancing, WeightsChange};
 use crate::state::State;
@@ -36,21 +36,18 @@ pub struct Switched {
 const SWITCH_LOCK_WAIT: Duration = Duration::from_secs(60);
 
 /// `lblab switch`: `change` applied to the lab recorded in `dir`, and what was done said.
-pub async fn switch(dir: &Path, change: Change) -> Exit {
+pub async fn switch(dir: &Path, change: Change) -> Outcome {
     match apply_or_why(dir, &change).await {
         Ok(s) if s.unchanged => {
-            let said = crate::out(&format!(
+            let said = crate::output::out(&format!(
                 "lblab: nothing to change: the lab already balances with {} (nginx {} not reloaded)\n",
                 s.after, s.state.nginx_pid
             ));
-            match said {
-                Ok(()) => Exit::Code(0),
-                Err(e) => crate::output_failed(e, 0),
-            }
+            written(said, 0)
         }
         Ok(s) => {
             let pids: Vec<String> = s.state.backends.iter().map(|b| b.pid.to_string()).collect();
-            let said = crate::out(&format!(
+            let said = crate::output::out(&format!(
                 "lblab: switched {} → {} (nginx {} reloaded; backends untouched, pids {})\n",
                 s.before,
                 s.after,
@@ -58,16 +55,10 @@ pub async fn switch(dir: &Path, change: Change) -> Exit {
                 pids.join(", ")
             ));
             // The switch is done whether or not anyone reads that it was.
-            match said {
-                Ok(()) => Exit::Code(0),
-                Err(e) => crate::output_failed(e, 0),
-            }
+            written(said, 0)
         }
-        Err(Failed::Refused(e)) => Exit::Usage(e),
-        Err(Failed::Unconfirmed(e)) => {
-            crate::signals::say(&format!("lblab: {e}"));
-            Exit::Code(1)
-        }
+        Err(Failed::Refused(e)) => Err(Failure::Usage(e)),
+        Err(Failed::Unconfirmed(e)) => Err(Failure::Runtime(e)),
     }
 }
 

@@ -11,9 +11,9 @@ use lblab_config::{Method, UpstreamConfig};
 use loadtest::{BackendKey, HeaderTemplate, Report, Stop};
 use serde::Serialize;
 
-use crate::Exit;
 use crate::cli::CompareArgs;
 use crate::lab::{Lab, LabInfo};
+use crate::outcome::{Failure, Outcome, written};
 use crate::report::{self, Page, Shown};
 use crate::signals::{self, interrupted, say};
 use crate::spec::Balancing;
@@ -65,27 +65,22 @@ enum Halt {
     Failed(String),
 }
 
-pub async fn compare(mut args: CompareArgs) -> Exit {
-    if let Err(e) = prepare(&mut args) {
-        return Exit::Usage(e);
-    }
+pub async fn compare(mut args: CompareArgs) -> Outcome {
+    prepare(&mut args)?;
     let contenders = if args.methods.is_empty() {
         args.scenario.default_contenders()
     } else {
         args.methods.clone()
     };
-    let spec = match args.lab.spec_with(balancing(&args, contenders[0])) {
-        Ok(spec) => spec,
-        Err(e) => return Exit::Usage(e),
-    };
-    let mut lab = match Lab::start_for_command(&spec, args.load.concurrency).await {
+    let spec = args.lab.spec_with(balancing(&args, contenders[0]))?;
+    let mut lab = match Lab::start_unless_interrupted(&spec, args.load.concurrency).await {
         Ok(lab) => lab,
-        Err(exit) => {
+        Err(e) => {
             // A lab that failed to start because the same Ctrl-C reached one of its programs was
             // interrupted, not broken.
             return match signals::received_within(SIGNAL_GRACE).await {
-                Some(s) => stopped(s),
-                None => exit,
+                Some(s) => Err(stopped(s)),
+                None => Err(e.into()),
             };
         }
     };
@@ -108,8 +103,8 @@ pub async fn compare(mut args: CompareArgs) -> Exit {
     };
     let (measured, movement, totals) = match outcome {
         Ok(done) => done,
-        Err(Halt::Signal(s)) => return stopped(s),
-        Err(Halt::Failed(e)) => return Exit::Usage(format!("{e}; the lab was stopped")),
+        Err(Halt::Signal(s)) => return Err(stopped(s)),
+        Err(Halt::Failed(e)) => return Err(Failure::Usage(format!("{e}; the lab was stopped"))),
     };
     let reconciled = served.iter().enumerate().all(|(i, s)| {
         *s == totals
@@ -119,9 +114,7 @@ pub async fn compare(mut args: CompareArgs) -> Exit {
     });
     let passed = reconciled && measured.iter().all(|m| m.passed);
     let page = page(&args, &measured, movement.as_ref());
-    if let Err(e) = report::write_all(&args.report, &page) {
-        return Exit::Usage(e);
-    }
+    report::write_all(&args.report, &page)?;
     let text = if args.load.json {
         let out = CompareOutput {
             scenario: args.scenario,
@@ -136,24 +129,25 @@ pub async fn compare(mut args: CompareArgs) -> Exit {
         table::text(&args, &measured, movement.as_ref(), &served, reconciled)
     };
     // The lab is already stopped: a reader that went away costs only the table.
-    if let Err(e) = crate::out(&text) {
-        return crate::output_failed(e, if passed { 0 } else { 1 });
+    let code = if passed { 0 } else { 1 };
+    if let Err(e) = crate::output::out(&text) {
+        return written(Err(e), code);
     }
     // The table is out; a signal that came while it was written still ends the program as a
     // signal would, so that a script sees 130 whenever the Ctrl-C came.
     if let Some(s) = signals::received() {
-        return stopped(s);
+        return Err(stopped(s));
     }
-    Exit::Code(if passed { 0 } else { 1 })
+    Ok(code)
 }
 
 /// How long a failed step waits to learn whether a signal caused it.
 const SIGNAL_GRACE: std::time::Duration = std::time::Duration::from_millis(200);
 
 /// The end of a compare stopped by `s`, once its lab is stopped.
-fn stopped(s: signals::Stop) -> Exit {
+fn stopped(s: signals::Stop) -> Failure {
     say("lblab compare: interrupted; the lab was stopped");
-    Exit::Code(s.exit_code())
+    Failure::Signal(s)
 }
 
 /// The scenario's workload where the flags leave it open, and every check that needs no lab.
