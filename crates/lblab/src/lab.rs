@@ -73,10 +73,9 @@ impl Lab {
 
     /// Starts the backends, waits until each is healthy, then starts nginx in front of them.
     /// `concurrency` sizes nginx's worker_connections.
-    pub async fn start(args: &LabSpec, concurrency: u32) -> Result<Lab, String> {
-        args.validate()?;
-        let nginx_bin = nginx::locate(args.nginx.as_deref()).await?;
-        if let Some(listen) = args.listen {
+    pub async fn start(spec: &LabSpec, concurrency: u32) -> Result<Lab, String> {
+        let nginx_bin = nginx::locate(spec.nginx()).await?;
+        if let Some(listen) = spec.listen() {
             nginx::check_listen(listen)?;
         }
         // What runs killed by SIGKILL left is removed before this lab adds its own.
@@ -84,18 +83,18 @@ impl Lab {
         let prefix = make_prefix()?;
         lblab_config::check_prefix(prefix.path())
             .map_err(|e| format!("{e}; set TMPDIR to another directory"))?;
-        let backends = backends::start(args).await?;
+        let backends = backends::start(spec).await?;
         let mut config = NginxConfig {
             prefix: prefix.path().to_owned(),
-            listen: match args.listen {
+            listen: match spec.listen() {
                 Some(l) => l,
                 None => nginx::free_port(IpAddr::V4(Ipv4Addr::LOCALHOST))?,
             },
-            worker_processes: args.workers.unwrap_or_else(default_workers),
+            worker_processes: spec.workers().unwrap_or_else(default_workers),
             concurrency,
             nofile_limit: hard_nofile_limit(),
-            upstream: args
-                .balancing
+            upstream: spec
+                .balancing()
                 .upstream(backends.iter().map(|b| b.addr).collect()),
         };
         let mut attempt = 0;
@@ -103,7 +102,7 @@ impl Lab {
             match nginx::start(&nginx_bin, &config).await {
                 Ok(n) => break n,
                 Err(nginx::StartFailed::AddressInUse(_))
-                    if args.listen.is_none() && attempt < PORT_RETRIES =>
+                    if spec.listen().is_none() && attempt < PORT_RETRIES =>
                 {
                     attempt += 1;
                     config.listen = nginx::free_port(config.listen.ip())?;

@@ -10,9 +10,11 @@ mod backends;
 mod child;
 mod cli;
 mod compare;
+mod comparison;
 mod dashboard;
 mod fault;
 mod lab;
+mod load_plan;
 mod nginx;
 mod nginx_config;
 mod outcome;
@@ -84,9 +86,9 @@ async fn command(command: Command) -> Outcome {
         signals::catch();
     }
     match command {
-        Command::Run(a) => run::run(a).await,
+        Command::Run(a) => run::run(a.spec()?).await,
         Command::Up(a) => up::up(a).await,
-        Command::Compare(a) => compare::compare(a).await,
+        Command::Compare(a) => compare::compare(a.spec()?).await,
         Command::Switch(a) => {
             switch::switch(&state::dir(a.state.state_dir.as_deref()), a.change()).await
         }

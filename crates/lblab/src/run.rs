@@ -1,14 +1,13 @@
 //! `lblab run`: start, load (and break things, if asked), report, stop.
 
 use std::fmt::Write as _;
-use std::net::Ipv4Addr;
 use std::time::Instant;
 
 use lblab_config::Method;
 use loadtest::{BackendKey, Report};
 use serde::Serialize;
 
-use crate::cli::RunArgs;
+use crate::cli::RunSpec;
 use crate::fault::{self, Action, Event, Fault};
 use crate::lab::{Lab, LabInfo, PeakRss};
 use crate::outcome::{Failure, Outcome, written};
@@ -29,31 +28,8 @@ struct RunOutput<'a> {
     peak_rss: PeakRss,
 }
 
-pub async fn run(args: RunArgs) -> Outcome {
-    if let Some(n) = args
-        .faults
-        .iter()
-        .filter_map(Fault::backend)
-        .find(|&n| n > args.lab.backends)
-    {
-        return Err(Failure::Usage(format!(
-            "--fault names backend {n}, but the lab has backends 1..={}",
-            args.lab.backends
-        )));
-    }
-    // The lab listens on 127.0.0.1 unless told otherwise.
-    let target = args
-        .lab
-        .listen
-        .map_or(Ipv4Addr::LOCALHOST.into(), |a| a.ip());
-    args.load
-        .check_up_front(Some(args.lab.backends as usize), Some(target))?;
-    if let Some(d) = args.load.duration {
-        fault::check_within(&args.faults, d)?;
-    }
-    args.report.check_writable()?;
-    let spec = args.lab.spec()?;
-    let mut lab = match Lab::start_unless_interrupted(&spec, args.load.concurrency).await {
+pub async fn run(spec: RunSpec) -> Outcome {
+    let mut lab = match Lab::start_unless_interrupted(&spec.lab, spec.load.concurrency()).await {
         Ok(lab) => lab,
         Err(e) => {
             // A lab that failed to start because the same Ctrl-C reached one of its programs was
@@ -67,9 +43,7 @@ pub async fn run(args: RunArgs) -> Outcome {
             };
         }
     };
-    let url = loadtest::cli::parse_url(&lab.url())?;
-    let mut config = args.load.to_config(url, Some(lab.backends.len()));
-    config.timeline = args.report.wanted();
+    let config = spec.load.aimed_at(lab.config.listen);
     let start = Instant::now();
     let (done, load_done) = tokio::sync::watch::channel(false);
     // Ctrl-C (or SIGTERM, SIGHUP) ends the load early; the report of what was done is printed
@@ -86,7 +60,7 @@ pub async fn run(args: RunArgs) -> Outcome {
         let work = async {
             tokio::join!(
                 load,
-                fault::play(&lab, &spec, &args.faults, start, load_done)
+                fault::play(&lab, &spec.lab, &spec.faults, start, load_done)
             )
         };
         tokio::pin!(work);
@@ -132,16 +106,16 @@ pub async fn run(args: RunArgs) -> Outcome {
         None => reconcile(
             &report,
             &served,
-            &args.faults,
+            &spec.faults,
             &events,
-            u64::from(args.load.concurrency),
+            u64::from(spec.load.concurrency()),
         ),
     };
     let reconciled = signalled.is_none() && checks.iter().all(|c| c.ok);
     // A fault that could not be applied leaves a run that is not the one asked for.
     let faults_applied = events.iter().all(|e| e.error.is_none());
-    write_report(&args, &report, &info, first_method, &events)?;
-    let text = if args.load.json {
+    write_report(&spec, &report, &info, first_method, &events)?;
+    let text = if spec.load.json() {
         let out = RunOutput {
             report: &report,
             lab: info,
@@ -171,7 +145,7 @@ pub async fn run(args: RunArgs) -> Outcome {
 
 /// `--html` and `--svg`: the run as one method's column, its faults marked on the time chart.
 fn write_report(
-    args: &RunArgs,
+    spec: &RunSpec,
     report: &Report,
     info: &LabInfo,
     first: Method,
@@ -184,13 +158,9 @@ fn write_report(
     };
     let page = crate::report::Page {
         title: format!("lblab run --method {label}"),
-        what: format!(
-            "{} backends; {}",
-            args.lab.backends,
-            crate::report::load_sentence(&args.load)
-        ),
+        what: format!("{} backends; {}", spec.lab.backends(), spec.load.sentence()),
         runs: vec![crate::report::Shown { label, report }],
-        backends: args.lab.backends as usize,
+        backends: spec.lab.backends() as usize,
         markers: events
             .iter()
             .filter(|e| e.not_done.is_none())
@@ -198,7 +168,7 @@ fn write_report(
             .collect(),
         sections: Vec::new(),
     };
-    crate::report::write_all(&args.report, &page)
+    crate::report::write_all(&spec.report, &page)
 }
 
 /// One backend's count against the client's.

@@ -5,30 +5,20 @@ mod measure;
 mod moved;
 mod table;
 
-use std::net::Ipv4Addr;
-
 use lblab_config::{Method, UpstreamConfig};
-use loadtest::{BackendKey, HeaderTemplate, Report, Stop};
+use loadtest::{BackendKey, Report, Stop};
 use serde::Serialize;
 
-use crate::cli::CompareArgs;
+use crate::comparison::CompareSpec;
 use crate::lab::{Lab, LabInfo};
 use crate::outcome::{Failure, Outcome, written};
 use crate::report::{self, Page, Shown};
 use crate::signals::{self, interrupted, say};
-use crate::spec::Balancing;
 use crate::switch::switch_to;
 
 pub use crate::scenario::{Contender, KeyKind, Scenario};
 pub use measure::Measured;
 pub use moved::Movement;
-
-/// The key of hash in the keyed scenarios, and the header that carries it.
-const KEY_HEADER: &str = "X-Key: k{n%100}";
-const HASH_KEY: &str = "$http_x_key";
-/// 100 distinct /24 networks: ip_hash keys on the first three octets.
-const CLIENTS: &str = "127.0.1-100.1";
-const SLOW: &str = "1=50";
 
 #[derive(Serialize)]
 struct CompareOutput<'a> {
@@ -65,15 +55,8 @@ enum Halt {
     Failed(String),
 }
 
-pub async fn compare(mut args: CompareArgs) -> Outcome {
-    prepare(&mut args)?;
-    let contenders = if args.methods.is_empty() {
-        args.scenario.default_contenders()
-    } else {
-        args.methods.clone()
-    };
-    let spec = args.lab.spec_with(balancing(&args, contenders[0]))?;
-    let mut lab = match Lab::start_unless_interrupted(&spec, args.load.concurrency).await {
+pub async fn compare(spec: CompareSpec) -> Outcome {
+    let mut lab = match Lab::start_unless_interrupted(&spec.lab, spec.load.concurrency()).await {
         Ok(lab) => lab,
         Err(e) => {
             // A lab that failed to start because the same Ctrl-C reached one of its programs was
@@ -84,7 +67,7 @@ pub async fn compare(mut args: CompareArgs) -> Outcome {
             };
         }
     };
-    let outcome = run_all(&mut lab, &args, &contenders).await;
+    let outcome = run_all(&mut lab, &spec).await;
     let served = lab.served().await;
     let info = lab.info(&served);
     lab.stop();
@@ -113,11 +96,11 @@ pub async fn compare(mut args: CompareArgs) -> Outcome {
             .or(Some(0))
     });
     let passed = reconciled && measured.iter().all(|m| m.passed);
-    let page = page(&args, &measured, movement.as_ref());
-    report::write_all(&args.report, &page)?;
-    let text = if args.load.json {
+    let page = page(&spec, &measured, movement.as_ref());
+    report::write_all(&spec.report, &page)?;
+    let text = if spec.load.json() {
         let out = CompareOutput {
-            scenario: args.scenario,
+            scenario: spec.scenario,
             methods: &measured,
             key_movement: movement.as_ref(),
             lab: info,
@@ -126,7 +109,7 @@ pub async fn compare(mut args: CompareArgs) -> Outcome {
         };
         serde_json::to_string(&out).unwrap_or_default() + "\n"
     } else {
-        table::text(&args, &measured, movement.as_ref(), &served, reconciled)
+        table::text(&spec, &measured, movement.as_ref(), &served, reconciled)
     };
     // The lab is already stopped: a reader that went away costs only the table.
     let code = if passed { 0 } else { 1 };
@@ -150,88 +133,15 @@ fn stopped(s: signals::Stop) -> Failure {
     Failure::Signal(s)
 }
 
-/// The scenario's workload where the flags leave it open, and every check that needs no lab.
-fn prepare(args: &mut CompareArgs) -> Result<(), String> {
-    if args.lab.method.method != Method::RoundRobin || args.lab.method.consistent {
-        return Err(
-            "--method/--consistent: compare runs each method of --methods (e.g. --methods least-conn,hash-consistent); one method is `lblab run`".into(),
-        );
-    }
-    if let Some(dup) = args
-        .methods
-        .iter()
-        .enumerate()
-        .find(|(i, m)| args.methods[..*i].contains(m))
-    {
-        return Err(format!("--methods names {} twice", dup.1));
-    }
-    let sc = args.scenario;
-    if sc == Scenario::SlowBackend && args.lab.delay.is_empty() {
-        args.lab.delay = vec![crate::cli::parse_backend_delay(SLOW)?];
-    }
-    if matches!(sc, Scenario::ManyClients | Scenario::LoseBackend)
-        && args.load.source_ips.is_empty()
-    {
-        args.load.source_ips = vec![loadtest::parse_source_ips(CLIENTS)?];
-    }
-    if matches!(sc, Scenario::Keys | Scenario::LoseBackend) {
-        if args.load.headers.is_empty() {
-            args.load.headers = vec![HeaderTemplate::parse(KEY_HEADER)?];
-        }
-        if args.lab.method.hash_key.is_none() {
-            args.lab.method.hash_key = Some(HASH_KEY.into());
-        }
-    }
-    if sc == Scenario::LoseBackend && args.lab.backends < 2 {
-        return Err("--scenario lose-backend needs at least 2 backends (-b)".into());
-    }
-    args.report.check_writable()?;
-    let contenders = if args.methods.is_empty() {
-        sc.default_contenders()
-    } else {
-        args.methods.clone()
-    };
-    for c in &contenders {
-        balancing(args, *c).validate(args.lab.backends)?;
-    }
-    let target = args
-        .lab
-        .listen
-        .map_or(Ipv4Addr::LOCALHOST.into(), |a| a.ip());
-    args.load
-        .check_up_front(Some(args.lab.backends as usize), Some(target))
-}
-
-/// The balancing of one contender: the lab's weights, the hash key for hash.
-fn balancing(args: &CompareArgs, c: Contender) -> Balancing {
-    let hash = c.method == Method::Hash;
-    Balancing {
-        method: c.method,
-        weights: args.lab.method.weights.clone(),
-        hash_key: if hash {
-            args.lab.method.hash_key.clone()
-        } else {
-            None
-        },
-        consistent: c.consistent,
-    }
-}
-
 type Done = (
     Vec<Measured>,
     Option<KeyMovement>,
     std::collections::BTreeMap<BackendKey, u64>,
 );
 
-async fn run_all(
-    lab: &mut Lab,
-    args: &CompareArgs,
-    contenders: &[Contender],
-) -> Result<Done, Halt> {
-    let url = loadtest::cli::parse_url(&lab.url()).map_err(Halt::Failed)?;
-    let mut config = args.load.to_config(url, Some(lab.backends.len()));
-    config.progress = false;
-    let lost = args.lab.backends;
+async fn run_all(lab: &mut Lab, spec: &CompareSpec) -> Result<Done, Halt> {
+    let config = spec.load.aimed_at(lab.config.listen);
+    let lost = spec.backends();
     let mut measured = Vec::new();
     let mut movement = Vec::new();
     let mut totals = std::collections::BTreeMap::new();
@@ -240,8 +150,8 @@ async fn run_all(
             *totals.entry(*k).or_insert(0) += n;
         }
     };
-    for (i, c) in contenders.iter().enumerate() {
-        let m = balancing(args, *c);
+    for (i, c) in spec.contenders.iter().enumerate() {
+        let m = spec.balancing(*c);
         // From the backends, not nginx's config: the last lose-backend run left one server out.
         let full = m.upstream(lab.backends.iter().map(|b| b.addr).collect());
         let failed = |e: String| Halt::Failed(format!("compare: the run of {c} failed: {e}"));
@@ -256,7 +166,7 @@ async fn run_all(
         say(&format!("lblab compare: {c}"));
         let report = load(lab, &config).await.map_err(|h| fail(h, *c, ""))?;
         tally(&report);
-        if let (Scenario::LoseBackend, Some(kind)) = (args.scenario, c.keys_on()) {
+        if let (Scenario::LoseBackend, Some(kind)) = (spec.scenario, c.keys_on()) {
             let before = moved::backend_per_key(&report, kind);
             let mut down = full.clone();
             down.down = vec![lost as usize - 1];
@@ -289,11 +199,11 @@ async fn run_all(
             *c,
             (c.method == Method::Hash).then(|| m.hash_key().to_owned()),
             lab.backends.len(),
-            args.lab.method.weights.as_ref().map(|w| w.0.as_slice()),
+            m.weights.as_ref().map(|w| w.0.as_slice()),
             report,
         ));
     }
-    let movement = (args.scenario == Scenario::LoseBackend).then_some(KeyMovement {
+    let movement = (spec.scenario == Scenario::LoseBackend).then_some(KeyMovement {
         lost_backend: lost,
         methods: movement,
     });
@@ -338,13 +248,13 @@ async fn load(lab: &mut Lab, config: &loadtest::Config) -> Result<Report, Halt> 
 }
 
 fn page<'a>(
-    args: &CompareArgs,
+    spec: &CompareSpec,
     measured: &'a [Measured],
     movement: Option<&KeyMovement>,
 ) -> Page<'a> {
     Page {
-        title: format!("lblab compare --scenario {}", args.scenario),
-        what: table::what(args, measured.len()),
+        title: format!("lblab compare --scenario {}", spec.scenario),
+        what: table::what(spec, measured.len()),
         runs: measured
             .iter()
             .map(|m| Shown {
@@ -352,7 +262,7 @@ fn page<'a>(
                 report: &m.report,
             })
             .collect(),
-        backends: args.lab.backends as usize,
+        backends: spec.backends() as usize,
         markers: Vec::new(),
         sections: movement
             .map(|mv| {

@@ -5,15 +5,15 @@ use std::fmt::Write as _;
 use loadtest::BackendKey;
 
 use super::{KeyMovement, Measured, Movement};
-use crate::cli::CompareArgs;
+use crate::comparison::CompareSpec;
 
 /// The lab and the load in one sentence, for the table's head and the report's title.
-pub fn what(args: &CompareArgs, methods: usize) -> String {
-    let b = args.lab.backends;
+pub fn what(spec: &CompareSpec, methods: usize) -> String {
+    let b = spec.backends();
     let mut s = format!("{methods} methods, {b} backends");
-    let delays: Vec<String> = args
+    let delays: Vec<String> = spec
         .lab
-        .delay
+        .delays()
         .iter()
         .map(|(id, d)| match id {
             Some(id) => format!("backend {id} delayed {d} ms"),
@@ -23,15 +23,11 @@ pub fn what(args: &CompareArgs, methods: usize) -> String {
     if !delays.is_empty() {
         let _ = write!(s, " ({})", delays.join(", "));
     }
-    if let Some(w) = &args.lab.method.weights {
+    if let Some(w) = &spec.lab.balancing().weights {
         let _ = write!(s, ", weights {w}");
     }
-    let _ = write!(
-        s,
-        "; each method {}",
-        crate::report::load_sentence(&args.load)
-    );
-    if let Some(k) = &args.lab.method.hash_key {
+    let _ = write!(s, "; each method {}", spec.load.sentence());
+    if let Some(k) = &spec.hash_key {
         let _ = write!(s, ", hash key {k}");
     }
     s
@@ -42,7 +38,7 @@ fn pct(v: f64) -> String {
 }
 
 pub fn text(
-    args: &CompareArgs,
+    spec: &CompareSpec,
     measured: &[Measured],
     movement: Option<&KeyMovement>,
     served: &[Option<u64>],
@@ -52,11 +48,11 @@ pub fn text(
     let _ = writeln!(
         s,
         "compare  --scenario {}: {}",
-        args.scenario,
-        what(args, measured.len())
+        spec.scenario,
+        what(spec, measured.len())
     );
     let _ = writeln!(s);
-    let ids: Vec<BackendKey> = (1..=args.lab.backends).map(BackendKey::Id).collect();
+    let ids: Vec<BackendKey> = (1..=spec.backends()).map(BackendKey::Id).collect();
     let _ = write!(s, "{:<17}", "method");
     for k in &ids {
         let _ = write!(s, " {:>7}", format!("b{k}"));
