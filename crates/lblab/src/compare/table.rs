@@ -4,34 +4,10 @@ use std::fmt::Write as _;
 
 use loadtest::BackendKey;
 
-use super::{KeyMovement, Measured, Movement};
+use super::measure::Measured;
+use super::moved::{KeyMovement, Movement};
 use crate::comparison::CompareSpec;
-
-/// The lab and the load in one sentence, for the table's head and the report's title.
-pub fn what(spec: &CompareSpec, methods: usize) -> String {
-    let b = spec.backends();
-    let mut s = format!("{methods} methods, {b} backends");
-    let delays: Vec<String> = spec
-        .lab
-        .delays()
-        .iter()
-        .map(|(id, d)| match id {
-            Some(id) => format!("backend {id} delayed {d} ms"),
-            None => format!("every backend delayed {d} ms"),
-        })
-        .collect();
-    if !delays.is_empty() {
-        let _ = write!(s, " ({})", delays.join(", "));
-    }
-    if let Some(w) = &spec.lab.balancing().weights {
-        let _ = write!(s, ", weights {w}");
-    }
-    let _ = write!(s, "; each method {}", spec.load.sentence());
-    if let Some(k) = &spec.hash_key {
-        let _ = write!(s, ", hash key {k}");
-    }
-    s
-}
+use crate::scenario::KeyKind;
 
 fn pct(v: f64) -> String {
     format!("{:.1}%", v * 100.0)
@@ -39,18 +15,14 @@ fn pct(v: f64) -> String {
 
 pub fn text(
     spec: &CompareSpec,
+    what: &str,
     measured: &[Measured],
     movement: Option<&KeyMovement>,
     served: &[Option<u64>],
     reconciled: bool,
 ) -> String {
     let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "compare  --scenario {}: {}",
-        spec.scenario,
-        what(spec, measured.len())
-    );
+    let _ = writeln!(s, "compare  --scenario {}: {}", spec.scenario, what);
     let _ = writeln!(s);
     let ids: Vec<BackendKey> = (1..=spec.backends()).map(BackendKey::Id).collect();
     let _ = write!(s, "{:<17}", "method");
@@ -108,8 +80,8 @@ pub fn text(
                 "{:<17} {:<8} {:>34} {:>34}",
                 m.method.to_string(),
                 match m.key {
-                    super::KeyKind::Header => "header",
-                    super::KeyKind::Source => "client",
+                    KeyKind::Header => "header",
+                    KeyKind::Source => "client",
                 },
                 moved(&m.marked_down),
                 moved(&m.removed)
@@ -172,8 +144,8 @@ pub fn movement_html(mv: &KeyMovement) -> String {
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             m.method,
             match m.key {
-                super::KeyKind::Header => "X-Key header",
-                super::KeyKind::Source => "client address",
+                KeyKind::Header => "X-Key header",
+                KeyKind::Source => "client address",
             },
             moved(&m.marked_down),
             moved(&m.removed)
