@@ -5,7 +5,7 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use lblab_config::{Method, NginxConfig};
+use lblab_config::{Method, NginxConfig, UpstreamConfig};
 use serde::{Deserialize, Serialize};
 
 use crate::backends::{self, Backend, BackendInfo};
@@ -19,7 +19,11 @@ pub struct Lab {
     pub nginx: Guarded,
     pub backends: Vec<Backend>,
     pub nginx_bin: PathBuf,
+    /// What nginx runs. It changes through [`Lab::run_upstream`] alone, so it always says what
+    /// nginx was last told and accepted.
     pub config: NginxConfig,
+    /// What the lab was started from, for a backend started again.
+    spec: LabSpec,
     prefix: tempfile::TempDir,
 }
 
@@ -115,8 +119,31 @@ impl Lab {
             backends,
             nginx_bin,
             config,
+            spec: spec.clone(),
             prefix,
         })
+    }
+
+    /// nginx now runs `upstream`: the one door through which a running lab's upstream changes
+    /// (compare between its runs, the `switch` fault, a restarted backend marked down). nginx checks
+    /// the new config first; one it rejects changes nothing, in nginx or here.
+    pub async fn run_upstream(&mut self, upstream: UpstreamConfig) -> Result<(), String> {
+        let mut config = self.config.clone();
+        config.upstream = upstream;
+        nginx::apply(&self.nginx_bin, &config, self.nginx.pid()).await?;
+        self.config = config;
+        Ok(())
+    }
+
+    /// Backend `n` started again on the address it had, in place of the one that died (the
+    /// `restart` fault): the one door through which the lab's backends change.
+    pub async fn restart_backend(&mut self, n: u32) -> Result<(), String> {
+        let i = (n as usize)
+            .checked_sub(1)
+            .filter(|&i| i < self.backends.len())
+            .ok_or_else(|| format!("there is no backend {n}"))?;
+        self.backends[i] = backends::restart(&self.spec, n, self.backends[i].addr).await?;
+        Ok(())
     }
 
     pub fn url(&self) -> String {
@@ -162,17 +189,6 @@ impl Lab {
         }
     }
 
-    /// nginx first (it stops sending), then the backends drain; then the prefix is removed.
-    /// Puts backends started again (the `restart` fault) in place of the ones they replace.
-    pub fn replace_backends(&mut self, restarted: Vec<Backend>) {
-        for b in restarted {
-            let i = b.id as usize - 1;
-            if i < self.backends.len() {
-                self.backends[i] = b;
-            }
-        }
-    }
-
     /// Resolves when nginx or a backend has exited, saying which and how.
     pub async fn watch(&mut self) -> String {
         loop {
@@ -192,6 +208,7 @@ impl Lab {
         }
     }
 
+    /// nginx first (it stops sending), then the backends drain; then the prefix is removed.
     pub fn stop(mut self) {
         self.nginx.stop(Duration::from_secs(5));
         for b in &mut self.backends {

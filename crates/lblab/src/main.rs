@@ -13,6 +13,7 @@ mod compare;
 mod comparison;
 mod dashboard;
 mod fault;
+mod fault_player;
 mod lab;
 mod load_plan;
 mod nginx;

@@ -8,7 +8,8 @@ use loadtest::{BackendKey, Report};
 use serde::Serialize;
 
 use crate::cli::RunSpec;
-use crate::fault::{self, Action, Event, Fault};
+use crate::fault::{Action, Fault};
+use crate::fault_player::{self, Event};
 use crate::lab::{Lab, LabInfo, PeakRss};
 use crate::outcome::{Failure, Outcome, written};
 use crate::signals::{self, interrupted, say};
@@ -56,11 +57,11 @@ pub async fn run(spec: RunSpec) -> Outcome {
     };
     let first_method = lab.config.upstream.method;
     let mut signalled = None;
-    let (outcome, played) = {
+    let (outcome, events) = {
         let work = async {
             tokio::join!(
                 load,
-                fault::play(&lab, &spec.lab, &spec.faults, start, load_done)
+                fault_player::play(&mut lab, &spec.faults, start, load_done)
             )
         };
         tokio::pin!(work);
@@ -80,9 +81,6 @@ pub async fn run(spec: RunSpec) -> Outcome {
     if signalled.is_none() {
         signalled = signals::received();
     }
-    let events = played.events;
-    lab.replace_backends(played.restarted);
-    lab.config = played.config;
     let mut served = lab.served().await;
     // A backend whose process is gone has no count: whatever answers on its address now (another
     // program that took the port after a kill) is not it.

@@ -82,6 +82,16 @@ pub enum WeightsChange {
     Clear,
 }
 
+/// What a switch changes; `None` keeps the current value. `lblab switch` and the dashboard's method
+/// buttons both go through `switch::apply` with one of these.
+#[derive(Debug, Clone, Default)]
+pub struct Change {
+    pub method: Option<Method>,
+    pub weights: Option<WeightsChange>,
+    pub hash_key: Option<String>,
+    pub consistent: Option<bool>,
+}
+
 /// A lab to start, valid by construction: [`LabSpec::new`] is its one door, so nothing that
 /// starts a lab checks it again.
 #[derive(Debug, Clone)]

@@ -4,23 +4,13 @@
 use std::path::Path;
 use std::time::Duration;
 
-use lblab_config::{Method, NginxConfig, UpstreamConfig};
+use lblab_config::{Method, UpstreamConfig};
 
 use crate::nginx;
 use crate::outcome::{Failure, Outcome, written};
 use crate::private::Lock;
-use crate::spec::{Balancing, WeightsChange};
+use crate::spec::{Balancing, Change, WeightsChange};
 use crate::state::State;
-
-/// What a switch changes; `None` keeps the current value. `lblab switch` and the dashboard's method
-/// buttons both go through [`apply`] with one of these.
-#[derive(Debug, Clone, Default)]
-pub struct Change {
-    pub method: Option<Method>,
-    pub weights: Option<WeightsChange>,
-    pub hash_key: Option<String>,
-    pub consistent: Option<bool>,
-}
 
 /// What a switch did.
 pub struct Switched {
@@ -166,21 +156,6 @@ pub async fn apply_or_why(dir: &Path, change: &Change) -> Result<Switched, Faile
             "nginx.conf now holds {after} and nginx was told to reload, but the lab's record could not be updated: {e}"
         ))),
     }
-}
-
-/// The core of a switch, shared by `switch` and `compare`: `current` with `upstream` in place of
-/// its upstream, checked by nginx and reloaded into the running master. On error nginx runs on as
-/// it was.
-pub async fn switch_to(
-    nginx_bin: &Path,
-    current: &NginxConfig,
-    nginx_pid: u32,
-    upstream: UpstreamConfig,
-) -> Result<NginxConfig, String> {
-    let mut config = current.clone();
-    config.upstream = upstream;
-    nginx::apply(nginx_bin, &config, nginx_pid).await?;
-    Ok(config)
 }
 
 /// `hash $http_x_key consistent, weights 1,2,3`: the method and what goes with it.

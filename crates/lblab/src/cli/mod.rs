@@ -10,8 +10,7 @@ use lblab_config::{Method, Weights, parse_weights};
 use loadtest::cli::LoadArgs;
 
 use crate::report::ReportArgs;
-use crate::spec::{Balancing, WeightsChange};
-use crate::switch::Change;
+use crate::spec::{Balancing, Change, WeightsChange};
 use help::*;
 
 mod help;

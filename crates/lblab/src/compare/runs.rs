@@ -1,7 +1,7 @@
 //! compare's runs: the same load under each contender in turn, nginx switched between them, and
 //! for lose-backend the runs with the last backend marked down and removed.
 
-use lblab_config::{Method, UpstreamConfig};
+use lblab_config::Method;
 use loadtest::{BackendKey, Report, Stop};
 
 use super::measure::{self, Measured};
@@ -10,7 +10,6 @@ use crate::comparison::CompareSpec;
 use crate::lab::Lab;
 use crate::scenario::{Contender, Scenario};
 use crate::signals::{self, interrupted, say};
-use crate::switch::switch_to;
 
 /// Why a compare stopped before its end.
 pub enum Halt {
@@ -41,7 +40,7 @@ pub async fn run_all(lab: &mut Lab, spec: &CompareSpec) -> Result<Done, Halt> {
         let full = m.upstream(lab.backends.iter().map(|b| b.addr).collect());
         let failed = |e: String| Halt::Failed(format!("compare: the run of {c} failed: {e}"));
         if i > 0 {
-            switch(lab, full.clone()).await.map_err(failed)?;
+            lab.run_upstream(full.clone()).await.map_err(failed)?;
         }
         // A Ctrl-C that came during the switch (or the previous run's tally) ends the compare
         // here rather than after one more run.
@@ -62,7 +61,9 @@ pub async fn run_all(lab: &mut Lab, spec: &CompareSpec) -> Result<Done, Halt> {
             }
             let mut after = Vec::new();
             for (phase, u) in [("backend marked down", down), ("backend removed", removed)] {
-                switch(lab, u).await.map_err(|e| {
+                // The servers the lab knows stay its backends; a removed server is only left out
+                // of nginx's.
+                lab.run_upstream(u).await.map_err(|e| {
                     Halt::Failed(format!("compare: the run of {c} ({phase}) failed: {e}"))
                 })?;
                 if let Some(s) = signals::received() {
@@ -103,13 +104,6 @@ fn fail(h: Halt, c: Contender, phase: &str) -> Halt {
         Halt::Failed(e) => Halt::Failed(format!("compare: the run of {c} ({phase}) failed: {e}")),
         s => s,
     }
-}
-
-/// Reloads nginx with `u`, exactly as `lblab switch` does, and keeps the lab's config in step.
-async fn switch(lab: &mut Lab, u: UpstreamConfig) -> Result<(), String> {
-    // The servers the lab knows stay its backends; a removed server is only left out of nginx's.
-    lab.config = switch_to(&lab.nginx_bin, &lab.config, lab.nginx.pid(), u).await?;
-    Ok(())
 }
 
 /// One run of the load; a lab process that dies during it, or a signal, ends it.
