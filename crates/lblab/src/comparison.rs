@@ -5,7 +5,7 @@
 use lblab_config::Method;
 
 use crate::load_plan::LoadPlan;
-use crate::report::ReportArgs;
+use crate::report::ReportFiles;
 use crate::scenario::{Contender, Scenario};
 use crate::spec::{Balancing, LabSpec};
 
@@ -18,7 +18,7 @@ pub struct CompareSpec {
     /// hash's key: the flag's, or the keyed scenarios' `$http_x_key`; `None`: nginx's default.
     pub hash_key: Option<String>,
     pub load: LoadPlan,
-    pub report: ReportArgs,
+    pub report: ReportFiles,
 }
 
 impl CompareSpec {

@@ -9,7 +9,6 @@ use lblab_backend::Delay;
 use lblab_config::{Method, Weights, parse_weights};
 use loadtest::cli::LoadArgs;
 
-use crate::report::ReportArgs;
 use crate::spec::{Balancing, Change, WeightsChange};
 use help::*;
 
@@ -140,6 +139,18 @@ pub struct CompareArgs {
     pub load: LoadArgs,
     #[command(flatten)]
     pub report: ReportArgs,
+}
+
+/// `--html FILE` and `--svg FILE` of `run` and `compare`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ReportArgs {
+    /// Write a self-contained HTML report (inline SVG charts, nothing fetched from the network).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+
+    /// Write the share chart alone, as an SVG file.
+    #[arg(long, value_name = "FILE")]
+    pub svg: Option<PathBuf>,
 }
 
 fn parse_scenario(s: &str) -> Result<crate::scenario::Scenario, String> {

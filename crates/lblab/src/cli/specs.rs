@@ -11,7 +11,7 @@ use super::{CompareArgs, LabArgs, RunArgs};
 use crate::comparison::{CompareSpec, balancing_of};
 use crate::fault::Fault;
 use crate::load_plan::LoadPlan;
-use crate::report::ReportArgs;
+use crate::report::ReportFiles;
 use crate::spec::{Balancing, LabSpec};
 
 /// The keyed scenarios' header, and hash's key on it.
@@ -24,7 +24,7 @@ pub struct RunSpec {
     pub lab: LabSpec,
     pub faults: Vec<Fault>,
     pub load: LoadPlan,
-    pub report: ReportArgs,
+    pub report: ReportFiles,
 }
 
 impl LabArgs {
@@ -82,19 +82,20 @@ impl RunArgs {
                 "--fault names backend {n}, but the lab has backends 1..={backends}"
             ));
         }
-        let timeline = self.report.wanted();
+        // The time chart is drawn only in the report files, so the timeline is kept only for them.
+        let timeline = self.report.html.is_some() || self.report.svg.is_some();
         let load = load_plan(&self.load, backends, self.lab.listen, |c| {
             c.timeline = timeline;
         })?;
         if let Some(d) = self.load.duration {
             crate::fault::check_within(&self.faults, d)?;
         }
-        self.report.check_writable()?;
+        let report = ReportFiles::new(self.report.html, self.report.svg)?;
         Ok(RunSpec {
             lab: self.lab.spec()?,
             faults: self.faults,
             load,
-            report: self.report,
+            report,
         })
     }
 }
@@ -136,7 +137,7 @@ impl CompareArgs {
         if sc == crate::scenario::Scenario::LoseBackend && backends < 2 {
             return Err("--scenario lose-backend needs at least 2 backends (-b)".into());
         }
-        self.report.check_writable()?;
+        let report = ReportFiles::new(self.report.html, self.report.svg)?;
         let contenders = if self.methods.is_empty() {
             sc.default_contenders()
         } else {
@@ -164,7 +165,7 @@ impl CompareArgs {
             lab,
             hash_key,
             load,
-            report: self.report,
+            report,
         })
     }
 }

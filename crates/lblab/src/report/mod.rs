@@ -7,16 +7,16 @@ mod html;
 mod output;
 mod svg;
 
-pub use args::{ReportArgs, write};
+pub use args::{ReportFiles, write};
 pub use charts::{Page, Shown, share_chart};
 pub use html::page;
 
 /// What `run` and `compare` asked for, written; `Err` names the flag.
-pub fn write_all(args: &ReportArgs, p: &Page) -> Result<(), String> {
-    if let Some(path) = &args.html {
+pub fn write_all(files: &ReportFiles, p: &Page) -> Result<(), String> {
+    if let Some(path) = files.html() {
         write("--html", path, &page(p))?;
     }
-    if let Some(path) = &args.svg {
+    if let Some(path) = files.svg() {
         write("--svg", path, &share_chart(p))?;
     }
     Ok(())
