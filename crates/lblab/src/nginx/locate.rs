@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use super::probe::{ProbeError, probe};
+use super::command::{ProbeError, probe};
 
 /// How long `nginx -v` may take: nginx answers at once, so a program that does not is not nginx.
 const VERSION_WITHIN: Duration = Duration::from_secs(5);

@@ -1,9 +1,9 @@
-//! The real nginx: found (`locate.rs`), given a config in a private prefix (`config.rs`), started in
-//! the foreground, reloaded.
+//! The real nginx: found (`locate.rs`), run briefly (`command.rs`), given a config in a private
+//! prefix (`config.rs`), started in the foreground, reloaded.
 
+mod command;
 mod config;
 mod locate;
-mod probe;
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
@@ -14,8 +14,10 @@ use lblab_config::NginxConfig;
 
 use crate::child::Guarded;
 use crate::procfs::{alive, children_of};
+use command::base_command;
+use command::nginx_message;
 pub use config::conf_path;
-use config::{base_command, nginx_message, test_config, write_config};
+use config::{test_config, write_config};
 pub use locate::locate;
 
 /// A free port on `ip`, for nginx when no --listen was given. The port is free when this returns;
