@@ -86,9 +86,12 @@ def inclusive(pattern):
     return max(hits, default=0)
 
 total = next(n for name, n in rows.items() if name == "PROGRAM TOTALS")
-worker = inclusive(r":loadtest::client::worker::\{\{closure\}\} \[")
-send = inclusive(r":loadtest::client::Transport::send::\{\{closure\}\} \[")
+worker = inclusive(r":loadtest::run::worker::worker::\{\{closure\}\} \[")
+send = inclusive(r":loadtest::run::worker::Transport::send::\{\{closure\}\} \[")
 parse = inclusive(r":loadtest::http1::response::parse_head \[")
+# A renamed function would make its layer read 0: fail, so the layers are renamed with the code.
+if not (worker and send and parse):
+    sys.exit("profile: the worker, send or parse_head function was not found in callgrind's output; update the names in checks/profile.sh")
 layers = [
     ("loadtest's own loop: schedule, attribution, counts, latency", worker - send),
     ("the lean engine: write, read, parse, frame (http1::Conn, inlined into send)", send),

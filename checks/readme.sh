@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -x target/release/lblab ] || { echo "readme: target/release/lblab is missing (cargo build --release)" >&2; exit 2; }
 exec python3 - "$PWD" <<'PY'
-import os, re, signal, subprocess, sys, tempfile, time, urllib.request
+import os, re, signal, subprocess, sys, tempfile, time, urllib.error, urllib.request
 
 root = sys.argv[1]
 readme = open(os.path.join(root, "README.md")).read()
@@ -54,12 +54,14 @@ try:
                 up = subprocess.Popen("exec " + command, shell=True, cwd=scratch, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
                 background.append(up)
                 ready = False
+                printed = ""
                 deadline = time.monotonic() + 30
                 assert up.stdout is not None
                 while time.monotonic() < deadline:
                     out = up.stdout.readline()
                     if not out:
                         break
+                    printed += out
                     if out.startswith("Switch with"):
                         ready = True
                         break
@@ -75,9 +77,21 @@ try:
                     result(turns, f"reloading http://{url.group(1)}/ shows the servers in turn: {seen}")
                 dash = re.search(r"--dashboard (\S+)", command)
                 if ready and dash:
-                    with urllib.request.urlopen(f"http://{dash.group(1)}/", timeout=5) as r:
-                        page = r.read().decode()
-                    result('id="current-method"' in page, f"the dashboard at http://{dash.group(1)}/ serves its page")
+                    # The URL up prints signs the browser in (a cookie); the bare address shows
+                    # nothing that drives the lab.
+                    signed = re.search(r"dashboard (http://\S+)", printed)
+                    result(signed is not None, "up prints the dashboard's URL")
+                    if signed:
+                        browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
+                        with browser.open(signed.group(1), timeout=5) as r:
+                            page = r.read().decode()
+                        result('id="current-method"' in page, f"the printed URL {signed.group(1).split('?')[0]}?… serves the dashboard")
+                    try:
+                        with urllib.request.urlopen(f"http://{dash.group(1)}/", timeout=5) as r:
+                            bare = r.read().decode()
+                    except urllib.error.HTTPError as e:
+                        bare = e.read().decode()
+                    result('id="current-method"' not in bare, f"http://{dash.group(1)}/ without it shows no controls")
                 continue
             done = subprocess.run(command, shell=True, cwd=scratch, env=env, capture_output=True, text=True, timeout=300)
             why = "" if done.returncode == 0 else f": exit {done.returncode}: {(done.stderr or done.stdout).strip()[-300:]}"

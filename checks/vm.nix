@@ -150,7 +150,7 @@ in
   } ''client.succeed("loadtest http://lab/ --backends 3 -n 3000 -c 30 --expect uniform")'';
 
   # random two least_conn: every backend used, none beyond its two-in-three chance of being in the
-  # pair. Not uniform once backends are unequally busy (crates/lblab/tests/distribution.rs).
+  # pair. Not uniform once backends are unequally busy (crates/lblab/tests/it/distribution.rs).
   vm-random-two = labTest "random-two" {
     method = "random-two";
   } ''client.succeed("loadtest http://lab/ --backends 3 -n 3000 -c 30 --expect backends=3 --expect max-share:1=67% --expect max-share:2=67% --expect max-share:3=67%")'';

@@ -24,6 +24,8 @@ let
     );
 
   methods = builtins.fromJSON (builtins.readFile ../nginx/methods.json);
+  # What a hash key may hold: the same rule `lblab --hash-key` checks.
+  hashKeyRule = builtins.fromJSON (builtins.readFile ../nginx/hash-key.json);
   # How nginx treats the backends: the same file `lblab` renders nginx/lblab.conf from.
   proxy = builtins.fromJSON (builtins.readFile ../nginx/proxy.json);
   # The backend unit but for its ExecStart (how it runs, its sandbox, the loopback-only filter);
@@ -278,8 +280,12 @@ in
         message = "services.lblab.consistent only applies to services.lblab.method = \"hash\", not \"${cfg.method}\".";
       }
       {
-        assertion = builtins.match "[^;{}'\"\n]*[^;{}'\"\n[:space:]][^;{}'\"\n]*" cfg.hashKey != null;
-        message = "services.lblab.hashKey \"${cfg.hashKey}\" is not a plain nginx expression (no quotes, braces, ';' or newlines; e.g. $request_uri, $http_x_key).";
+        # The rule `lblab` checks --hash-key with (nginx/hash-key.json): printable ASCII, one word,
+        # none of the characters nginx would read as something other than the key.
+        assertion =
+          builtins.match "[!-~]+" cfg.hashKey != null
+          && lib.all (c: !lib.hasInfix c cfg.hashKey) (lib.stringToCharacters hashKeyRule.not_in_key);
+        message = "services.lblab.hashKey \"${cfg.hashKey}\" is not accepted: ${hashKeyRule.accepted}.";
       }
       {
         assertion =

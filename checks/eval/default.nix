@@ -285,6 +285,24 @@ let
       };
       expect = [ "services.lblab.hashKey" ];
     };
+    # Two words: nginx would read the second as `consistent` while the settings say it is off.
+    hash-key-with-space = {
+      settings = {
+        method = "hash";
+        hashKey = "$request_uri consistent";
+      };
+      expect = [
+        "services.lblab.hashKey"
+        "printable ASCII without spaces"
+      ];
+    };
+    hash-key-with-comment = {
+      settings = {
+        method = "hash";
+        hashKey = "$uri#x";
+      };
+      expect = [ "services.lblab.hashKey" ];
+    };
     delay-of-missing-backend = {
       settings.backendDelay."4" = 50;
       expect = [ "services.lblab.backendDelay" ];

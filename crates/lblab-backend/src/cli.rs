@@ -2,7 +2,7 @@ use std::net::SocketAddr;
 
 use clap::Parser;
 
-use crate::Delay;
+use crate::delay::Delay;
 
 #[derive(Debug, Clone, Parser)]
 #[command(

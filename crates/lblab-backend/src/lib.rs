@@ -9,8 +9,4 @@ mod server;
 
 pub use cli::Args;
 pub use delay::Delay;
-pub use server::run;
-
-/// The first line the backend prints on stdout once it accepts connections; the lab runner reads it
-/// to learn the port when started with port 0.
-pub const LISTENING_PREFIX: &str = "listening on http://";
+pub use server::{LISTENING_PREFIX, run};

@@ -10,8 +10,13 @@ use warp::http::{HeaderValue, Method, Response, StatusCode, header};
 use warp::path::FullPath;
 use warp::reply::Response as Reply;
 
+use crate::cli::Args;
+use crate::delay::Delay;
 use crate::notify::notify;
-use crate::{Args, Delay, LISTENING_PREFIX};
+
+/// The first line the backend prints on stdout once it accepts connections; the lab runner reads it
+/// to learn the port when started with port 0.
+pub const LISTENING_PREFIX: &str = "listening on http://";
 
 struct State {
     id: u32,

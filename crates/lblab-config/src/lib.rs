@@ -7,7 +7,7 @@ mod proxy;
 mod render;
 mod weights;
 
-pub use method::{HASH_KEY_ACCEPTED, Method, MethodSpec, check_hash_key};
+pub use method::{Method, MethodSpec, check_hash_key, hash_key_accepted};
 pub use proxy::{ProxySettings, proxy};
 pub use render::{DEFAULT_HASH_KEY, NginxConfig, UpstreamConfig, check_prefix};
 pub use weights::{Weights, parse_weights};

@@ -115,7 +115,26 @@ impl<'de> Deserialize<'de> for Method {
 }
 
 /// What a hash key may hold, for the messages of `lblab` and of the NixOS module.
-pub const HASH_KEY_ACCEPTED: &str = "printable ASCII without spaces, quotes, braces, ';', '#' or '\\', e.g. $request_uri, $http_x_key, $remote_addr$uri";
+/// What a hash key may hold, from `nginx/hash-key.json`, which the NixOS module reads too.
+const HASH_KEY_JSON: &str = include_str!("../../../nginx/hash-key.json");
+
+#[derive(Deserialize)]
+struct HashKeyRule {
+    /// Characters nginx would not read as part of an unquoted key, beyond space and control ones.
+    not_in_key: String,
+    /// What is accepted, in words, for the refusal's one line.
+    accepted: String,
+}
+
+fn hash_key_rule() -> &'static HashKeyRule {
+    static RULE: OnceLock<HashKeyRule> = OnceLock::new();
+    RULE.get_or_init(|| serde_json::from_str(HASH_KEY_JSON).expect("nginx/hash-key.json is valid"))
+}
+
+/// What a hash key may be, in words: printable ASCII but for what nginx reads otherwise.
+pub fn hash_key_accepted() -> &'static str {
+    &hash_key_rule().accepted
+}
 
 /// Checks that `key` reaches nginx as the one word it was meant to be. The key is written unquoted
 /// after `hash`, where nginx splits words at whitespace (so `$request_uri consistent` would turn
@@ -123,15 +142,17 @@ pub const HASH_KEY_ACCEPTED: &str = "printable ASCII without spaces, quotes, bra
 /// at a brace, starts a comment at `#`, escapes with `\` and quotes with `'` or `"`. Anything else
 /// of printable ASCII is an nginx expression whose variables nginx itself checks.
 pub fn check_hash_key(key: &str) -> Result<(), String> {
+    let rule = hash_key_rule();
+    let accepted = &rule.accepted;
     if key.is_empty() {
-        return Err(format!("hash-key is empty (accepted: {HASH_KEY_ACCEPTED})"));
+        return Err(format!("hash-key is empty (accepted: {accepted})"));
     }
     match key
         .chars()
-        .find(|&c| !c.is_ascii_graphic() || matches!(c, '"' | '\'' | ';' | '{' | '}' | '#' | '\\'))
+        .find(|&c| !c.is_ascii_graphic() || rule.not_in_key.contains(c))
     {
         Some(c) => Err(format!(
-            "hash-key {key:?} has {c:?}, which nginx would not read as part of the key (accepted: {HASH_KEY_ACCEPTED})"
+            "hash-key {key:?} has {c:?}, which nginx would not read as part of the key (accepted: {accepted})"
         )),
         None => Ok(()),
     }

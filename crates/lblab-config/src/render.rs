@@ -4,7 +4,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Method, Weights, proxy};
+use crate::method::Method;
+use crate::proxy::proxy;
+use crate::weights::Weights;
 
 const TEMPLATE: &str = include_str!("../../../nginx/lblab.conf");
 

@@ -116,7 +116,15 @@ pub async fn play(
         };
         let result = match step {
             Step::Resume(n) => {
-                event.action = format!("kill -CONT backend {n}");
+                event.action = match ended_at {
+                    // The pause was cut short: the load ended first, and a paused backend is not
+                    // left stopped after the run.
+                    Some(end) if (end as u128) < at.as_millis() => format!(
+                        "kill -CONT backend {n}, early: the load ended at +{end} ms, before the pause's end at +{} ms",
+                        at.as_millis()
+                    ),
+                    _ => format!("kill -CONT backend {n}"),
+                };
                 event.backend = Some(n);
                 paused.retain(|&p| p != n);
                 signal(lab, n, libc::SIGCONT)

@@ -6,11 +6,15 @@ use std::time::Duration;
 use clap::Args;
 use reqwest::Url;
 
+use crate::config::{Config, MaxErrors};
 use crate::config::{Engine, default_threads};
-use crate::{
-    Config, Expectation, HeaderTemplate, MaxErrors, OkStatus, check_expectations, check_open_files,
-    check_source_ips, parse_duration, parse_rate, parse_source_ips,
-};
+use crate::duration::parse_duration;
+use crate::expect::{Expectation, check_expectations};
+use crate::header::HeaderTemplate;
+use crate::limits::check_open_files;
+use crate::schedule::parse_rate;
+use crate::source_ip::{check_source_ips, parse_source_ips};
+use crate::status::OkStatus;
 
 /// How to load the target; `lblab run` takes the same flags.
 #[derive(Debug, Clone, Args)]

@@ -3,9 +3,11 @@ use std::time::Duration;
 
 use reqwest::Url;
 
-use crate::{
-    Expectation, HeaderTemplate, OkStatus, check_expectations, check_open_files, check_source_ips,
-};
+use crate::expect::{Expectation, check_expectations};
+use crate::header::HeaderTemplate;
+use crate::limits::check_open_files;
+use crate::source_ip::check_source_ips;
+use crate::status::OkStatus;
 
 /// One load test, as the CLI or `lblab run` describe it.
 #[derive(Debug, Clone)]
@@ -70,7 +72,18 @@ impl MaxErrors {
                 }
                 Ok(MaxErrors::Percent(p))
             }
-            None => s.trim().parse().map(MaxErrors::Count).map_err(|_| bad()),
+            None => s
+                .trim()
+                .parse()
+                .map(MaxErrors::Count)
+                .map_err(|e: std::num::ParseIntError| {
+                    // All digits, but more than 64 bits hold: say so, not that it is no number.
+                    if *e.kind() == std::num::IntErrorKind::PosOverflow {
+                        format!("'{s}' is too large (a count is from 0 to {})", u64::MAX)
+                    } else {
+                        bad()
+                    }
+                }),
         }
     }
 
@@ -147,6 +160,13 @@ mod tests {
         assert_eq!(MaxErrors::parse("1.5%"), Ok(MaxErrors::Percent(1.5)));
         assert!(MaxErrors::parse("x").is_err());
         assert!(MaxErrors::parse("101%").is_err());
+        assert_eq!(
+            MaxErrors::parse("18446744073709551616"),
+            Err(
+                "'18446744073709551616' is too large (a count is from 0 to 18446744073709551615)"
+                    .into()
+            )
+        );
         assert!(MaxErrors::Count(0).allows(0, 10));
         assert!(!MaxErrors::Count(0).allows(1, 10));
         assert!(MaxErrors::Percent(10.0).allows(1, 10));

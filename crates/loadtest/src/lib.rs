@@ -3,8 +3,8 @@
 //! drive it through [`run`].
 
 mod attribution;
+mod backend_key;
 pub mod cli;
-mod client;
 mod config;
 mod duration;
 mod expect;
@@ -16,14 +16,17 @@ mod output;
 mod printer;
 mod progress;
 mod report;
+mod reqwest_engine;
+mod run;
 mod schedule;
 mod source_ip;
 mod stats;
 mod status;
 mod stop;
+mod tally;
 mod timeline;
 
-pub use client::{run, run_until};
+pub use backend_key::BackendKey;
 pub use config::{Config, MaxErrors};
 pub use duration::parse_duration;
 pub use expect::{Expectation, Outcome, check_expectations};
@@ -31,7 +34,8 @@ pub use header::HeaderTemplate;
 pub use limits::{check_open_files, prepare_process, raise_nofile_limit};
 pub use output::{print_stderr, print_stdout};
 pub use printer::print_text;
-pub use report::{BackendKey, BackendReport, Latency, Report};
+pub use report::{BackendReport, Latency, Report};
+pub use run::{run, run_until};
 pub use schedule::{ScheduleReport, parse_rate};
 pub use source_ip::{check_source_ips, parse_source_ips};
 pub use stats::chi_square;

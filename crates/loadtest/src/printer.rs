@@ -1,6 +1,6 @@
 use std::fmt::Write as _;
 
-use crate::Report;
+use crate::report::Report;
 
 /// The human report: the original lab's one-line map first, then a table per backend and totals.
 pub fn print_text(r: &Report) -> String {

@@ -7,14 +7,14 @@ use indicatif::{ProgressBar, ProgressStyle};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::Config;
+use crate::config::Config;
 
 /// Runs shorter than this never show a bar: it would only flicker.
 const SHOW_AFTER: Duration = Duration::from_millis(500);
 
 /// What the workers count for the bar.
 #[derive(Debug, Default)]
-pub struct Tally {
+pub struct ProgressCounts {
     /// Requests finished, answered or failed.
     pub done: AtomicU64,
     pub errors: AtomicU64,
@@ -28,8 +28,8 @@ pub struct Progress {
 
 impl Progress {
     /// `None` unless asked for and stderr is a terminal.
-    pub fn start(config: &Config, tally: Option<Arc<Tally>>) -> Option<Progress> {
-        let tally = tally?;
+    pub fn start(config: &Config, counts: Option<Arc<ProgressCounts>>) -> Option<Progress> {
+        let counts = counts?;
         if !std::io::stderr().is_terminal() {
             return None;
         }
@@ -55,8 +55,8 @@ impl Progress {
                     _ = tick.tick() => {}
                     _ = &mut stopped => break,
                 }
-                let n = tally.done.load(Ordering::Relaxed);
-                let errors = tally.errors.load(Ordering::Relaxed);
+                let n = counts.done.load(Ordering::Relaxed);
+                let errors = counts.errors.load(Ordering::Relaxed);
                 let elapsed = started.elapsed();
                 if unit == "ms" {
                     bar.set_position((elapsed.as_millis() as u64).min(len));

@@ -1,31 +1,14 @@
+//! The result of a run, as `--json` prints it and `printer` words it: the counts, the rates, the
+//! latencies of the answered requests and the expectations' verdicts.
+
 use std::collections::BTreeMap;
-use std::fmt;
 
-use serde::{Serialize, Serializer};
+use serde::Serialize;
 
-use crate::{Outcome, ScheduleReport, Timeline};
-
-/// Who answered a request: a backend's id, or `unknown` when the answer named none.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum BackendKey {
-    Id(u32),
-    Unknown,
-}
-
-impl fmt::Display for BackendKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            BackendKey::Id(id) => write!(f, "{id}"),
-            BackendKey::Unknown => f.write_str("unknown"),
-        }
-    }
-}
-
-impl Serialize for BackendKey {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
+use crate::backend_key::{BackendKey, counts_dict};
+use crate::expect::Outcome;
+use crate::schedule::ScheduleReport;
+use crate::timeline::Timeline;
 
 /// Latency percentiles in milliseconds.
 #[derive(Debug, Clone, Copy, Default, Serialize, PartialEq)]
@@ -111,35 +94,5 @@ impl Report {
     /// The original lab's one-line summary: `{1: 333, 2: 333, 3: 334}`.
     pub fn counts_line(&self) -> String {
         counts_dict(&self.counts)
-    }
-}
-
-/// Counts per backend as a Python dict literal, as the original lab printed them: ids are ints,
-/// `'unknown'` a string, so `{1: 333, 'unknown': 2}` parses with `ast.literal_eval`.
-pub fn counts_dict(counts: &BTreeMap<BackendKey, u64>) -> String {
-    let parts: Vec<String> = counts
-        .iter()
-        .map(|(k, v)| match k {
-            BackendKey::Id(id) => format!("{id}: {v}"),
-            BackendKey::Unknown => format!("'{k}': {v}"),
-        })
-        .collect();
-    format!("{{{}}}", parts.join(", "))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn counts_are_a_python_dict() {
-        let c: BTreeMap<BackendKey, u64> = [
-            (BackendKey::Id(2), 5),
-            (BackendKey::Unknown, 100),
-            (BackendKey::Id(1), 0),
-        ]
-        .into();
-        assert_eq!(counts_dict(&c), "{1: 0, 2: 5, 'unknown': 100}");
-        assert_eq!(counts_dict(&BTreeMap::new()), "{}");
     }
 }

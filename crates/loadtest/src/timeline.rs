@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::report::BackendKey;
+use crate::backend_key::BackendKey;
 
 /// What the report carries: per backend (and for failed requests) the count in each whole second
 /// since the start, index 0 being 0–1 s. Every row has the same length.

@@ -1,10 +1,8 @@
 //! Latency and req/s are of answered requests; failures have their own count and rate.
 
-mod support;
-
 use std::time::Duration;
 
-use support::{Answer, OK_FROM_1, RawServer, json, loadtest, refusing_url};
+use crate::support::{Answer, OK_FROM_1, RawServer, json, loadtest, refusing_url};
 
 #[test]
 fn refused_requests_have_an_error_rate_and_no_answered_rate() {

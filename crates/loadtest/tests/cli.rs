@@ -1,8 +1,6 @@
 //! The `loadtest` binary on its own: bad input, and an unreachable target as a run with errors.
 
-mod support;
-
-use support::{loadtest, refusing_url};
+use crate::support::{loadtest, refusing_url};
 
 #[test]
 fn bad_input_exits_2_with_the_flag_named() {

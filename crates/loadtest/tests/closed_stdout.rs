@@ -1,13 +1,11 @@
 //! A reader that stops reading (`loadtest … | true`, `| head -1`) ends the output quietly: no
 //! panic, no exit 101, the run's own exit status.
 
-mod support;
-
 use std::io::Read;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use support::{Answer, KeepAliveServer, OK_FROM_1, RawServer};
+use crate::support::{Answer, KeepAliveServer, OK_FROM_1, RawServer};
 
 /// Runs loadtest with `args`, its stdout a pipe of which the test reads `keep` bytes, then closes.
 fn with_reader_gone(args: &[&str], keep: usize) -> Output {

@@ -1,10 +1,8 @@
 //! A run with a duration ends at it, whatever the target does.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
-use support::{Answer, RawServer, json, loadtest};
+use crate::support::{Answer, RawServer, json, loadtest};
 
 #[test]
 fn a_hung_target_does_not_hold_a_timed_run_past_its_duration() {
@@ -39,8 +37,8 @@ fn the_totals_line_counts_what_the_verdict_counts() {
     // Each connection is answered once and closed, but every third is never answered: the run
     // ends with answers and with requests still in flight.
     let server = RawServer::cycling(vec![
-        Answer::Bytes(support::OK_FROM_1),
-        Answer::Bytes(support::OK_FROM_1),
+        Answer::Bytes(crate::support::OK_FROM_1),
+        Answer::Bytes(crate::support::OK_FROM_1),
         Answer::Never,
     ]);
     let out = loadtest(&[&server.url, "-d", "1s", "-c", "3", "--timeout", "10s"]);

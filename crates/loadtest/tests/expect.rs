@@ -1,13 +1,11 @@
 //! Expectations the run could only get wrong are refused before it; answers that name no backend
 //! cannot pass an expectation.
 
-mod support;
-
-use support::{Answer, RawServer, loadtest};
+use crate::support::{Answer, RawServer, loadtest};
 
 #[test]
 fn expectations_about_backends_that_do_not_exist_are_refused_up_front() {
-    let server = RawServer::start(Answer::Bytes(support::OK_FROM_1));
+    let server = RawServer::start(Answer::Bytes(crate::support::OK_FROM_1));
     for (spec, needle) in [
         ("max-share:9=10%", "backend 9 does not exist"),
         ("min-share:4=10%", "backend 4 does not exist"),

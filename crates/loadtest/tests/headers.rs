@@ -2,11 +2,7 @@
 //! Accept, Connection), and the URL's user and password become `Authorization: Basic`. Seen on
 //! the wire by a raw TCP server, and by a real nginx, which refuses a request with two Host headers.
 
-mod support;
-
-use support::{KeepAliveServer, Nginx, json, loadtest};
-
-const OK: &[u8] = b"HTTP/1.1 200 OK\r\nX-Backend-Id: 1\r\nContent-Length: 2\r\n\r\nok";
+use crate::support::{KeepAliveServer, Nginx, OK_KEPT_ALIVE, json, loadtest};
 
 /// The header lines of a request head, names in lower case, sorted: what the server saw, in an
 /// order the engines need not share.
@@ -37,7 +33,7 @@ type Sent = (String, Vec<(String, String)>);
 /// The one request each engine sends to one server for the URL's `userinfo` and `args`: lean's,
 /// then reqwest's, as the request line and the header lines.
 fn sent(userinfo: &str, args: &[&str]) -> (Sent, Sent) {
-    let server = KeepAliveServer::start(OK, None);
+    let server = KeepAliveServer::start(OK_KEPT_ALIVE, None);
     let url = server.url.replace("http://", &format!("http://{userinfo}"));
     for engine in ["lean", "reqwest"] {
         let mut all = vec![

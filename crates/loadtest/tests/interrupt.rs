@@ -1,11 +1,9 @@
 //! Ctrl-C ends a run with the report of what was done so far.
 
-mod support;
-
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::{Answer, OK_FROM_1, RawServer};
+use crate::support::{Answer, OK_FROM_1, RawServer};
 
 #[test]
 fn sigint_prints_the_report_so_far_and_exits_130() {
@@ -27,7 +25,7 @@ fn sigint_prints_the_report_so_far_and_exits_130() {
     let took = sent.elapsed();
     assert!(took < Duration::from_secs(3), "took {took:?} after SIGINT");
     assert_eq!(out.status.code(), Some(130), "{out:?}");
-    let v = support::json(&out);
+    let v = crate::support::json(&out);
     assert_eq!(v["interrupted"], true, "{v}");
     assert!(v["ok"].as_u64().unwrap() > 0, "{v}");
     assert!(v["elapsed_s"].as_f64().unwrap() < 3.0, "{v}");

@@ -1,8 +1,6 @@
 //! An answer that is not HTTP is reported as such and never sent again.
 
-mod support;
-
-use support::{Answer, RawServer, json, loadtest};
+use crate::support::{Answer, RawServer, json, loadtest};
 
 #[test]
 fn an_answer_that_does_not_parse_is_an_invalid_response_sent_once() {

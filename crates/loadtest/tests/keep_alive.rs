@@ -3,17 +3,13 @@
 //! idle connection as the next request went out on it) the request is sent again by both engines,
 //! whatever the status of the answers the connection carried before.
 
-mod support;
-
-use support::{KeepAliveServer, json, loadtest};
-
-const OK: &[u8] = b"HTTP/1.1 200 OK\r\nX-Backend-Id: 1\r\nContent-Length: 2\r\n\r\nok";
+use crate::support::{KeepAliveServer, OK_KEPT_ALIVE, json, loadtest};
 
 #[test]
 fn no_keep_alive_opens_a_connection_per_request_even_when_the_server_keeps_it() {
     for engine in ["lean", "reqwest"] {
         // The server ignores `Connection: close` and keeps every connection open.
-        let server = KeepAliveServer::start(OK, None);
+        let server = KeepAliveServer::start(OK_KEPT_ALIVE, None);
         let v = json(&loadtest(&[
             &server.url,
             "-n",
@@ -35,7 +31,7 @@ fn no_keep_alive_opens_a_connection_per_request_even_when_the_server_keeps_it() 
         );
     }
     // With keep-alive the same server carries them all on one.
-    let server = KeepAliveServer::start(OK, None);
+    let server = KeepAliveServer::start(OK_KEPT_ALIVE, None);
     let v = json(&loadtest(&[&server.url, "-n", "100", "-c", "1", "--json"]));
     assert_eq!(v["ok"], 100, "{v}");
     assert_eq!(server.connections(), 1);
@@ -48,7 +44,7 @@ fn a_connection_that_only_saw_errors_is_resent_on_after_the_race() {
     for (answer, status, args) in [
         (not_found, "404", &["--ok-status", "2xx,3xx"][..]),
         (not_modified, "304", &["--ok-status", "2xx"][..]),
-        (OK, "200", &[][..]),
+        (OK_KEPT_ALIVE, "200", &[][..]),
     ] {
         for engine in ["lean", "reqwest"] {
             // Each connection answers one request, then closes when the next arrives, unanswered.

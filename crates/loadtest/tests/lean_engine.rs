@@ -3,12 +3,10 @@
 //! TCP servers (HTTP/1.0, Connection: close without a length, a close mid-body or mid-head). Each
 //! is counted once, as the right kind, never a hang; and it counts what reqwest counts.
 
-mod support;
-
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
-use support::{Answer, Nginx, RawServer, json, loadtest};
+use crate::support::{Answer, Nginx, RawServer, json, loadtest};
 
 const SERVERS: &str = r#"
     gzip on; gzip_min_length 1; gzip_types text/plain;

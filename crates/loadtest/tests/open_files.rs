@@ -1,11 +1,9 @@
 //! A concurrency beyond the open-files limit is refused up front, naming the limit.
 
-mod support;
-
 use std::os::unix::process::CommandExt;
 use std::process::Command;
 
-use support::{Answer, OK_FROM_1, RawServer};
+use crate::support::{Answer, OK_FROM_1, RawServer};
 
 /// `loadtest ARGS` with the open-files limit (soft and hard) lowered to `limit`, set in the child
 /// between fork and exec, as `prlimit` or the shell's `ulimit -n` would: no tool outside the test

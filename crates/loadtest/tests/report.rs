@@ -1,12 +1,10 @@
 //! The text report: a first line Python reads, the status codes, the latency in full, and no
 //! latency claimed for a backend that answered nothing.
 
-mod support;
-
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use support::{Answer, OK_FROM_1, RawServer, json, loadtest};
+use crate::support::{Answer, OK_FROM_1, RawServer, json, loadtest};
 
 const UNNAMED: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello";
 const UNAVAILABLE: &[u8] =

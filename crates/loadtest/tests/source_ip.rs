@@ -1,8 +1,6 @@
 //! Source addresses the requests could not leave from are refused before any is sent.
 
-mod support;
-
-use support::{Answer, OK_FROM_1, RawServer, loadtest};
+use crate::support::{Answer, OK_FROM_1, RawServer, loadtest};
 
 #[test]
 fn unusable_source_addresses_are_refused_up_front() {

@@ -1,9 +1,7 @@
 //! Which statuses are answers: 2xx and 3xx by default (a 304 or a redirect is the server doing its
 //! job), 4xx and 5xx errors; `--ok-status` says otherwise. Against a real nginx, both engines.
 
-mod support;
-
-use support::{Nginx, json, loadtest};
+use crate::support::{Nginx, json, loadtest};
 
 const SERVERS: &str = r#"
     server {

@@ -93,6 +93,11 @@ pub struct LabArgs {
     #[arg(long)]
     pub listen: Option<SocketAddr>,
 
+    /// Let --listen be an address that is not loopback: whoever reaches it can send the lab
+    /// requests (as --dashboard-public is for the dashboard).
+    #[arg(long, requires = "listen")]
+    pub listen_public: bool,
+
     /// The nginx binary (default: nginx on PATH, then /usr/sbin/nginx).
     #[arg(long, value_name = "PATH")]
     pub nginx: Option<PathBuf>,

@@ -40,6 +40,16 @@ impl LabArgs {
         balancing: Balancing,
         delays: Vec<(Option<u32>, lblab_backend::Delay)>,
     ) -> Result<LabSpec, String> {
+        // The lab is open to whoever reaches its address: loopback unless the user says otherwise,
+        // as for the dashboard.
+        if let Some(addr) = self.listen
+            && !addr.ip().is_loopback()
+            && !self.listen_public
+        {
+            return Err(format!(
+                "--listen {addr} is not a loopback address: whoever reaches it can send the lab requests; add --listen-public to mean it, or listen on 127.0.0.1 or [::1]"
+            ));
+        }
         LabSpec::new(
             balancing,
             self.backends,

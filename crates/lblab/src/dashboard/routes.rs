@@ -253,6 +253,10 @@ async fn switch_to(
         .await
         .unwrap_or_else(|e| Err(format!("the switch did not finish: {e}")));
     match done {
+        Ok(s) if s.unchanged => Ok(format!(
+            "nothing to change: the lab already balances with {} (nginx {} not reloaded)",
+            s.after, s.state.nginx_pid
+        )),
         Ok(s) => Ok(format!(
             "switched {} → {} (nginx {} reloaded; backends untouched)",
             s.before, s.after, s.state.nginx_pid

@@ -19,8 +19,8 @@ pub use request::RequestBytes;
 use response::{Chunked, Framing, parse_head};
 
 use crate::attribution::id_in_body;
+use crate::backend_key::BackendKey;
 use crate::failure::Failure;
-use crate::report::BackendKey;
 use crate::status::OkStatus;
 
 /// A response head may be this long at most.

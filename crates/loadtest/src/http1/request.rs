@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use reqwest::Url;
 
-use crate::HeaderTemplate;
+use crate::header::HeaderTemplate;
 use crate::header::{asks_to_close, basic_auth, given};
 
 pub struct RequestBytes {

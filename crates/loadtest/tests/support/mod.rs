@@ -1,8 +1,6 @@
 //! What the `loadtest` binary is tested against: the binary itself, and raw TCP servers on loopback
 //! that answer the way a broken or hung target does.
 
-#![allow(dead_code)] // each test file uses a part
-
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Command, Output};
@@ -194,6 +192,10 @@ fn keep_serving(
         }
     }
 }
+
+/// A complete HTTP/1.1 answer from backend 1 that leaves its connection open.
+pub const OK_KEPT_ALIVE: &[u8] =
+    b"HTTP/1.1 200 OK\r\nX-Backend-Id: 1\r\nContent-Length: 2\r\n\r\nok";
 
 /// A complete HTTP/1.1 answer from backend 1 that closes its connection.
 pub const OK_FROM_1: &[u8] =
