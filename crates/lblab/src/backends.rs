@@ -35,7 +35,7 @@ const READY_WITHIN: Duration = Duration::from_secs(10);
 /// a backend that is not listening yet, or it marks it failed for fail_timeout.
 pub async fn start(args: &LabSpec) -> Result<Vec<Backend>, String> {
     let mut started = Vec::new();
-    for id in 1..=args.backends {
+    for id in 1..=args.backends() {
         started.push(spawn(args, id, SocketAddr::from(([127, 0, 0, 1], 0)))?);
     }
     for b in &mut started {

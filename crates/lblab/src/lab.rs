@@ -5,11 +5,12 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use lblab_config::{Method, NginxConfig};
+use lblab_config::{Method, NginxConfig, UpstreamConfig};
 use serde::{Deserialize, Serialize};
 
 use crate::backends::{self, Backend, BackendInfo};
 use crate::child::Guarded;
+use crate::signals::Stop;
 use crate::spec::LabSpec;
 use crate::{nginx, probe, procfs};
 
@@ -18,7 +19,11 @@ pub struct Lab {
     pub nginx: Guarded,
     pub backends: Vec<Backend>,
     pub nginx_bin: PathBuf,
+    /// What nginx runs. It changes through [`Lab::run_upstream`] alone, so it always says what
+    /// nginx was last told and accepted.
     pub config: NginxConfig,
+    /// What the lab was started from, for a backend started again.
+    spec: LabSpec,
     prefix: tempfile::TempDir,
 }
 
@@ -46,25 +51,35 @@ pub struct PeakRss {
 /// How often nginx is restarted on a fresh port when the free port it was given got taken.
 const PORT_RETRIES: usize = 3;
 
+/// Why a lab did not start.
+#[derive(Debug)]
+pub enum NotStarted {
+    /// A stopping signal came while it started; what had started is stopped.
+    Interrupted(Stop),
+    /// It could not start, in one line.
+    Failed(String),
+}
+
 impl Lab {
-    /// [`Lab::start`] for a command: a signal while the lab starts ends it with the signal's
-    /// status, a lab that cannot start with its one line.
-    pub async fn start_for_command(spec: &LabSpec, concurrency: u32) -> Result<Lab, crate::Exit> {
+    /// [`Lab::start`], given up when a stopping signal comes first.
+    pub async fn start_unless_interrupted(
+        spec: &LabSpec,
+        concurrency: u32,
+    ) -> Result<Lab, NotStarted> {
         // The signal handlers are installed (by polling `interrupted` first) before the lab makes
         // anything: a Ctrl-C that came before them would kill the runner with its prefix left.
         tokio::select! {
             biased;
-            stop = crate::signals::interrupted() => Err(crate::Exit::Code(stop.exit_code())),
-            lab = Lab::start(spec, concurrency) => lab.map_err(crate::Exit::Usage),
+            stop = crate::signals::interrupted() => Err(NotStarted::Interrupted(stop)),
+            lab = Lab::start(spec, concurrency) => lab.map_err(NotStarted::Failed),
         }
     }
 
     /// Starts the backends, waits until each is healthy, then starts nginx in front of them.
     /// `concurrency` sizes nginx's worker_connections.
-    pub async fn start(args: &LabSpec, concurrency: u32) -> Result<Lab, String> {
-        args.validate()?;
-        let nginx_bin = nginx::locate(args.nginx.as_deref()).await?;
-        if let Some(listen) = args.listen {
+    pub async fn start(spec: &LabSpec, concurrency: u32) -> Result<Lab, String> {
+        let nginx_bin = nginx::locate(spec.nginx()).await?;
+        if let Some(listen) = spec.listen() {
             nginx::check_listen(listen)?;
         }
         // What runs killed by SIGKILL left is removed before this lab adds its own.
@@ -72,33 +87,31 @@ impl Lab {
         let prefix = make_prefix()?;
         lblab_config::check_prefix(prefix.path())
             .map_err(|e| format!("{e}; set TMPDIR to another directory"))?;
-        let backends = backends::start(args).await?;
+        let backends = backends::start(spec).await?;
         let mut config = NginxConfig {
             prefix: prefix.path().to_owned(),
-            listen: match args.listen {
+            listen: match spec.listen() {
                 Some(l) => l,
                 None => nginx::free_port(IpAddr::V4(Ipv4Addr::LOCALHOST))?,
             },
-            worker_processes: args.workers.unwrap_or_else(default_workers),
+            worker_processes: spec.workers().unwrap_or_else(default_workers),
             concurrency,
             nofile_limit: hard_nofile_limit(),
-            upstream: args
-                .balancing
+            upstream: spec
+                .balancing()
                 .upstream(backends.iter().map(|b| b.addr).collect()),
         };
         let mut attempt = 0;
         let nginx = loop {
             match nginx::start(&nginx_bin, &config).await {
                 Ok(n) => break n,
-                Err(e)
-                    if args.listen.is_none()
-                        && e.contains("Address already in use")
-                        && attempt < PORT_RETRIES =>
+                Err(nginx::StartFailed::AddressInUse(_))
+                    if spec.listen().is_none() && attempt < PORT_RETRIES =>
                 {
                     attempt += 1;
                     config.listen = nginx::free_port(config.listen.ip())?;
                 }
-                Err(e) => return Err(e),
+                Err(e) => return Err(e.to_string()),
             }
         };
         Ok(Lab {
@@ -106,8 +119,31 @@ impl Lab {
             backends,
             nginx_bin,
             config,
+            spec: spec.clone(),
             prefix,
         })
+    }
+
+    /// nginx now runs `upstream`: the one door through which a running lab's upstream changes
+    /// (compare between its runs, the `switch` fault, a restarted backend marked down). nginx checks
+    /// the new config first; one it rejects changes nothing, in nginx or here.
+    pub async fn run_upstream(&mut self, upstream: UpstreamConfig) -> Result<(), String> {
+        let mut config = self.config.clone();
+        config.upstream = upstream;
+        nginx::apply(&self.nginx_bin, &config, self.nginx.pid()).await?;
+        self.config = config;
+        Ok(())
+    }
+
+    /// Backend `n` started again on the address it had, in place of the one that died (the
+    /// `restart` fault): the one door through which the lab's backends change.
+    pub async fn restart_backend(&mut self, n: u32) -> Result<(), String> {
+        let i = (n as usize)
+            .checked_sub(1)
+            .filter(|&i| i < self.backends.len())
+            .ok_or_else(|| format!("there is no backend {n}"))?;
+        self.backends[i] = backends::restart(&self.spec, n, self.backends[i].addr).await?;
+        Ok(())
     }
 
     pub fn url(&self) -> String {
@@ -160,17 +196,6 @@ impl Lab {
         }
     }
 
-    /// nginx first (it stops sending), then the backends drain; then the prefix is removed.
-    /// Puts backends started again (the `restart` fault) in place of the ones they replace.
-    pub fn replace_backends(&mut self, restarted: Vec<Backend>) {
-        for b in restarted {
-            let i = b.id as usize - 1;
-            if i < self.backends.len() {
-                self.backends[i] = b;
-            }
-        }
-    }
-
     /// Resolves when nginx or a backend has exited, saying which and how.
     pub async fn watch(&mut self) -> String {
         loop {
@@ -190,6 +215,7 @@ impl Lab {
         }
     }
 
+    /// nginx first (it stops sending), then the backends drain; then the prefix is removed.
     pub fn stop(mut self) {
         self.nginx.stop(Duration::from_secs(5));
         for b in &mut self.backends {

@@ -5,16 +5,21 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use lblab_config::NginxConfig;
 
 mod backends;
 mod child;
 mod cli;
 mod compare;
+mod comparison;
 mod dashboard;
 mod fault;
+mod fault_player;
 mod lab;
+mod load_plan;
 mod nginx;
+mod nginx_config;
+mod outcome;
+mod output;
 #[cfg(test)]
 mod parse_fuzz;
 mod private;
@@ -30,38 +35,14 @@ mod status;
 mod switch;
 mod up;
 
-use cli::{Cli, Command, NginxConfigArgs};
-
-/// How a command ended: a status, or bad input / a lab that could not start (one line, exit 2).
-pub enum Exit {
-    Code(u8),
-    Usage(String),
-}
-
-/// Writes `text` to stdout and flushes it. Every command prints through this, never `print!`,
-/// which panics (exit 101) when the reader has gone, as in `lblab status | head -1`.
-pub fn out(text: &str) -> std::io::Result<()> {
-    use std::io::Write as _;
-    let mut stdout = std::io::stdout().lock();
-    stdout.write_all(text.as_bytes())?;
-    stdout.flush()
-}
-
-/// How a command ends when its output could not be written, once it has stopped what it started.
-/// A reader that went away (`| head -1`, `| true`) wanted no more: the command ends quietly with
-/// the status `code` it had, as coreutils and ripgrep do. Any other failure (a full disk) is said
-/// in one line and fails the command.
-pub fn output_failed(e: std::io::Error, code: u8) -> Exit {
-    if e.kind() == std::io::ErrorKind::BrokenPipe {
-        Exit::Code(code)
-    } else {
-        signals::say(&format!("lblab: cannot write the output: {e}"));
-        Exit::Code(1)
-    }
-}
+use cli::{Cli, Command};
+use outcome::{Failure, Outcome};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return refused_by_clap(e),
+    };
     lblab_trace::init();
     if let Command::Backend(args) = cli.command {
         // The backend runs its own runtime, exactly as the lblab-backend binary does.
@@ -79,78 +60,65 @@ fn main() -> ExitCode {
         // Before the runtime's threads exist, or growing the file table makes each new socket wait.
         loadtest::prepare_process(load.concurrency);
     }
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(rt) => rt,
-        Err(e) => {
-            signals::say(&format!("lblab: cannot start the async runtime: {e}"));
-            return ExitCode::from(2);
-        }
+    let outcome = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime.block_on(command(cli.command)),
+        Err(e) => Err(Failure::Usage(format!(
+            "cannot start the async runtime: {e}"
+        ))),
     };
-    let exit = runtime.block_on(async {
-        if matches!(
-            cli.command,
-            Command::Run(_) | Command::Up(_) | Command::Compare(_)
-        ) {
-            // From here on a Ctrl-C is remembered, whatever the command is doing when it comes.
-            signals::catch();
-        }
-        match cli.command {
-            Command::Run(a) => run::run(a).await,
-            Command::Up(a) => up::up(a).await,
-            Command::Compare(a) => compare::compare(a).await,
-            Command::Switch(a) => {
-                switch::switch(&state::dir(a.state.state_dir.as_deref()), a.change()).await
+    match outcome {
+        Ok(code) => ExitCode::from(code),
+        Err(failure) => {
+            if let Some(line) = failure.line() {
+                signals::say(&line);
             }
-            Command::Status(a) => status::status(a).await,
-            Command::NginxConfig(a) => nginx_config(a),
-            Command::Backend(_) => unreachable!("handled above"),
-        }
-    });
-    match exit {
-        Exit::Code(c) => ExitCode::from(c),
-        Exit::Usage(msg) => {
-            signals::say(&format!("lblab: {msg}"));
-            ExitCode::from(2)
+            ExitCode::from(failure.exit_code())
         }
     }
 }
 
-fn nginx_config(a: NginxConfigArgs) -> Exit {
-    let balancing = a.method.balancing();
-    if let Err(e) = balancing
-        .validate(a.backends)
-        .and_then(|()| lblab_config::check_prefix(&a.prefix).map_err(|e| format!("--{e}")))
-    {
-        return Exit::Usage(e);
+/// The command, inside the runtime.
+async fn command(command: Command) -> Outcome {
+    if matches!(
+        command,
+        Command::Run(_) | Command::Up(_) | Command::Compare(_)
+    ) {
+        // From here on a Ctrl-C is remembered, whatever the command is doing when it comes.
+        signals::catch();
     }
-    let servers = (0..a.backends)
-        .map(|i| match a.base_port.checked_add(i as u16) {
-            Some(p) => Ok(std::net::SocketAddr::new(a.address, p)),
-            None => Err(format!(
-                "--base-port {} + {} backends runs past port 65535",
-                a.base_port, a.backends
-            )),
-        })
-        .collect::<Result<Vec<_>, _>>();
-    let servers = match servers {
-        Ok(s) => s,
-        Err(e) => return Exit::Usage(e),
-    };
-    let config = NginxConfig {
-        prefix: a.prefix,
-        listen: a.listen,
-        worker_processes: a.workers.unwrap_or_else(lab::default_workers),
-        concurrency: a.concurrency,
-        nofile_limit: None,
-        upstream: balancing.upstream(servers),
-    };
-    let text = if a.upstream_only {
-        config.upstream.render()
-    } else {
-        config.render()
-    };
-    match out(&text) {
-        Ok(()) => Exit::Code(0),
-        Err(e) => output_failed(e, 0),
+    match command {
+        Command::Run(a) => run::run(a.spec()?).await,
+        Command::Up(a) => up::up(a).await,
+        Command::Compare(a) => compare::compare(a.spec()?).await,
+        Command::Switch(a) => {
+            switch::switch(&state::dir(a.state.state_dir.as_deref()), a.change()).await
+        }
+        Command::Status(a) => status::status(a).await,
+        Command::NginxConfig(a) => nginx_config::nginx_config(a),
+        Command::Backend(_) => unreachable!("handled before the runtime"),
     }
+}
+
+/// clap's refusal of the command line, in one line as every refusal of lblab's, with exit 2; help
+/// and the version are printed by clap as they are.
+fn refused_by_clap(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        e.exit();
+    }
+    // clap's message is its first paragraph (a list of missing arguments is indented below its
+    // first line); the usage and the hint to try --help after it are left out.
+    let rendered = e.render().to_string();
+    let line: Vec<&str> = rendered
+        .lines()
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    signals::say(&line.join(" "));
+    ExitCode::from(2)
 }

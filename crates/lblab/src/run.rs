@@ -1,17 +1,17 @@
 //! `lblab run`: start, load (and break things, if asked), report, stop.
 
 use std::fmt::Write as _;
-use std::net::Ipv4Addr;
 use std::time::Instant;
 
 use lblab_config::Method;
 use loadtest::{BackendKey, Report};
 use serde::Serialize;
 
-use crate::Exit;
-use crate::cli::RunArgs;
-use crate::fault::{self, Action, Event, Fault};
+use crate::cli::RunSpec;
+use crate::fault::{Action, Fault};
+use crate::fault_player::{self, Event};
 use crate::lab::{Lab, LabInfo, PeakRss};
+use crate::outcome::{Failure, Outcome, written};
 use crate::signals::{self, interrupted, say};
 
 #[derive(Serialize)]
@@ -29,61 +29,22 @@ struct RunOutput<'a> {
     peak_rss: PeakRss,
 }
 
-pub async fn run(args: RunArgs) -> Exit {
-    if let Some(n) = args
-        .faults
-        .iter()
-        .filter_map(Fault::backend)
-        .find(|&n| n > args.lab.backends)
-    {
-        return Exit::Usage(format!(
-            "--fault names backend {n}, but the lab has backends 1..={}",
-            args.lab.backends
-        ));
-    }
-    // The lab listens on 127.0.0.1 unless told otherwise.
-    let target = args
-        .lab
-        .listen
-        .map_or(Ipv4Addr::LOCALHOST.into(), |a| a.ip());
-    if let Err(e) = args
-        .load
-        .check_up_front(Some(args.lab.backends as usize), Some(target))
-    {
-        return Exit::Usage(e);
-    }
-    if let Some(d) = args.load.duration
-        && let Err(e) = fault::check_within(&args.faults, d)
-    {
-        return Exit::Usage(e);
-    }
-    if let Err(e) = args.report.check_writable() {
-        return Exit::Usage(e);
-    }
-    let spec = match args.lab.spec() {
-        Ok(spec) => spec,
-        Err(e) => return Exit::Usage(e),
-    };
-    let mut lab = match Lab::start_for_command(&spec, args.load.concurrency).await {
+pub async fn run(spec: RunSpec) -> Outcome {
+    let mut lab = match Lab::start_unless_interrupted(&spec.lab, spec.load.concurrency()).await {
         Ok(lab) => lab,
-        Err(exit) => {
+        Err(e) => {
             // A lab that failed to start because the same Ctrl-C reached one of its programs was
             // interrupted, not broken.
             return match signals::received_within(SIGNAL_GRACE).await {
                 Some(s) => {
                     say("lblab: interrupted before the load started; the lab was stopped");
-                    Exit::Code(s.exit_code())
+                    Err(Failure::Signal(s))
                 }
-                None => exit,
+                None => Err(e.into()),
             };
         }
     };
-    let url = match loadtest::cli::parse_url(&lab.url()) {
-        Ok(u) => u,
-        Err(e) => return Exit::Usage(e),
-    };
-    let mut config = args.load.to_config(url, Some(lab.backends.len()));
-    config.timeline = args.report.wanted();
+    let config = spec.load.aimed_at(lab.config.listen);
     let start = Instant::now();
     let (done, load_done) = tokio::sync::watch::channel(false);
     // Ctrl-C (or SIGTERM, SIGHUP) ends the load early; the report of what was done is printed
@@ -96,11 +57,11 @@ pub async fn run(args: RunArgs) -> Exit {
     };
     let first_method = lab.config.upstream.method;
     let mut signalled = None;
-    let (outcome, played) = {
+    let (outcome, events) = {
         let work = async {
             tokio::join!(
                 load,
-                fault::play(&lab, &spec, &args.faults, start, load_done)
+                fault_player::play(&mut lab, &spec.faults, start, load_done)
             )
         };
         tokio::pin!(work);
@@ -120,9 +81,6 @@ pub async fn run(args: RunArgs) -> Exit {
     if signalled.is_none() {
         signalled = signals::received();
     }
-    let events = played.events;
-    lab.replace_backends(played.restarted);
-    lab.config = played.config;
     // A backend whose process is gone has no count (Lab::served does not ask its address).
     let served = lab.served().await;
     let info = lab.info(&served);
@@ -130,8 +88,8 @@ pub async fn run(args: RunArgs) -> Exit {
     lab.stop();
     let report = match (outcome, signalled) {
         (Ok(r), _) => r,
-        (Err(_), Some(s)) => return Exit::Code(s.exit_code()),
-        (Err(e), None) => return Exit::Usage(e),
+        (Err(_), Some(s)) => return Err(Failure::Signal(s)),
+        (Err(e), None) => return Err(Failure::Usage(e)),
     };
     // An interrupted run left requests unanswered that the backends may have served: their
     // counts are shown, not judged.
@@ -140,18 +98,16 @@ pub async fn run(args: RunArgs) -> Exit {
         None => reconcile(
             &report,
             &served,
-            &args.faults,
+            &spec.faults,
             &events,
-            u64::from(args.load.concurrency),
+            u64::from(spec.load.concurrency()),
         ),
     };
     let reconciled = signalled.is_none() && checks.iter().all(|c| c.ok);
     // A fault that could not be applied leaves a run that is not the one asked for.
     let faults_applied = events.iter().all(|e| e.error.is_none());
-    if let Err(e) = write_report(&args, &report, &info, first_method, &events) {
-        return Exit::Usage(e);
-    }
-    let text = if args.load.json {
+    write_report(&spec, &report, &info, first_method, &events)?;
+    let text = if spec.load.json() {
         let out = RunOutput {
             report: &report,
             lab: info,
@@ -165,7 +121,7 @@ pub async fn run(args: RunArgs) -> Exit {
         loadtest::print_text(&report)
             + &describe(&info, first_method, &events, &checks, signalled.is_some())
     };
-    let printed = crate::out(&text);
+    let printed = crate::output::out(&text);
     // A signal that came while the report was printed still ends the program as the signal
     // would, so that a script sees 128+N whenever it came.
     let code = if let Some(stop) = signalled.or_else(signals::received) {
@@ -176,15 +132,12 @@ pub async fn run(args: RunArgs) -> Exit {
         1
     };
     // The lab is already stopped: a reader that went away costs only the report.
-    match printed {
-        Ok(()) => Exit::Code(code),
-        Err(e) => crate::output_failed(e, code),
-    }
+    written(printed, code)
 }
 
 /// `--html` and `--svg`: the run as one method's column, its faults marked on the time chart.
 fn write_report(
-    args: &RunArgs,
+    spec: &RunSpec,
     report: &Report,
     info: &LabInfo,
     first: Method,
@@ -197,13 +150,9 @@ fn write_report(
     };
     let page = crate::report::Page {
         title: format!("lblab run --method {label}"),
-        what: format!(
-            "{} backends; {}",
-            args.lab.backends,
-            crate::report::load_sentence(&args.load)
-        ),
+        what: format!("{} backends; {}", spec.lab.backends(), spec.load.sentence()),
         runs: vec![crate::report::Shown { label, report }],
-        backends: args.lab.backends as usize,
+        backends: spec.lab.backends() as usize,
         markers: events
             .iter()
             .filter(|e| e.not_done.is_none())
@@ -211,7 +160,7 @@ fn write_report(
             .collect(),
         sections: Vec::new(),
     };
-    crate::report::write_all(&args.report, &page)
+    crate::report::write_all(&spec.report, &page)
 }
 
 /// One backend's count against the client's.

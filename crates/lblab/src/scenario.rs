@@ -2,8 +2,11 @@
 //! methods, hash and hash consistent counted apart).
 
 use std::fmt;
+use std::net::{IpAddr, Ipv4Addr};
 use std::str::FromStr;
+use std::time::Duration;
 
+use lblab_backend::Delay;
 use lblab_config::Method;
 use serde::{Serialize, Serializer};
 
@@ -39,6 +42,31 @@ impl Scenario {
             Scenario::Keys => "keys",
             Scenario::LoseBackend => "lose-backend",
         }
+    }
+
+    /// The delays of its lab where --delay gives none: slow-backend slows backend 1 by 50 ms.
+    pub fn delays(self) -> Vec<(Option<u32>, Delay)> {
+        match self {
+            Scenario::SlowBackend => vec![(Some(1), Delay::Fixed(Duration::from_millis(50)))],
+            _ => Vec::new(),
+        }
+    }
+
+    /// The client addresses of its load where --source-ip gives none: 100 distinct /24 networks
+    /// (127.0.1.1 to 127.0.100.1), as ip_hash keys on the first three octets.
+    pub fn clients(self) -> Vec<IpAddr> {
+        match self {
+            Scenario::ManyClients | Scenario::LoseBackend => (1..=100)
+                .map(|n| IpAddr::V4(Ipv4Addr::new(127, 0, n, 1)))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Whether its requests carry a key that hash keys on (the header `X-Key: k{n%100}`, the key
+    /// `$http_x_key`) where -H and --hash-key give none.
+    pub fn keyed(self) -> bool {
+        matches!(self, Scenario::Keys | Scenario::LoseBackend)
     }
 
     /// The methods compared when --methods is not given.

@@ -82,36 +82,84 @@ pub enum WeightsChange {
     Clear,
 }
 
-/// A lab to start.
+/// What a switch changes; `None` keeps the current value. `lblab switch` and the dashboard's method
+/// buttons both go through `switch::apply` with one of these.
+#[derive(Debug, Clone, Default)]
+pub struct Change {
+    pub method: Option<Method>,
+    pub weights: Option<WeightsChange>,
+    pub hash_key: Option<String>,
+    pub consistent: Option<bool>,
+}
+
+/// A lab to start, valid by construction: [`LabSpec::new`] is its one door, so nothing that
+/// starts a lab checks it again.
 #[derive(Debug, Clone)]
 pub struct LabSpec {
-    pub balancing: Balancing,
-    pub backends: u32,
+    balancing: Balancing,
+    backends: u32,
     /// Delays by backend id; `None` for every backend that has no delay of its own.
-    pub delays: Vec<(Option<u32>, Delay)>,
+    delays: Vec<(Option<u32>, Delay)>,
     /// Where nginx listens; `None`: a free port on 127.0.0.1.
-    pub listen: Option<SocketAddr>,
+    listen: Option<SocketAddr>,
     /// The nginx binary; `None`: nginx on PATH, then /usr/sbin/nginx.
-    pub nginx: Option<PathBuf>,
+    nginx: Option<PathBuf>,
     /// nginx's worker processes; `None`: one per CPU.
-    pub workers: Option<u32>,
+    workers: Option<u32>,
 }
 
 impl LabSpec {
-    pub fn validate(&self) -> Result<(), String> {
-        self.balancing.validate(self.backends)?;
-        if let Some(id) = self
-            .delays
+    /// The lab of these settings, or why they do not make one (in the flags' words).
+    pub fn new(
+        balancing: Balancing,
+        backends: u32,
+        delays: Vec<(Option<u32>, Delay)>,
+        listen: Option<SocketAddr>,
+        nginx: Option<PathBuf>,
+        workers: Option<u32>,
+    ) -> Result<LabSpec, String> {
+        balancing.validate(backends)?;
+        if let Some(id) = delays
             .iter()
             .filter_map(|(id, _)| *id)
-            .find(|&id| id > self.backends)
+            .find(|&id| id > backends)
         {
             return Err(format!(
-                "--delay {id}=…: there is no backend {id} (backends are 1..={})",
-                self.backends
+                "--delay {id}=…: there is no backend {id} (backends are 1..={backends})"
             ));
         }
-        Ok(())
+        Ok(LabSpec {
+            balancing,
+            backends,
+            delays,
+            listen,
+            nginx,
+            workers,
+        })
+    }
+
+    pub fn balancing(&self) -> &Balancing {
+        &self.balancing
+    }
+
+    pub fn backends(&self) -> u32 {
+        self.backends
+    }
+
+    pub fn delays(&self) -> &[(Option<u32>, Delay)] {
+        &self.delays
+    }
+
+    pub fn listen(&self) -> Option<SocketAddr> {
+        self.listen
+    }
+
+    pub fn nginx(&self) -> Option<&std::path::Path> {
+        self.nginx.as_deref()
+    }
+
+    pub fn workers(&self) -> Option<u32> {
+        self.workers
     }
 
     /// The delay for backend `id`: its own, else the one for all.

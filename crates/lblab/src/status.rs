@@ -6,8 +6,9 @@ use serde::Serialize;
 
 use crate::backends::BackendInfo;
 use crate::cli::StatusArgs;
+use crate::outcome::{Outcome, written};
+use crate::probe;
 use crate::state::{self, State};
-use crate::{Exit, probe};
 
 #[derive(Serialize)]
 struct Status<'a> {
@@ -25,12 +26,9 @@ struct Status<'a> {
     backends: Vec<BackendInfo>,
 }
 
-pub async fn status(args: StatusArgs) -> Exit {
+pub async fn status(args: StatusArgs) -> Outcome {
     let dir = state::dir(args.state.state_dir.as_deref());
-    let state = match State::load(&dir) {
-        Ok(s) => s,
-        Err(e) => return Exit::Usage(e),
-    };
+    let state = State::load(&dir)?;
     let mut backends = state.backends.clone();
     for b in &mut backends {
         b.served = probe::served(b.addr).await.ok();
@@ -71,8 +69,5 @@ pub async fn status(args: StatusArgs) -> Exit {
             );
         }
     }
-    match crate::out(&text) {
-        Ok(()) => Exit::Code(0),
-        Err(e) => crate::output_failed(e, 0),
-    }
+    written(crate::output::out(&text), 0)
 }

@@ -4,23 +4,13 @@
 use std::path::Path;
 use std::time::Duration;
 
-use lblab_config::{Method, NginxConfig, UpstreamConfig};
+use lblab_config::{Method, UpstreamConfig};
 
-use crate::Exit;
 use crate::nginx;
+use crate::outcome::{Failure, Outcome, written};
 use crate::private::Lock;
-use crate::spec::{Balancing, WeightsChange};
+use crate::spec::{Balancing, Change, WeightsChange};
 use crate::state::State;
-
-/// What a switch changes; `None` keeps the current value. `lblab switch` and the dashboard's method
-/// buttons both go through [`apply`] with one of these.
-#[derive(Debug, Clone, Default)]
-pub struct Change {
-    pub method: Option<Method>,
-    pub weights: Option<WeightsChange>,
-    pub hash_key: Option<String>,
-    pub consistent: Option<bool>,
-}
 
 /// What a switch did.
 pub struct Switched {
@@ -36,21 +26,18 @@ pub struct Switched {
 const SWITCH_LOCK_WAIT: Duration = Duration::from_secs(60);
 
 /// `lblab switch`: `change` applied to the lab recorded in `dir`, and what was done said.
-pub async fn switch(dir: &Path, change: Change) -> Exit {
+pub async fn switch(dir: &Path, change: Change) -> Outcome {
     match apply_or_why(dir, &change).await {
         Ok(s) if s.unchanged => {
-            let said = crate::out(&format!(
+            let said = crate::output::out(&format!(
                 "lblab: nothing to change: the lab already balances with {} (nginx {} not reloaded)\n",
                 s.after, s.state.nginx_pid
             ));
-            match said {
-                Ok(()) => Exit::Code(0),
-                Err(e) => crate::output_failed(e, 0),
-            }
+            written(said, 0)
         }
         Ok(s) => {
             let pids: Vec<String> = s.state.backends.iter().map(|b| b.pid.to_string()).collect();
-            let said = crate::out(&format!(
+            let said = crate::output::out(&format!(
                 "lblab: switched {} → {} (nginx {} reloaded; backends untouched, pids {})\n",
                 s.before,
                 s.after,
@@ -58,16 +45,10 @@ pub async fn switch(dir: &Path, change: Change) -> Exit {
                 pids.join(", ")
             ));
             // The switch is done whether or not anyone reads that it was.
-            match said {
-                Ok(()) => Exit::Code(0),
-                Err(e) => crate::output_failed(e, 0),
-            }
+            written(said, 0)
         }
-        Err(Failed::Refused(e)) => Exit::Usage(e),
-        Err(Failed::Unconfirmed(e)) => {
-            crate::signals::say(&format!("lblab: {e}"));
-            Exit::Code(1)
-        }
+        Err(Failed::Refused(e)) => Err(Failure::Usage(e)),
+        Err(Failed::Unconfirmed(e)) => Err(Failure::Runtime(e)),
     }
 }
 
@@ -175,21 +156,6 @@ pub async fn apply_or_why(dir: &Path, change: &Change) -> Result<Switched, Faile
             "nginx.conf now holds {after} and nginx was told to reload, but the lab's record could not be updated: {e}"
         ))),
     }
-}
-
-/// The core of a switch, shared by `switch` and `compare`: `current` with `upstream` in place of
-/// its upstream, checked by nginx and reloaded into the running master. On error nginx runs on as
-/// it was.
-pub async fn switch_to(
-    nginx_bin: &Path,
-    current: &NginxConfig,
-    nginx_pid: u32,
-    upstream: UpstreamConfig,
-) -> Result<NginxConfig, String> {
-    let mut config = current.clone();
-    config.upstream = upstream;
-    nginx::apply(nginx_bin, &config, nginx_pid).await?;
-    Ok(config)
 }
 
 /// `hash $http_x_key consistent, weights 1,2,3`: the method and what goes with it.

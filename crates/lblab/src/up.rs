@@ -2,48 +2,33 @@
 
 use std::path::Path;
 
-use crate::Exit;
 use crate::cli::UpArgs;
 use crate::dashboard;
 use crate::lab::{Lab, LabInfo};
+use crate::outcome::{Failure, Outcome, written};
 use crate::signals::{interrupted, say};
 use crate::state::{self, State};
 
-pub async fn up(args: UpArgs) -> Exit {
+pub async fn up(args: UpArgs) -> Outcome {
     loadtest::raise_nofile_limit();
     let dir = state::dir(args.state.state_dir.as_deref());
-    if let Err(e) = state::prepare(&dir) {
-        return Exit::Usage(e);
-    }
+    state::prepare(&dir)?;
     // Held until the record is removed, after the lab stopped: a second `up` with this directory
     // is refused even while this one is still starting.
-    let _claim = match state::claim(&dir) {
-        Ok(c) => c,
-        Err(e) => return Exit::Usage(e),
-    };
+    let _claim = state::claim(&dir)?;
     if let Ok(other) = State::load(&dir) {
-        return Exit::Usage(format!(
+        return Err(Failure::Usage(format!(
             "a lab is already up at {} (runner pid {}); stop it, or give this one another --state-dir",
             other.url, other.runner_pid
-        ));
+        )));
     }
-    let bound = args
+    let dashboard = args
         .dashboard
         .map(|a| dashboard::bind(a, args.dashboard_public))
-        .transpose();
-    let dashboard = match bound {
-        Ok(d) => d,
-        Err(e) => return Exit::Usage(e),
-    };
-    let spec = match args.lab.spec() {
-        Ok(spec) => spec,
-        Err(e) => return Exit::Usage(e),
-    };
+        .transpose()?;
+    let spec = args.lab.spec()?;
     // Size nginx for a large load: `up` does not know what will be sent through it.
-    let mut lab = match Lab::start_for_command(&spec, 10_000).await {
-        Ok(lab) => lab,
-        Err(exit) => return exit,
-    };
+    let mut lab = Lab::start_unless_interrupted(&spec, 10_000).await?;
     let info = lab.info(&[]);
     let state = State {
         runner_pid: std::process::id(),
@@ -56,7 +41,7 @@ pub async fn up(args: UpArgs) -> Exit {
     };
     if let Err(e) = state.save(&dir) {
         lab.stop();
-        return Exit::Usage(e);
+        return Err(Failure::Usage(e));
     }
     // What the user is told, written at once after the dashboard started: a stdout whose reader
     // has gone (`lblab up | head -1`) then stops the lab here, record and all, instead of
@@ -79,7 +64,7 @@ pub async fn up(args: UpArgs) -> Exit {
             Err(e) => {
                 State::remove(&dir);
                 lab.stop();
-                return Exit::Usage(e);
+                return Err(Failure::Usage(e));
             }
         },
         None => None,
@@ -90,11 +75,11 @@ pub async fn up(args: UpArgs) -> Exit {
         info.prefix.join("nginx.conf").display()
     );
     banner += "Switch with `lblab switch --method M`; Ctrl-C stops the lab.\n";
-    if let Err(e) = crate::out(&banner) {
+    if let Err(e) = crate::output::out(&banner) {
         drop(dashboard);
         State::remove(&dir);
         lab.stop();
-        return crate::output_failed(e, 0);
+        return written(Err(e), 0);
     }
     let died = tokio::select! {
         _ = interrupted() => None,
@@ -106,13 +91,13 @@ pub async fn up(args: UpArgs) -> Exit {
     match died {
         None => {
             say("lblab: stopped");
-            Exit::Code(0)
+            Ok(0)
         }
         Some(why) => {
             say(&format!(
                 "lblab: {why} while the lab was up; the lab is stopped"
             ));
-            Exit::Code(1)
+            Ok(1)
         }
     }
 }

@@ -3,32 +3,22 @@
 
 mod measure;
 mod moved;
+mod page;
+mod runs;
 mod table;
 
-use std::net::Ipv4Addr;
-
-use lblab_config::{Method, UpstreamConfig};
-use loadtest::{BackendKey, HeaderTemplate, Report, Stop};
+use loadtest::BackendKey;
 use serde::Serialize;
 
-use crate::Exit;
-use crate::cli::CompareArgs;
+use crate::comparison::CompareSpec;
 use crate::lab::{Lab, LabInfo};
-use crate::report::{self, Page, Shown};
-use crate::signals::{self, interrupted, say};
-use crate::spec::Balancing;
-use crate::switch::switch_to;
-
-pub use crate::scenario::{Contender, KeyKind, Scenario};
-pub use measure::Measured;
-pub use moved::Movement;
-
-/// The key of hash in the keyed scenarios, and the header that carries it.
-const KEY_HEADER: &str = "X-Key: k{n%100}";
-const HASH_KEY: &str = "$http_x_key";
-/// 100 distinct /24 networks: ip_hash keys on the first three octets.
-const CLIENTS: &str = "127.0.1-100.1";
-const SLOW: &str = "1=50";
+use crate::outcome::{Failure, Outcome, written};
+use crate::report;
+use crate::scenario::Scenario;
+use crate::signals::{self, say};
+use measure::Measured;
+use moved::KeyMovement;
+use runs::{Halt, run_all};
 
 #[derive(Serialize)]
 struct CompareOutput<'a> {
@@ -42,54 +32,19 @@ struct CompareOutput<'a> {
     passed: bool,
 }
 
-/// lose-backend's result.
-#[derive(Debug, Serialize)]
-pub struct KeyMovement {
-    pub lost_backend: u32,
-    pub methods: Vec<MethodMovement>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct MethodMovement {
-    pub method: Contender,
-    pub key: KeyKind,
-    /// The backend marked `down` in the upstream (nginx keeps it in the hash).
-    pub marked_down: Movement,
-    /// The backend's server line taken out of the upstream.
-    pub removed: Movement,
-}
-
-/// Why a compare stopped before its end.
-enum Halt {
-    Signal(crate::signals::Stop),
-    Failed(String),
-}
-
-pub async fn compare(mut args: CompareArgs) -> Exit {
-    if let Err(e) = prepare(&mut args) {
-        return Exit::Usage(e);
-    }
-    let contenders = if args.methods.is_empty() {
-        args.scenario.default_contenders()
-    } else {
-        args.methods.clone()
-    };
-    let spec = match args.lab.spec_with(balancing(&args, contenders[0])) {
-        Ok(spec) => spec,
-        Err(e) => return Exit::Usage(e),
-    };
-    let mut lab = match Lab::start_for_command(&spec, args.load.concurrency).await {
+pub async fn compare(spec: CompareSpec) -> Outcome {
+    let mut lab = match Lab::start_unless_interrupted(&spec.lab, spec.load.concurrency()).await {
         Ok(lab) => lab,
-        Err(exit) => {
+        Err(e) => {
             // A lab that failed to start because the same Ctrl-C reached one of its programs was
             // interrupted, not broken.
             return match signals::received_within(SIGNAL_GRACE).await {
-                Some(s) => stopped(s),
-                None => exit,
+                Some(s) => Err(stopped(s)),
+                None => Err(e.into()),
             };
         }
     };
-    let outcome = run_all(&mut lab, &args, &contenders).await;
+    let outcome = run_all(&mut lab, &spec).await;
     let served = lab.served().await;
     let info = lab.info(&served);
     lab.stop();
@@ -108,8 +63,8 @@ pub async fn compare(mut args: CompareArgs) -> Exit {
     };
     let (measured, movement, totals) = match outcome {
         Ok(done) => done,
-        Err(Halt::Signal(s)) => return stopped(s),
-        Err(Halt::Failed(e)) => return Exit::Usage(format!("{e}; the lab was stopped")),
+        Err(Halt::Signal(s)) => return Err(stopped(s)),
+        Err(Halt::Failed(e)) => return Err(Failure::Usage(format!("{e}; the lab was stopped"))),
     };
     let reconciled = served.iter().enumerate().all(|(i, s)| {
         *s == totals
@@ -118,13 +73,11 @@ pub async fn compare(mut args: CompareArgs) -> Exit {
             .or(Some(0))
     });
     let passed = reconciled && measured.iter().all(|m| m.passed);
-    let page = page(&args, &measured, movement.as_ref());
-    if let Err(e) = report::write_all(&args.report, &page) {
-        return Exit::Usage(e);
-    }
-    let text = if args.load.json {
+    let page = page::page(&spec, &measured, movement.as_ref());
+    report::write_all(&spec.report, &page)?;
+    let text = if spec.load.json() {
         let out = CompareOutput {
-            scenario: args.scenario,
+            scenario: spec.scenario,
             methods: &measured,
             key_movement: movement.as_ref(),
             lab: info,
@@ -133,19 +86,27 @@ pub async fn compare(mut args: CompareArgs) -> Exit {
         };
         serde_json::to_string(&out).unwrap_or_default() + "\n"
     } else {
-        table::text(&args, &measured, movement.as_ref(), &served, reconciled)
+        table::text(
+            &spec,
+            &page.what,
+            &measured,
+            movement.as_ref(),
+            &served,
+            reconciled,
+        )
     };
     // The lab is already stopped: a reader that went away costs only the table.
-    if let Err(e) = crate::out(&text) {
-        return crate::output_failed(e, if passed { 0 } else { 1 });
+    let code = if passed { 0 } else { 1 };
+    if let Err(e) = crate::output::out(&text) {
+        return written(Err(e), code);
     }
     // The table is out; a signal that came while it was written still ends the program as a
     // signal would, so that a script sees 130 whenever the Ctrl-C came. The short wait lets a
     // signal already sent be handled, leaving only the process's own exit after this look.
     if let Some(s) = signals::received_within(END_GRACE).await {
-        return stopped(s);
+        return Err(stopped(s));
     }
-    Exit::Code(if passed { 0 } else { 1 })
+    Ok(code)
 }
 
 /// How long the compare's last look for a signal waits, after its table is out.
@@ -155,222 +116,7 @@ const END_GRACE: std::time::Duration = std::time::Duration::from_millis(20);
 const SIGNAL_GRACE: std::time::Duration = std::time::Duration::from_millis(200);
 
 /// The end of a compare stopped by `s`, once its lab is stopped.
-fn stopped(s: signals::Stop) -> Exit {
+fn stopped(s: signals::Stop) -> Failure {
     say("lblab compare: interrupted; the lab was stopped");
-    Exit::Code(s.exit_code())
-}
-
-/// The scenario's workload where the flags leave it open, and every check that needs no lab.
-fn prepare(args: &mut CompareArgs) -> Result<(), String> {
-    if args.lab.method.method != Method::RoundRobin || args.lab.method.consistent {
-        return Err(
-            "--method/--consistent: compare runs each method of --methods (e.g. --methods least-conn,hash-consistent); one method is `lblab run`".into(),
-        );
-    }
-    if let Some(dup) = args
-        .methods
-        .iter()
-        .enumerate()
-        .find(|(i, m)| args.methods[..*i].contains(m))
-    {
-        return Err(format!("--methods names {} twice", dup.1));
-    }
-    let sc = args.scenario;
-    if sc == Scenario::SlowBackend && args.lab.delay.is_empty() {
-        args.lab.delay = vec![crate::cli::parse_backend_delay(SLOW)?];
-    }
-    if matches!(sc, Scenario::ManyClients | Scenario::LoseBackend)
-        && args.load.source_ips.is_empty()
-    {
-        args.load.source_ips = vec![loadtest::parse_source_ips(CLIENTS)?];
-    }
-    if matches!(sc, Scenario::Keys | Scenario::LoseBackend) {
-        if args.load.headers.is_empty() {
-            args.load.headers = vec![HeaderTemplate::parse(KEY_HEADER)?];
-        }
-        if args.lab.method.hash_key.is_none() {
-            args.lab.method.hash_key = Some(HASH_KEY.into());
-        }
-    }
-    if sc == Scenario::LoseBackend && args.lab.backends < 2 {
-        return Err("--scenario lose-backend needs at least 2 backends (-b)".into());
-    }
-    args.report.check_writable()?;
-    let contenders = if args.methods.is_empty() {
-        sc.default_contenders()
-    } else {
-        args.methods.clone()
-    };
-    for c in &contenders {
-        balancing(args, *c).validate(args.lab.backends)?;
-    }
-    let target = args
-        .lab
-        .listen
-        .map_or(Ipv4Addr::LOCALHOST.into(), |a| a.ip());
-    args.load
-        .check_up_front(Some(args.lab.backends as usize), Some(target))
-}
-
-/// The balancing of one contender: the lab's weights, the hash key for hash.
-fn balancing(args: &CompareArgs, c: Contender) -> Balancing {
-    let hash = c.method == Method::Hash;
-    Balancing {
-        method: c.method,
-        weights: args.lab.method.weights.clone(),
-        hash_key: if hash {
-            args.lab.method.hash_key.clone()
-        } else {
-            None
-        },
-        consistent: c.consistent,
-    }
-}
-
-type Done = (
-    Vec<Measured>,
-    Option<KeyMovement>,
-    std::collections::BTreeMap<BackendKey, u64>,
-);
-
-async fn run_all(
-    lab: &mut Lab,
-    args: &CompareArgs,
-    contenders: &[Contender],
-) -> Result<Done, Halt> {
-    let url = loadtest::cli::parse_url(&lab.url()).map_err(Halt::Failed)?;
-    let mut config = args.load.to_config(url, Some(lab.backends.len()));
-    config.progress = false;
-    let lost = args.lab.backends;
-    let mut measured = Vec::new();
-    let mut movement = Vec::new();
-    let mut totals = std::collections::BTreeMap::new();
-    let mut tally = |r: &Report| {
-        for (k, n) in &r.counts {
-            *totals.entry(*k).or_insert(0) += n;
-        }
-    };
-    for (i, c) in contenders.iter().enumerate() {
-        let m = balancing(args, *c);
-        // From the backends, not nginx's config: the last lose-backend run left one server out.
-        let full = m.upstream(lab.backends.iter().map(|b| b.addr).collect());
-        let failed = |e: String| Halt::Failed(format!("compare: the run of {c} failed: {e}"));
-        if i > 0 {
-            switch(lab, full.clone()).await.map_err(failed)?;
-        }
-        // A Ctrl-C that came during the switch (or the previous run's tally) ends the compare
-        // here rather than after one more run.
-        if let Some(s) = signals::received() {
-            return Err(Halt::Signal(s));
-        }
-        say(&format!("lblab compare: {c}"));
-        let report = load(lab, &config).await.map_err(|h| fail(h, *c, ""))?;
-        tally(&report);
-        if let (Scenario::LoseBackend, Some(kind)) = (args.scenario, c.keys_on()) {
-            let before = moved::backend_per_key(&report, kind);
-            let mut down = full.clone();
-            down.down = vec![lost as usize - 1];
-            let mut removed = full.clone();
-            removed.servers.remove(lost as usize - 1);
-            if let Some(w) = &mut removed.weights {
-                w.0.remove(lost as usize - 1);
-            }
-            let mut after = Vec::new();
-            for (phase, u) in [("backend marked down", down), ("backend removed", removed)] {
-                switch(lab, u).await.map_err(|e| {
-                    Halt::Failed(format!("compare: the run of {c} ({phase}) failed: {e}"))
-                })?;
-                if let Some(s) = signals::received() {
-                    return Err(Halt::Signal(s));
-                }
-                let r = load(lab, &config).await.map_err(|h| fail(h, *c, phase))?;
-                tally(&r);
-                after.push(moved::backend_per_key(&r, kind));
-            }
-            let lost_key = BackendKey::Id(lost);
-            movement.push(MethodMovement {
-                method: *c,
-                key: kind,
-                marked_down: moved::movement(&before, &after[0], lost_key),
-                removed: moved::movement(&before, &after[1], lost_key),
-            });
-        }
-        measured.push(measure::measure(
-            *c,
-            (c.method == Method::Hash).then(|| m.hash_key().to_owned()),
-            lab.backends.len(),
-            args.lab.method.weights.as_ref().map(|w| w.0.as_slice()),
-            report,
-        ));
-    }
-    let movement = (args.scenario == Scenario::LoseBackend).then_some(KeyMovement {
-        lost_backend: lost,
-        methods: movement,
-    });
-    Ok((measured, movement, totals))
-}
-
-fn fail(h: Halt, c: Contender, phase: &str) -> Halt {
-    match h {
-        Halt::Failed(e) if phase.is_empty() => {
-            Halt::Failed(format!("compare: the run of {c} failed: {e}"))
-        }
-        Halt::Failed(e) => Halt::Failed(format!("compare: the run of {c} ({phase}) failed: {e}")),
-        s => s,
-    }
-}
-
-/// Reloads nginx with `u`, exactly as `lblab switch` does, and keeps the lab's config in step.
-async fn switch(lab: &mut Lab, u: UpstreamConfig) -> Result<(), String> {
-    // The servers the lab knows stay its backends; a removed server is only left out of nginx's.
-    lab.config = switch_to(&lab.nginx_bin, &lab.config, lab.nginx.pid(), u).await?;
-    Ok(())
-}
-
-/// One run of the load; a lab process that dies during it, or a signal, ends it.
-async fn load(lab: &mut Lab, config: &loadtest::Config) -> Result<Report, Halt> {
-    let stop = Stop::new();
-    let run = loadtest::run_until(config, &stop);
-    tokio::pin!(run);
-    tokio::select! {
-        r = &mut run => r.map_err(Halt::Failed),
-        why = lab.watch() => {
-            stop.trigger();
-            let _ = run.await;
-            Err(Halt::Failed(why))
-        }
-        s = interrupted() => {
-            stop.trigger();
-            let _ = run.await;
-            Err(Halt::Signal(s))
-        }
-    }
-}
-
-fn page<'a>(
-    args: &CompareArgs,
-    measured: &'a [Measured],
-    movement: Option<&KeyMovement>,
-) -> Page<'a> {
-    Page {
-        title: format!("lblab compare --scenario {}", args.scenario),
-        what: table::what(args, measured.len()),
-        runs: measured
-            .iter()
-            .map(|m| Shown {
-                label: m.method.to_string(),
-                report: &m.report,
-            })
-            .collect(),
-        backends: args.lab.backends as usize,
-        markers: Vec::new(),
-        sections: movement
-            .map(|mv| {
-                vec![(
-                    format!("Keys moved when backend {} left", mv.lost_backend),
-                    table::movement_html(mv),
-                )]
-            })
-            .unwrap_or_default(),
-    }
+    Failure::Signal(s)
 }

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use loadtest::{BackendKey, Report};
 use serde::Serialize;
 
-use crate::scenario::KeyKind;
+use crate::scenario::{Contender, KeyKind};
 
 #[derive(Debug, Clone, Copy, Serialize, PartialEq)]
 pub struct Movement {
@@ -20,6 +20,23 @@ pub struct Movement {
     pub lost_keys: usize,
     /// Keys that were on another backend and moved all the same.
     pub moved_others: usize,
+}
+
+/// lose-backend's result.
+#[derive(Debug, Serialize)]
+pub struct KeyMovement {
+    pub lost_backend: u32,
+    pub methods: Vec<MethodMovement>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MethodMovement {
+    pub method: Contender,
+    pub key: KeyKind,
+    /// The backend marked `down` in the upstream (nginx keeps it in the hash).
+    pub marked_down: Movement,
+    /// The backend's server line taken out of the upstream.
+    pub removed: Movement,
 }
 
 /// The part of a client's name (`127.0.3.1 x-key: k7`) that `kind` hashes.

@@ -4,59 +4,27 @@ use std::fmt::Write as _;
 
 use loadtest::BackendKey;
 
-use super::{KeyMovement, Measured, Movement};
-use crate::cli::CompareArgs;
-
-/// The lab and the load in one sentence, for the table's head and the report's title.
-pub fn what(args: &CompareArgs, methods: usize) -> String {
-    let b = args.lab.backends;
-    let mut s = format!("{methods} methods, {b} backends");
-    let delays: Vec<String> = args
-        .lab
-        .delay
-        .iter()
-        .map(|(id, d)| match id {
-            Some(id) => format!("backend {id} delayed {d} ms"),
-            None => format!("every backend delayed {d} ms"),
-        })
-        .collect();
-    if !delays.is_empty() {
-        let _ = write!(s, " ({})", delays.join(", "));
-    }
-    if let Some(w) = &args.lab.method.weights {
-        let _ = write!(s, ", weights {w}");
-    }
-    let _ = write!(
-        s,
-        "; each method {}",
-        crate::report::load_sentence(&args.load)
-    );
-    if let Some(k) = &args.lab.method.hash_key {
-        let _ = write!(s, ", hash key {k}");
-    }
-    s
-}
+use super::measure::Measured;
+use super::moved::{KeyMovement, Movement};
+use crate::comparison::CompareSpec;
+use crate::scenario::KeyKind;
 
 fn pct(v: f64) -> String {
     format!("{:.1}%", v * 100.0)
 }
 
 pub fn text(
-    args: &CompareArgs,
+    spec: &CompareSpec,
+    what: &str,
     measured: &[Measured],
     movement: Option<&KeyMovement>,
     served: &[Option<u64>],
     reconciled: bool,
 ) -> String {
     let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "compare  --scenario {}: {}",
-        args.scenario,
-        what(args, measured.len())
-    );
+    let _ = writeln!(s, "compare  --scenario {}: {}", spec.scenario, what);
     let _ = writeln!(s);
-    let ids: Vec<BackendKey> = (1..=args.lab.backends).map(BackendKey::Id).collect();
+    let ids: Vec<BackendKey> = (1..=spec.backends()).map(BackendKey::Id).collect();
     let _ = write!(s, "{:<17}", "method");
     for k in &ids {
         let _ = write!(s, " {:>7}", format!("b{k}"));
@@ -112,8 +80,8 @@ pub fn text(
                 "{:<17} {:<8} {:>34} {:>34}",
                 m.method.to_string(),
                 match m.key {
-                    super::KeyKind::Header => "header",
-                    super::KeyKind::Source => "client",
+                    KeyKind::Header => "header",
+                    KeyKind::Source => "client",
                 },
                 moved(&m.marked_down),
                 moved(&m.removed)
@@ -176,8 +144,8 @@ pub fn movement_html(mv: &KeyMovement) -> String {
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             m.method,
             match m.key {
-                super::KeyKind::Header => "X-Key header",
-                super::KeyKind::Source => "client address",
+                KeyKind::Header => "X-Key header",
+                KeyKind::Source => "client address",
             },
             moved(&m.marked_down),
             moved(&m.removed)

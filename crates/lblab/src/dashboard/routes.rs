@@ -14,8 +14,9 @@ use warp::reply::Response as Reply;
 use super::serve::Started;
 use super::view::View;
 use super::{Shared, burst, form, page, sample};
+use crate::spec::Change;
 use crate::state::State;
-use crate::switch::{self, Change};
+use crate::switch;
 
 /// The largest form accepted: a token, a method name or a count.
 const MAX_BODY: u64 = 4096;

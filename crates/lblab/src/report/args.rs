@@ -1,25 +1,28 @@
-//! `--html FILE` and `--svg FILE` of `run` and `compare`, and the check that they can be written,
+//! The report files of `run` and `compare` (`--html`, `--svg`), and the check that they can be written,
 //! made before the lab starts so a bad path costs no run.
 
 use std::path::{Path, PathBuf};
 
-use clap::Args;
-
 use super::output;
 
-#[derive(Debug, Clone, Default, Args)]
-pub struct ReportArgs {
-    /// Write a self-contained HTML report (inline SVG charts, nothing fetched from the network).
-    #[arg(long, value_name = "FILE")]
-    pub html: Option<PathBuf>,
-
-    /// Write the share chart alone, as an SVG file.
-    #[arg(long, value_name = "FILE")]
-    pub svg: Option<PathBuf>,
+/// The report files asked for, each checked writable when this is made.
+#[derive(Debug, Clone, Default)]
+pub struct ReportFiles {
+    /// The self-contained HTML report.
+    html: Option<PathBuf>,
+    /// The share chart alone, as SVG.
+    svg: Option<PathBuf>,
 }
 
-impl ReportArgs {
-    pub fn check_writable(&self) -> Result<(), String> {
+impl ReportFiles {
+    /// `--html` and `--svg`, or the first that cannot be written, named by its flag.
+    pub fn new(html: Option<PathBuf>, svg: Option<PathBuf>) -> Result<ReportFiles, String> {
+        let files = ReportFiles { html, svg };
+        files.check_writable()?;
+        Ok(files)
+    }
+
+    fn check_writable(&self) -> Result<(), String> {
         for (flag, path) in [("--html", &self.html), ("--svg", &self.svg)] {
             if let Some(p) = path {
                 output::check(p).map_err(|why| {
@@ -33,8 +36,12 @@ impl ReportArgs {
         Ok(())
     }
 
-    pub fn wanted(&self) -> bool {
-        self.html.is_some() || self.svg.is_some()
+    pub fn html(&self) -> Option<&Path> {
+        self.html.as_deref()
+    }
+
+    pub fn svg(&self) -> Option<&Path> {
+        self.svg.as_deref()
     }
 }
 
@@ -51,10 +58,7 @@ mod tests {
     #[test]
     fn the_flag_names_an_unwritable_path() {
         let dir = tempfile::tempdir().unwrap();
-        let a = ReportArgs {
-            html: Some(dir.path().join("none").join("r.html")),
-            svg: None,
-        };
-        assert!(a.check_writable().unwrap_err().starts_with("--html "));
+        let a = ReportFiles::new(Some(dir.path().join("none").join("r.html")), None);
+        assert!(a.unwrap_err().starts_with("--html "));
     }
 }

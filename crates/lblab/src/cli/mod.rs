@@ -1,3 +1,6 @@
+//! The command line as clap reads it. `specs.rs` turns each command's flags into the validated
+//! values the commands work with, so nothing below a command's first line sees these structs.
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -6,9 +9,13 @@ use lblab_backend::Delay;
 use lblab_config::{Method, Weights, parse_weights};
 use loadtest::cli::LoadArgs;
 
-use crate::report::ReportArgs;
-use crate::spec::{Balancing, LabSpec, WeightsChange};
-use crate::switch::Change;
+use crate::spec::{Balancing, Change, WeightsChange};
+use help::*;
+
+mod help;
+mod specs;
+
+pub use specs::RunSpec;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -47,67 +54,6 @@ pub enum Command {
     #[command(hide = true)]
     Backend(lblab_backend::Args),
 }
-
-// The first example is the one people copy: at -c 100 least-conn's advantage over a slow backend
-// holds even on a busy machine, where at the default -c 1000 it failed 11 runs of 16.
-const RUN_HELP: &str = "Examples:
-  lblab run --method least-conn --delay 1=50 -c 100 -n 2000 --expect max-share:1=15%
-  lblab run -b 5 --weights 1,1,1,1,4 -n 8000 --expect round-robin:1,1,1,1,4
-  lblab run -d 5s -c 50 --fault kill:2@1s --json
-
-Exit status: 0 every expectation held and the backends' counts agree with the client's;
-1 an expectation or that agreement failed; 2 bad input or the lab could not start;
-128+N stopped by signal N (130 Ctrl-C, 129 hang-up, 143 SIGTERM).";
-
-const COMPARE_HELP: &str = "Scenarios: even (default), slow-backend (backend 1 delayed 50 ms unless --delay),
-many-clients (100 client networks unless --source-ip), keys (-H 'X-Key: k{n%100}', hash on it),
-lose-backend (keys and clients; then the last backend marked down, then removed: the keys that moved).
-
-Examples:
-  lblab compare
-  lblab compare --scenario slow-backend -n 2000 -c 100 --html report.html
-  lblab compare --scenario lose-backend --json
-  lblab compare --methods round-robin,hash-consistent --scenario keys --svg shares.svg
-
-Exit status: 0 every run passed its expectations and the backends' counts agree with the client's;
-1 one did not; 2 bad input, the lab could not start, or a run failed (the lab is stopped);
-128+N stopped by signal N.";
-
-const UP_HELP: &str = "Examples:
-  lblab up                                   # 3 backends, round-robin, a free port on 127.0.0.1
-  lblab up --listen 127.0.0.1:8080 --method hash --hash-key '$http_x_key'
-  lblab up -b 5 --state-dir ./lab            # a second lab beside the first
-  lblab up --dashboard                       # and a live page; open the URL it prints
-
-Exit status: 0 stopped by Ctrl-C, SIGTERM or hang-up; 1 nginx or a backend died, and the lab was
-stopped; 2 bad input, an unsafe or read-only state directory, a lab already up with it, or the lab
-could not start.";
-
-const SWITCH_HELP: &str = "What is not given keeps its current value.
-
-Examples:
-  lblab switch --method ip-hash
-  lblab switch --weights 1,2,3               # same method, new weights
-  lblab switch --method hash --hash-key '$http_x_key' --consistent --weights none
-
-Exit status: 0 nginx reloaded with the new config, or nothing to change (no reload); 1 nginx did
-not confirm the reload within 10 s (the new config is in place and recorded; nginx runs it once it
-reloads); 2 no lab is up, bad input, or nginx rejected the config (the lab is left as it was).";
-
-const STATUS_HELP: &str = "Examples:
-  lblab status
-  lblab status --json
-  lblab status --state-dir ./lab
-
-Exit status: 0 a lab is up and its nginx runs; 2 no lab is up, or the one recorded is broken or
-not believed.";
-
-const NGINX_CONFIG_HELP: &str = "Examples:
-  lblab nginx-config > nginx.conf
-  lblab nginx-config --method least-conn --upstream-only
-  lblab nginx-config -b 5 --base-port 9001 --prefix /srv/lblab
-
-Exit status: 0 printed; 2 bad input.";
 
 /// The balancing method and what goes with it.
 #[derive(Debug, Clone, Args)]
@@ -198,6 +144,18 @@ pub struct CompareArgs {
     pub load: LoadArgs,
     #[command(flatten)]
     pub report: ReportArgs,
+}
+
+/// `--html FILE` and `--svg FILE` of `run` and `compare`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ReportArgs {
+    /// Write a self-contained HTML report (inline SVG charts, nothing fetched from the network).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+
+    /// Write the share chart alone, as an SVG file.
+    #[arg(long, value_name = "FILE")]
+    pub svg: Option<PathBuf>,
 }
 
 fn parse_scenario(s: &str) -> Result<crate::scenario::Scenario, String> {
@@ -346,36 +304,5 @@ impl SwitchArgs {
             hash_key: self.hash_key.clone(),
             consistent: self.consistent,
         }
-    }
-}
-
-impl LabArgs {
-    /// The lab these flags describe, validated: the one place the command line becomes the lab.
-    pub fn spec(&self) -> Result<LabSpec, String> {
-        self.spec_with(self.method.balancing())
-    }
-
-    /// The same, with another balancing than the flags' own (compare starts with its first method).
-    pub fn spec_with(&self, balancing: Balancing) -> Result<LabSpec, String> {
-        // The lab is open to whoever reaches its address: loopback unless the user says otherwise,
-        // as for the dashboard.
-        if let Some(addr) = self.listen
-            && !addr.ip().is_loopback()
-            && !self.listen_public
-        {
-            return Err(format!(
-                "--listen {addr} is not a loopback address: whoever reaches it can send the lab requests; add --listen-public to mean it, or listen on 127.0.0.1 or [::1]"
-            ));
-        }
-        let spec = LabSpec {
-            balancing,
-            backends: self.backends,
-            delays: self.delay.clone(),
-            listen: self.listen,
-            nginx: self.nginx.clone(),
-            workers: self.workers,
-        };
-        spec.validate()?;
-        Ok(spec)
     }
 }

@@ -1,0 +1,127 @@
+//! compare's runs: the same load under each contender in turn, nginx switched between them, and
+//! for lose-backend the runs with the last backend marked down and removed.
+
+use lblab_config::Method;
+use loadtest::{BackendKey, Report, Stop};
+
+use super::measure::{self, Measured};
+use super::moved::{self, KeyMovement, MethodMovement};
+use crate::comparison::CompareSpec;
+use crate::lab::Lab;
+use crate::scenario::{Contender, Scenario};
+use crate::signals::{self, interrupted, say};
+
+/// Why a compare stopped before its end.
+pub enum Halt {
+    Signal(crate::signals::Stop),
+    Failed(String),
+}
+
+pub type Done = (
+    Vec<Measured>,
+    Option<KeyMovement>,
+    std::collections::BTreeMap<BackendKey, u64>,
+);
+
+pub async fn run_all(lab: &mut Lab, spec: &CompareSpec) -> Result<Done, Halt> {
+    let config = spec.load.aimed_at(lab.config.listen);
+    let lost = spec.backends();
+    let mut measured = Vec::new();
+    let mut movement = Vec::new();
+    let mut totals = std::collections::BTreeMap::new();
+    let mut tally = |r: &Report| {
+        for (k, n) in &r.counts {
+            *totals.entry(*k).or_insert(0) += n;
+        }
+    };
+    for (i, c) in spec.contenders.iter().enumerate() {
+        let m = spec.balancing(*c);
+        // From the backends, not nginx's config: the last lose-backend run left one server out.
+        let full = m.upstream(lab.backends.iter().map(|b| b.addr).collect());
+        let failed = |e: String| Halt::Failed(format!("compare: the run of {c} failed: {e}"));
+        if i > 0 {
+            lab.run_upstream(full.clone()).await.map_err(failed)?;
+        }
+        // A Ctrl-C that came during the switch (or the previous run's tally) ends the compare
+        // here rather than after one more run.
+        if let Some(s) = signals::received() {
+            return Err(Halt::Signal(s));
+        }
+        say(&format!("lblab compare: {c}"));
+        let report = load(lab, &config).await.map_err(|h| fail(h, *c, ""))?;
+        tally(&report);
+        if let (Scenario::LoseBackend, Some(kind)) = (spec.scenario, c.keys_on()) {
+            let before = moved::backend_per_key(&report, kind);
+            let mut down = full.clone();
+            down.down = vec![lost as usize - 1];
+            let mut removed = full.clone();
+            removed.servers.remove(lost as usize - 1);
+            if let Some(w) = &mut removed.weights {
+                w.0.remove(lost as usize - 1);
+            }
+            let mut after = Vec::new();
+            for (phase, u) in [("backend marked down", down), ("backend removed", removed)] {
+                // The servers the lab knows stay its backends; a removed server is only left out
+                // of nginx's.
+                lab.run_upstream(u).await.map_err(|e| {
+                    Halt::Failed(format!("compare: the run of {c} ({phase}) failed: {e}"))
+                })?;
+                if let Some(s) = signals::received() {
+                    return Err(Halt::Signal(s));
+                }
+                let r = load(lab, &config).await.map_err(|h| fail(h, *c, phase))?;
+                tally(&r);
+                after.push(moved::backend_per_key(&r, kind));
+            }
+            let lost_key = BackendKey::Id(lost);
+            movement.push(MethodMovement {
+                method: *c,
+                key: kind,
+                marked_down: moved::movement(&before, &after[0], lost_key),
+                removed: moved::movement(&before, &after[1], lost_key),
+            });
+        }
+        measured.push(measure::measure(
+            *c,
+            (c.method == Method::Hash).then(|| m.hash_key().to_owned()),
+            lab.backends.len(),
+            m.weights.as_ref().map(|w| w.0.as_slice()),
+            report,
+        ));
+    }
+    let movement = (spec.scenario == Scenario::LoseBackend).then_some(KeyMovement {
+        lost_backend: lost,
+        methods: movement,
+    });
+    Ok((measured, movement, totals))
+}
+
+fn fail(h: Halt, c: Contender, phase: &str) -> Halt {
+    match h {
+        Halt::Failed(e) if phase.is_empty() => {
+            Halt::Failed(format!("compare: the run of {c} failed: {e}"))
+        }
+        Halt::Failed(e) => Halt::Failed(format!("compare: the run of {c} ({phase}) failed: {e}")),
+        s => s,
+    }
+}
+
+/// One run of the load; a lab process that dies during it, or a signal, ends it.
+async fn load(lab: &mut Lab, config: &loadtest::Config) -> Result<Report, Halt> {
+    let stop = Stop::new();
+    let run = loadtest::run_until(config, &stop);
+    tokio::pin!(run);
+    tokio::select! {
+        r = &mut run => r.map_err(Halt::Failed),
+        why = lab.watch() => {
+            stop.trigger();
+            let _ = run.await;
+            Err(Halt::Failed(why))
+        }
+        s = interrupted() => {
+            stop.trigger();
+            let _ = run.await;
+            Err(Halt::Signal(s))
+        }
+    }
+}
