@@ -102,23 +102,11 @@ async fn command(command: Command) -> Outcome {
 /// clap's refusal of the command line, in one line as every refusal of lblab's, with exit 2; help
 /// and the version are printed by clap as they are.
 fn refused_by_clap(e: clap::Error) -> ExitCode {
-    use clap::error::ErrorKind;
-    if matches!(
-        e.kind(),
-        ErrorKind::DisplayHelp
-            | ErrorKind::DisplayVersion
-            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
-    ) {
-        e.exit();
+    match loadtest::cli::clap_refusal(&e) {
+        Some(line) => {
+            signals::say(&line);
+            ExitCode::from(2)
+        }
+        None => e.exit(),
     }
-    // clap's message is its first paragraph (a list of missing arguments is indented below its
-    // first line); the usage and the hint to try --help after it are left out.
-    let rendered = e.render().to_string();
-    let line: Vec<&str> = rendered
-        .lines()
-        .take_while(|l| !l.trim().is_empty())
-        .map(str::trim)
-        .collect();
-    signals::say(&line.join(" "));
-    ExitCode::from(2)
 }

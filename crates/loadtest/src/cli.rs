@@ -4,6 +4,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use clap::Args;
+use clap::error::ErrorKind;
 use reqwest::Url;
 
 use crate::config::{Config, MaxErrors};
@@ -193,6 +194,28 @@ pub fn parse_url(s: &str) -> Result<Url, String> {
             "'{s}': scheme '{other}' is not supported (accepted: http://; the lab speaks plain HTTP/1.1)"
         )),
     }
+}
+
+/// clap's refusal of a command line as the one line every refusal is (`error: …`), or `None` for
+/// help and the version, which clap prints as they are. clap's message is its first paragraph (a
+/// list of missing arguments is indented below its first line); the usage and the hint to try
+/// --help after it are left out. Shared by loadtest and lblab, whose refusals read alike.
+pub fn clap_refusal(e: &clap::Error) -> Option<String> {
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        return None;
+    }
+    let rendered = e.render().to_string();
+    let line: Vec<&str> = rendered
+        .lines()
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    Some(line.join(" "))
 }
 
 #[cfg(test)]

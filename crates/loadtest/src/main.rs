@@ -29,7 +29,17 @@ struct Args {
 
 fn main() -> ExitCode {
     lblab_trace::init();
-    let args = Args::parse();
+    let args = match Args::try_parse() {
+        Ok(args) => args,
+        // One line and exit 2, as every refusal; help and the version as clap prints them.
+        Err(e) => match loadtest::cli::clap_refusal(&e) {
+            Some(line) => {
+                loadtest::print_stderr(&line);
+                return ExitCode::from(2);
+            }
+            None => e.exit(),
+        },
+    };
     loadtest::prepare_process(args.load.concurrency);
     let config = args
         .load

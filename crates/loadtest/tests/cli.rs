@@ -46,12 +46,18 @@ fn bad_input_exits_2_with_the_flag_named() {
         (&["--timeout", "-1s"], "must be above zero"),
         (&["-d", "-1s"], "must be above zero"),
         (&["--max-errors", "-1"], "not an error allowance"),
+        (&["--no-such-flag"], "unexpected argument '--no-such-flag'"),
     ] {
         let out = loadtest(args);
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
         assert!(err.contains(needle), "{args:?}: {err}");
         assert!(!err.contains("tip:"), "{args:?}: {err}");
+        assert_eq!(
+            err.trim().lines().count(),
+            1,
+            "{args:?}: not one line: {err}"
+        );
         assert_eq!(
             err.lines().next().map(|l| l.starts_with("error: ")),
             Some(true),
