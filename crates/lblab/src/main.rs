@@ -14,6 +14,7 @@ mod comparison;
 mod dashboard;
 mod fault;
 mod fault_player;
+mod file_kind;
 mod lab;
 mod load_plan;
 mod nginx;

@@ -78,13 +78,13 @@ fn problem(meta: &Metadata, dir: bool) -> Option<Problem> {
     if dir && !kind.is_dir() {
         return Some(Problem::Kind(format!(
             "it is not a directory but {}",
-            kind_name(meta)
+            crate::file_kind::name(meta)
         )));
     }
     if !dir && !kind.is_file() {
         return Some(Problem::Kind(format!(
             "it is not a regular file but {}",
-            kind_name(meta)
+            crate::file_kind::name(meta)
         )));
     }
     if meta.uid() != my_uid() {
@@ -101,27 +101,6 @@ fn problem(meta: &Metadata, dir: bool) -> Option<Problem> {
         )));
     }
     None
-}
-
-/// What a file that is not what lblab wants is, in words.
-fn kind_name(meta: &Metadata) -> &'static str {
-    use std::os::unix::fs::FileTypeExt;
-    let kind = meta.file_type();
-    if kind.is_dir() {
-        "a directory"
-    } else if kind.is_file() {
-        "a regular file"
-    } else if kind.is_char_device() {
-        "a character device"
-    } else if kind.is_block_device() {
-        "a block device"
-    } else if kind.is_fifo() {
-        "a FIFO"
-    } else if kind.is_socket() {
-        "a socket"
-    } else {
-        "something else"
-    }
 }
 
 /// A lock file in the state directory, held (flock) while this value lives. The kernel releases

@@ -9,9 +9,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::Write as _;
-use std::os::unix::fs::{
-    FileTypeExt as _, MetadataExt as _, OpenOptionsExt as _, PermissionsExt as _,
-};
+use std::os::unix::fs::{MetadataExt as _, OpenOptionsExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 
 /// What is at the path the user named, as far as writing it goes.
@@ -31,26 +29,17 @@ fn target(path: &Path) -> Result<Target, String> {
         Err(e) => return Err(format!("cannot look at it: {e}")),
     };
     let t = meta.file_type();
-    let what = if t.is_file() {
+    if t.is_file() {
         return Ok(Target::Regular {
             mode: meta.mode() & 0o7777,
             uid: meta.uid(),
             gid: meta.gid(),
         });
-    } else if t.is_symlink() {
+    }
+    let what = if t.is_symlink() {
         "a symbolic link, which is not followed (name the file it points to)"
-    } else if t.is_dir() {
-        "a directory"
-    } else if t.is_fifo() {
-        "a FIFO"
-    } else if t.is_char_device() {
-        "a character device"
-    } else if t.is_block_device() {
-        "a block device"
-    } else if t.is_socket() {
-        "a socket"
     } else {
-        "not a regular file"
+        crate::file_kind::name(&meta)
     };
     Err(format!(
         "is {what}; only a regular file or a new one is written"
