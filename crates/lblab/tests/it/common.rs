@@ -247,3 +247,10 @@ impl Drop for Up {
         let _ = self.child.wait();
     }
 }
+
+/// Ctrl-C as a terminal sends it: SIGINT to the whole process group `pgid` (a child started in a
+/// group of its own).
+pub fn ctrl_c(pgid: u32) {
+    // SAFETY: kill(2) of the process group of a child the test spawned and has not reaped.
+    assert_eq!(unsafe { libc::kill(-(pgid as i32), libc::SIGINT) }, 0);
+}

@@ -11,12 +11,6 @@ use std::time::{Duration, Instant};
 
 use crate::common::*;
 
-/// Sends SIGINT to the process group `pgid`, as a terminal's Ctrl-C does.
-fn ctrl_c(pgid: u32) {
-    // SAFETY: kill(2) of the process group of a child this test spawned and has not reaped.
-    assert_eq!(unsafe { libc::kill(-(pgid as i32), libc::SIGINT) }, 0);
-}
-
 /// `lblab ARGS` in its own process group, its temporary files in `tmp`.
 fn spawn(args: &[&str], tmp: &Path) -> Child {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_lblab"));

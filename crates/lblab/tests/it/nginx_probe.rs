@@ -145,8 +145,7 @@ fn ctrl_c_while_v_hangs_stops_lblab_at_once_and_the_probe_with_it() {
     // lblab has its handler in place by the time the probe runs; a moment more for a slow machine.
     std::thread::sleep(Duration::from_millis(300));
     let pressed = Instant::now();
-    // SAFETY: kill(2) of the process group this test started lblab in.
-    unsafe { libc::kill(-(child.id() as libc::pid_t), libc::SIGINT) };
+    crate::common::ctrl_c(child.id());
     let (code, err, took) = finish(child, pressed, Duration::from_secs(10));
     assert_eq!(code, Some(130), "{err}");
     assert!(
@@ -175,8 +174,7 @@ fn ctrl_c_during_nginx_t_is_an_interruption_not_a_rejected_config() {
     let tester = pid_in(&pid_file);
     std::thread::sleep(Duration::from_millis(300));
     let pressed = Instant::now();
-    // SAFETY: kill(2) of the process group this test started lblab in.
-    unsafe { libc::kill(-(child.id() as libc::pid_t), libc::SIGINT) };
+    crate::common::ctrl_c(child.id());
     let (code, err, took) = finish(child, pressed, Duration::from_secs(15));
     assert_eq!(code, Some(130), "{err}");
     assert!(!err.contains("rejected"), "{err}");
