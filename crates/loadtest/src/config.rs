@@ -36,7 +36,7 @@ pub struct Config {
     /// Draw a progress bar on stderr (only ever on a terminal).
     pub progress: bool,
     pub engine: Engine,
-    /// Count answers per backend per second (`Report::timeline`), for a chart over time.
+    /// Keep what each backend did per time bucket (`Report::timeline`), for charts over time.
     pub timeline: bool,
 }
 

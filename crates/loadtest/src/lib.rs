@@ -41,4 +41,4 @@ pub use source_ip::{check_source_ips, parse_source_ips};
 pub use stats::chi_square;
 pub use status::OkStatus;
 pub use stop::Stop;
-pub use timeline::Timeline;
+pub use timeline::{MIN_WIDTH, TARGET, Timeline, bucket_width};

@@ -84,6 +84,9 @@ pub fn print_text(r: &Report) -> String {
             r.resent
         );
     }
+    if let Some(t) = &r.timeline {
+        let _ = writeln!(s, "{}", t.describe());
+    }
     if let Some(c) = &r.clients {
         let split = c
             .values()

@@ -71,7 +71,8 @@ pub struct Report {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub clients: Option<BTreeMap<String, BTreeMap<BackendKey, u64>>>,
     pub expectations: Vec<Outcome>,
-    /// Answers per backend per elapsed second; present when the run was asked to keep them.
+    /// Per backend per time bucket: answers, failures by kind, p50/p99, in flight; present when
+    /// the run was asked to keep them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timeline: Option<Timeline>,
     /// No expectation failed and the errors are within `--max-errors`.

@@ -12,6 +12,7 @@ use crate::progress::ProgressCounts;
 use crate::schedule::Schedule;
 use crate::stop::Stop;
 use crate::tally::Latencies;
+use crate::timeline::{self, Buckets};
 
 /// How long a run with a duration waits, after it, for the answers still in flight: long enough for
 /// a healthy target's (so the backends' counts match the client's), short enough that a hung target
@@ -32,6 +33,8 @@ pub(crate) struct Shared {
     /// With `--rate`: when each request is due.
     pub schedule: Option<Schedule>,
     pub latencies: Latencies,
+    /// With `Config::timeline`: the time buckets every task hands its finished requests to.
+    pub timeline: Option<Arc<Buckets>>,
     pub progress: Option<Arc<ProgressCounts>>,
     pub track_clients: bool,
     /// How many latency samples a task holds before it records them.
@@ -60,6 +63,9 @@ impl Shared {
             stop: stop.clone(),
             schedule: config.rate.map(|r| Schedule::new(start, r)),
             latencies: Latencies::default(),
+            timeline: config
+                .timeline
+                .then(|| Arc::new(Buckets::new(start, timeline::bucket_width(config)))),
             progress: config.progress.then(|| Arc::new(ProgressCounts::default())),
             track_clients: config.tracks_clients(),
             buffer_cap: (SAMPLE_BUDGET / tasks.max(1) as usize).clamp(16, 4096),

@@ -15,6 +15,7 @@ use crate::http1;
 use crate::reqwest_engine;
 use crate::stop::Watch;
 use crate::tally::TaskTally;
+use crate::timeline::TaskTimeline;
 
 /// How often one request is sent again after the keep-alive race.
 const MAX_RESENDS: u32 = 3;
@@ -67,10 +68,10 @@ pub(super) async fn worker(
     let cfg = &shared.config;
     let varying: Vec<_> = cfg.headers.iter().filter(|h| !h.is_constant()).collect();
     let mut tally = TaskTally::new(
-        shared.start,
-        // The run's length and its drain, so that no row grows while the run sends.
-        cfg.timeline
-            .then(|| cfg.duration.map_or(0, |d| d.as_secs() as usize + 2)),
+        shared
+            .timeline
+            .as_ref()
+            .map(|b| TaskTimeline::new(b.clone(), shared.buffer_cap)),
         shared.buffer_cap,
     );
     let mut busy = false;

@@ -25,8 +25,6 @@ pub(crate) type SlotKey = Option<BackendKey>;
 
 /// One task's counts.
 pub(crate) struct TaskTally {
-    /// When the run started, for the timeline's seconds.
-    start: Instant,
     slots: Vec<(SlotKey, u64)>,
     errors: Vec<(String, u64)>,
     clients: HashMap<String, Vec<(BackendKey, u64)>>,
@@ -37,7 +35,7 @@ pub(crate) struct TaskTally {
     pub late: u64,
     /// In flight when the run ended.
     pub unanswered: u64,
-    /// With `Config::timeline`: this task's answers per slot per second.
+    /// With `Config::timeline`: this task's finished requests, on their way to the time buckets.
     timeline: Option<TaskTimeline>,
     /// Latency samples not yet recorded in the shared histograms.
     samples: Vec<u64>,
@@ -46,10 +44,8 @@ pub(crate) struct TaskTally {
 }
 
 impl TaskTally {
-    /// `timeline_seconds`: with a timeline, how many seconds it is expected to cover.
-    pub fn new(start: Instant, timeline_seconds: Option<usize>, buffer_cap: usize) -> TaskTally {
+    pub fn new(timeline: Option<TaskTimeline>, buffer_cap: usize) -> TaskTally {
         TaskTally {
-            start,
             slots: Vec::new(),
             errors: Vec::new(),
             clients: HashMap::new(),
@@ -57,7 +53,7 @@ impl TaskTally {
             resent: 0,
             late: 0,
             unanswered: 0,
-            timeline: timeline_seconds.map(TaskTimeline::new),
+            timeline,
             samples: Vec::with_capacity(buffer_cap.min(64)),
             buffer_cap,
         }
@@ -80,20 +76,20 @@ impl TaskTally {
         if let Ok((code, _)) | Err(Failure::Status(code)) = outcome {
             bump(&mut self.statuses, code);
         }
-        let slot_key = match outcome {
-            Ok((_, key)) => Some(*key),
-            Err(failure) => {
-                bump(&mut self.errors, &failure.to_string());
-                None
-            }
+        let (slot_key, kind) = match outcome {
+            Ok((_, key)) => (Some(*key), 0),
+            Err(failure) => (None, bump(&mut self.errors, &failure.to_string())),
         };
         let slot = slot_index(&mut self.slots, slot_key);
         self.slots[slot].1 += 1;
         if let Some(t) = &mut self.timeline {
-            t.count(
-                slot,
-                now.saturating_duration_since(self.start).as_secs() as usize,
-            );
+            match slot_key {
+                Some(_) => t.answered(slot, sent, now),
+                None => t.failed(kind, sent, now),
+            }
+            if t.full() {
+                t.flush(&self.slots, &self.errors);
+            }
         }
         self.samples.push(((slot as u64) << 32) | micros);
         if self.samples.len() >= self.buffer_cap {
@@ -128,15 +124,27 @@ impl TaskTally {
     /// Records the samples still held; the task calls it when it ends.
     pub fn flush(&mut self, latencies: &Latencies) {
         latencies.record(&self.slots, &mut self.samples);
+        if let Some(t) = &mut self.timeline {
+            t.flush(&self.slots, &self.errors);
+        }
     }
 }
 
-/// Adds one to `key`'s count in a small list of counts.
-fn bump<K: ToOwned + PartialEq + ?Sized>(list: &mut Vec<(K::Owned, u64)>, key: &K) {
+/// Adds one to `key`'s count in a small list of counts, and says where in the list it is.
+fn bump<K: ToOwned + PartialEq + ?Sized>(list: &mut Vec<(K::Owned, u64)>, key: &K) -> usize {
     use std::borrow::Borrow;
-    match list.iter_mut().find(|(k, _)| k.borrow() == key) {
-        Some((_, n)) => *n += 1,
-        None => list.push((key.to_owned(), 1)),
+    match list
+        .iter_mut()
+        .position(|(k, _)| <K::Owned as Borrow<K>>::borrow(k) == key)
+    {
+        Some(i) => {
+            list[i].1 += 1;
+            i
+        }
+        None => {
+            list.push((key.to_owned(), 1));
+            list.len() - 1
+        }
     }
 }
 
@@ -162,8 +170,8 @@ mod tests {
         let start = Instant::now();
         let later = start + Duration::from_millis(3);
         let latencies = Latencies::default();
-        let mut a = TaskTally::new(start, None, 2);
-        let mut b = TaskTally::new(start, None, 2);
+        let mut a = TaskTally::new(None, 2);
+        let mut b = TaskTally::new(None, 2);
         assert_eq!(
             a.push(&Ok((200, BackendKey::Id(1))), start, later, &latencies),
             Some(BackendKey::Id(1))

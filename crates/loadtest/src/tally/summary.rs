@@ -6,6 +6,7 @@ use super::{Latencies, Totals};
 use crate::config::Config;
 use crate::report::{BackendReport, Report};
 use crate::schedule::{Schedule, ScheduleReport};
+use crate::timeline::Buckets;
 
 /// How the run went, beyond its counts.
 pub(crate) struct Ending<'a> {
@@ -16,6 +17,8 @@ pub(crate) struct Ending<'a> {
     pub schedule: Option<&'a Schedule>,
     /// With a duration: when the run was to stop sending.
     pub deadline: Option<Instant>,
+    /// With `Config::timeline`: the run's time buckets.
+    pub timeline: Option<&'a Buckets>,
 }
 
 impl Totals {
@@ -24,7 +27,9 @@ impl Totals {
         let errors = self.errors;
         let ok: u64 = counts.values().sum();
         let requests = ok + errors;
-        let timeline = self.timeline.map(|t| t.finish(&counts));
+        let timeline = ending
+            .timeline
+            .map(|b| b.finish(counts.keys().copied(), ending.elapsed));
         let backends = counts
             .iter()
             .map(|(&k, &n)| {

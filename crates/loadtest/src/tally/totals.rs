@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use super::TaskTally;
 use crate::backend_key::BackendKey;
 use crate::config::Config;
-use crate::timeline::Timeline;
 
 pub(crate) struct Totals {
     /// Backend → answered requests; every expected backend is listed, 0 included.
@@ -17,7 +16,6 @@ pub(crate) struct Totals {
     pub(super) resent: u64,
     pub(super) late: u64,
     pub(super) unanswered: u64,
-    pub(super) timeline: Option<Timeline>,
 }
 
 impl Totals {
@@ -38,15 +36,11 @@ impl Totals {
             resent: 0,
             late: 0,
             unanswered: 0,
-            timeline: config.timeline.then(Timeline::default),
         }
     }
 
     /// Adds one task's tally. Its slots are keyed by backend here, whatever their order there.
     pub fn merge(&mut self, task: TaskTally) {
-        if let (Some(t), Some(part)) = (&mut self.timeline, task.timeline) {
-            t.add(task.slots.iter().map(|(k, _)| *k), part);
-        }
         self.resent += task.resent;
         self.unanswered += task.unanswered;
         self.late += task.late;
