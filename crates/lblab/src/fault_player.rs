@@ -29,9 +29,31 @@ pub struct Event {
     /// was already dead.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub not_done: Option<String>,
+    /// When it was done, in ms since the load started (the timeline's clock): right after the
+    /// signal was sent, nginx reloaded or the backend answered again. `at_ms` is when the step
+    /// began, before the backends' counts were read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fired_ms: Option<f64>,
+    /// The same moment, until the load's start is known.
+    #[serde(skip)]
+    pub fired: Option<Instant>,
     /// The fault ended the backend's process (kill, term, the kill of a restart).
     #[serde(skip)]
     pub ended: bool,
+}
+
+impl Event {
+    /// Puts `fired_ms` on the clock of a load that started at `load_start`.
+    pub fn place(&mut self, load_start: Instant) {
+        self.fired_ms = self.fired.map(|f| {
+            let ms = if f >= load_start {
+                f.duration_since(load_start).as_secs_f64()
+            } else {
+                -load_start.duration_since(f).as_secs_f64()
+            } * 1000.0;
+            (ms * 1000.0).round() / 1000.0
+        });
+    }
 }
 
 /// One step of the timeline: a pause is a stop and, later, a continue; a restart is a kill and,
@@ -88,6 +110,8 @@ pub async fn play(
                 served_at: Vec::new(),
                 error: None,
                 not_done: Some(format!("not reached: the load ended at +{end} ms")),
+                fired_ms: None,
+                fired: None,
                 ended: false,
             });
             continue;
@@ -116,6 +140,8 @@ pub async fn play(
             served_at,
             error: None,
             not_done: None,
+            fired_ms: None,
+            fired: None,
             ended: false,
         };
         let result = match step {
@@ -198,6 +224,9 @@ pub async fn play(
                 }
             }
         };
+        if event.not_done.is_none() {
+            event.fired = Some(Instant::now());
+        }
         event.error = result.err();
         events.push(event);
     }

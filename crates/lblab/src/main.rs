@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+mod backend_load;
 mod backends;
 mod child;
 mod cli;

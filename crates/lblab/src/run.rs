@@ -7,6 +7,7 @@ use lblab_config::Method;
 use loadtest::{BackendKey, Report};
 use serde::Serialize;
 
+use crate::backend_load::{self, Sampled};
 use crate::cli::RunSpec;
 use crate::fault::{Action, Fault};
 use crate::fault_player::{self, Event};
@@ -21,6 +22,8 @@ struct RunOutput<'a> {
     lab: LabInfo,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     faults: Vec<Event>,
+    /// Each backend's own requests in flight (its `/stats`), asked on an interval during the load.
+    backends_in_flight: &'a Sampled,
     /// Every backend that can still be asked served exactly what the client counted for it.
     reconciled: bool,
     /// Every fault was done as asked (one that could not be, such as a restart whose port another
@@ -56,12 +59,16 @@ pub async fn run(spec: RunSpec) -> Outcome {
         outcome
     };
     let first_method = lab.config.upstream.method;
+    let addrs = lab.backends.iter().map(|b| (b.id, b.addr)).collect();
+    let every = backend_load::interval(loadtest::bucket_width(&config), lab.backends.len());
+    let sampled = backend_load::sample(addrs, every, start, load_done.clone());
     let mut signalled = None;
-    let (outcome, events) = {
+    let (outcome, mut events, sampled) = {
         let work = async {
             tokio::join!(
                 load,
-                fault_player::play(&mut lab, &spec.faults, start, load_done)
+                fault_player::play(&mut lab, &spec.faults, start, load_done),
+                sampled
             )
         };
         tokio::pin!(work);
@@ -91,6 +98,17 @@ pub async fn run(spec: RunSpec) -> Outcome {
         (Err(_), Some(s)) => return Err(Failure::Signal(s)),
         (Err(e), None) => return Err(Failure::Usage(e)),
     };
+    // The faults and the samples were timed from the runner's start, a little before the load's:
+    // they are put on the timeline's clock, so a kill is drawn where the answers stopped.
+    let load_start = report
+        .timeline
+        .as_ref()
+        .and_then(|t| t.start)
+        .unwrap_or(start);
+    for e in &mut events {
+        e.place(load_start);
+    }
+    let sampled = sampled.shifted(load_start.saturating_duration_since(start));
     // An interrupted run left requests unanswered that the backends may have served: their
     // counts are shown, not judged.
     let checks = match signalled {
@@ -106,12 +124,13 @@ pub async fn run(spec: RunSpec) -> Outcome {
     let reconciled = signalled.is_none() && checks.iter().all(|c| c.ok);
     // A fault that could not be applied leaves a run that is not the one asked for.
     let faults_applied = events.iter().all(|e| e.error.is_none());
-    write_report(&spec, &report, &info, first_method, &events)?;
+    write_report(&spec, &report, &info, first_method, &events, &sampled)?;
     let text = if spec.load.json() {
         let out = RunOutput {
             report: &report,
             lab: info,
             faults: events,
+            backends_in_flight: &sampled,
             reconciled,
             faults_applied,
             peak_rss,
@@ -142,6 +161,7 @@ fn write_report(
     info: &LabInfo,
     first: Method,
     events: &[Event],
+    sampled: &Sampled,
 ) -> Result<(), String> {
     let label = if first == info.method {
         first.to_string()
@@ -153,11 +173,16 @@ fn write_report(
         what: format!("{} backends; {}", spec.lab.backends(), spec.load.sentence()),
         runs: vec![crate::report::Shown { label, report }],
         backends: spec.lab.backends() as usize,
+        // Where each was done, not where it was planned.
         markers: events
             .iter()
             .filter(|e| e.not_done.is_none())
-            .map(|e| (e.at_ms as f64 / 1000.0, e.action.clone()))
+            .map(|e| {
+                let ms = e.fired_ms.unwrap_or(e.at_ms as f64);
+                (ms / 1000.0, e.action.clone())
+            })
             .collect(),
+        backends_in_flight: Some(sampled),
         sections: Vec::new(),
     };
     crate::report::write_all(&spec.report, &page)

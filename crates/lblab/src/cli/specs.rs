@@ -92,10 +92,10 @@ impl RunArgs {
                 "--fault names backend {n}, but the lab has backends 1..={backends}"
             ));
         }
-        // The time chart is drawn only in the report files, so the timeline is kept only for them.
-        let timeline = self.report.html.is_some() || self.report.svg.is_some();
+        // A run always keeps its timeline: the text names its bucket, the JSON carries it and the
+        // HTML draws it; its cost is a buffer per task and a lock per buffer-full.
         let load = load_plan(&self.load, backends, self.lab.listen, |c| {
-            c.timeline = timeline;
+            c.timeline = true;
         })?;
         if let Some(d) = self.load.duration {
             crate::fault::check_within(&self.faults, d)?;

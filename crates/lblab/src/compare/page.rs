@@ -51,6 +51,7 @@ pub fn page<'a>(
             .collect(),
         backends: spec.backends() as usize,
         markers: Vec::new(),
+        backends_in_flight: None,
         sections: movement
             .map(|mv| {
                 vec![(

@@ -1,9 +1,10 @@
 //! The report's charts, from the runs' reports: shares per method, latency per method and per
-//! backend, and requests per second of each backend over time.
+//! backend (per backend alone when the page is of one run). The charts over time are in
+//! `time_charts.rs`.
 
 use loadtest::{BackendKey, BackendReport, Report};
 
-use super::svg::{Bars, Lines};
+use super::svg::Bars;
 
 /// One run in the report: what it is called (its method) and what it measured.
 pub struct Shown<'a> {
@@ -21,6 +22,8 @@ pub struct Page<'a> {
     pub backends: usize,
     /// Seconds since the start and what happened then (faults, switches), for the time chart.
     pub markers: Vec<(f64, String)>,
+    /// The backends' own requests in flight over a run (`lblab run` only).
+    pub backends_in_flight: Option<&'a crate::backend_load::Sampled>,
     /// Further sections as HTML, already escaped (e.g. compare's key movement).
     pub sections: Vec<(String, String)>,
 }
@@ -85,8 +88,36 @@ pub fn share_chart(p: &Page) -> String {
     .render()
 }
 
-/// p50, p90 and p99 of the answered requests, per method.
+/// p50, p90 and p99 of the answered requests, per method; for one run, of all its answers and of
+/// each backend's.
 pub fn latency_chart(p: &Page) -> String {
+    if let [only] = p.runs.as_slice() {
+        let keys = keys(p);
+        let mut groups = vec!["all answers".to_string()];
+        groups.extend(keys.iter().map(|k| name(*k)));
+        let mut values = vec![only.report.latency_ms];
+        values.extend(keys.iter().map(|k| {
+            only.report
+                .backends
+                .get(k)
+                .map(|b| b.latency_ms)
+                .unwrap_or_default()
+        }));
+        return Bars {
+            id: "latency",
+            title: "Latency percentiles of the answered requests, of all and of each backend",
+            subtitle: &p.what,
+            y_label: "latency (ms)",
+            x_label: "who answered",
+            groups,
+            series: vec!["p50".into(), "p90".into(), "p99".into()],
+            values: values.iter().map(|l| vec![l.p50, l.p90, l.p99]).collect(),
+            y_cap: None,
+            reference: None,
+            decimals: 1,
+        }
+        .render();
+    }
     Bars {
         id: "latency",
         title: "Latency percentiles per method (answered requests)",
@@ -127,35 +158,4 @@ pub fn backend_latency_chart(p: &Page) -> String {
         decimals: 1,
     }
     .render()
-}
-
-/// Answers per second of each backend (and failures, if any) over the run; `None` without a
-/// timeline (a run of `-n` requests, or compare's several runs).
-pub fn timeline_chart(p: &Page) -> Option<String> {
-    let [only] = p.runs.as_slice() else {
-        return None;
-    };
-    let t = only.report.timeline.as_ref()?;
-    let mut series: Vec<(String, Vec<f64>)> = t
-        .answered
-        .iter()
-        .map(|(k, v)| (name(*k), v.iter().map(|&n| n as f64).collect()))
-        .collect();
-    if t.errors.iter().any(|&n| n > 0) {
-        series.push((
-            "failed".into(),
-            t.errors.iter().map(|&n| n as f64).collect(),
-        ));
-    }
-    Some(
-        Lines {
-            id: "timeline",
-            title: "Answers per second of each backend",
-            subtitle: &p.what,
-            y_label: "requests per second",
-            series,
-            markers: p.markers.clone(),
-        }
-        .render(),
-    )
 }

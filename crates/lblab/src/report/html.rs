@@ -5,8 +5,9 @@ use std::fmt::Write as _;
 
 use loadtest::BackendKey;
 
-use super::charts::{Page, backend_latency_chart, latency_chart, share_chart, timeline_chart};
+use super::charts::{Page, backend_latency_chart, latency_chart, share_chart};
 use super::svg::esc;
+use super::time_charts::{bucket_note, time_charts};
 
 const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:2em auto;max-width:1000px;color:#222;padding:0 1em}
 h1{font-size:1.5em;margin-bottom:.2em}p.what{color:#555;margin-top:0}
@@ -26,11 +27,17 @@ pub fn page(p: &Page) -> String {
     );
     s.push_str(&share_chart(p));
     s.push_str(&numbers(p));
-    if let Some(t) = timeline_chart(p) {
-        s.push_str(&t);
+    if let Some(note) = bucket_note(p) {
+        let _ = writeln!(s, "<p class=\"buckets\">{}</p>", esc(&note));
+    }
+    for chart in time_charts(p) {
+        s.push_str(&chart);
     }
     s.push_str(&latency_chart(p));
-    s.push_str(&backend_latency_chart(p));
+    // One run's latency chart already shows each backend.
+    if p.runs.len() > 1 {
+        s.push_str(&backend_latency_chart(p));
+    }
     for (title, html) in &p.sections {
         let _ = write!(s, "<h2>{}</h2>\n{html}\n", esc(title));
     }

@@ -6,6 +6,7 @@ mod charts;
 mod html;
 mod output;
 mod svg;
+mod time_charts;
 
 pub use args::{ReportFiles, write};
 pub use charts::{Page, Shown, share_chart};

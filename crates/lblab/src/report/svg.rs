@@ -41,14 +41,22 @@ pub struct Bars<'a> {
     pub decimals: usize,
 }
 
-/// Lines over time: x in seconds, one line per series.
+/// Lines over time: x in seconds since the start, one line per series.
 pub struct Lines<'a> {
     pub id: &'a str,
     pub title: &'a str,
     /// What was run, under the title.
     pub subtitle: &'a str,
     pub y_label: &'a str,
-    pub series: Vec<(String, Vec<f64>)>,
+    /// Where each value is drawn, in seconds (e.g. the middle of its bucket); shared by the series.
+    pub x: Vec<f64>,
+    /// Where the x axis ends: where the run ended.
+    pub x_end: f64,
+    /// A value of `None` (e.g. the p99 of a bucket nobody answered in) is not drawn: the line
+    /// joins the values around it.
+    pub series: Vec<(String, Vec<Option<f64>>)>,
+    /// The top of the y axis at least (e.g. 100 for percentages).
+    pub y_cap: Option<f64>,
     /// Vertical markers: seconds since the start, and what happened.
     pub markers: Vec<(f64, String)>,
 }
@@ -264,15 +272,18 @@ impl Bars<'_> {
 impl Lines<'_> {
     pub fn render(&self) -> String {
         let mut s = String::new();
-        let n = self.series.iter().map(|(_, v)| v.len()).max().unwrap_or(0);
         let top = self
             .series
             .iter()
-            .flat_map(|(_, v)| v)
+            .flat_map(|(_, v)| v.iter().flatten())
             .copied()
             .fold(0.0f64, f64::max);
-        let step = tick_step(top.max(1.0) * 1.08, 5.0);
-        let y_max = (top.max(1.0) * 1.08 / step).ceil() * step;
+        let top = match self.y_cap {
+            Some(cap) => top.max(cap),
+            None => top.max(1.0) * 1.08,
+        };
+        let step = tick_step(top, 5.0);
+        let y_max = (top / step).ceil() * step;
         let y = frame(
             &mut s,
             self.id,
@@ -283,16 +294,20 @@ impl Lines<'_> {
         let names: Vec<String> = self.series.iter().map(|(n, _)| n.clone()).collect();
         legend(&mut s, &names);
         let plot_w = WIDTH - LEFT - RIGHT;
-        // Each second's count is drawn at the middle of its second.
-        let span = n.max(1) as f64;
-        let x = |sec: f64| LEFT + sec / span * plot_w;
+        let span = self.x_end.max(f64::MIN_POSITIVE);
+        let x = |sec: f64| LEFT + sec.clamp(0.0, span) / span * plot_w;
         let base = y(0.0);
-        let xstep = tick_step(span, 10.0).max(1.0);
+        let xstep = tick_step(span, 10.0);
+        let decimals = if xstep >= 1.0 {
+            0
+        } else {
+            (-xstep.log10().floor()) as usize
+        };
         let mut t = 0.0;
-        while t <= span + 1e-9 {
+        while t <= span + xstep * 1e-9 {
             let _ = writeln!(
                 s,
-                r##"<text class="tick" x="{:.1}" y="{:.1}" text-anchor="middle" fill="#555555">{t:.0}</text>"##,
+                r##"<text class="tick" x="{:.1}" y="{:.1}" text-anchor="middle" fill="#555555">{t:.decimals$}</text>"##,
                 x(t),
                 base + 18.0
             );
@@ -300,36 +315,44 @@ impl Lines<'_> {
         }
         let _ = writeln!(
             s,
-            r##"<text class="axis-label" x="{:.1}" y="{:.1}" text-anchor="middle" fill="#333333">seconds since the start</text>"##,
+            r##"<text class="axis-label" x="{:.1}" y="{:.1}" text-anchor="middle" fill="#333333">seconds since the start (the run ended at {span:.3} s)</text>"##,
             LEFT + plot_w / 2.0,
             HEIGHT - 14.0
         );
-        for (at, label) in &self.markers {
+        for (i, (at, label)) in self.markers.iter().enumerate() {
             let px = x(*at);
             let _ = writeln!(
                 s,
-                r##"<line class="marker" data-at="{at}" x1="{px:.1}" y1="{TOP}" x2="{px:.1}" y2="{base:.1}" stroke="#888888" stroke-dasharray="3 3"/>"##
+                r##"<line class="marker" data-at="{at}" x1="{px:.1}" y1="{TOP}" x2="{px:.1}" y2="{base:.1}" stroke="#555555" stroke-dasharray="4 3"/>"##
             );
+            // Staggered, so that faults close together keep their labels apart.
             let _ = writeln!(
                 s,
-                r##"<text class="marker-label" x="{:.1}" y="{:.1}" font-size="11" fill="#555555">{}</text>"##,
+                r##"<text class="marker-label" data-at="{at}" x="{:.1}" y="{:.1}" font-size="11" fill="#333333">{} (+{:.0} ms)</text>"##,
                 px + 4.0,
-                TOP + 12.0,
-                esc(label)
+                TOP + 12.0 + 13.0 * (i % 4) as f64,
+                esc(label),
+                at * 1000.0
             );
         }
+        let xs: Vec<String> = self.x.iter().map(|v| format!("{v:.4}")).collect();
         for (i, (name, values)) in self.series.iter().enumerate() {
-            let points: Vec<String> = values
+            let points: Vec<String> = self
+                .x
                 .iter()
-                .enumerate()
-                .map(|(sec, v)| format!("{:.1},{:.1}", x(sec as f64 + 0.5), y(*v)))
+                .zip(values)
+                .filter_map(|(t, v)| v.map(|v| format!("{:.1},{:.1}", x(*t), y(v))))
                 .collect();
-            let data: Vec<String> = values.iter().map(|v| v.to_string()).collect();
+            let data: Vec<String> = values
+                .iter()
+                .map(|v| v.map_or("-".into(), |v| v.to_string()))
+                .collect();
             let _ = writeln!(
                 s,
-                r#"<polyline class="series" data-series="{}" data-values="{}" points="{}" fill="none" stroke="{}" stroke-width="2.5"/>"#,
+                r#"<polyline class="series" data-series="{}" data-values="{}" data-x="{}" points="{}" fill="none" stroke="{}" stroke-width="2" stroke-linejoin="round"/>"#,
                 esc(name),
                 data.join(" "),
+                xs.join(" "),
                 points.join(" "),
                 colour(i)
             );

@@ -24,6 +24,7 @@
 //! - `help_examples`: the examples of `--help`, run as written.
 //! - `compare`, `run_report`, `report_files`: `lblab compare`, the chart of `run --html`, and the
 //!   files a report is written to.
+//! - `timeline`: what each backend did bucket by bucket through a kill, in the JSON and the HTML.
 //! - `dashboard`, `dashboard_connections`, `dashboard_browser`, `favicon`: `up --dashboard` over
 //!   HTTP, the connections it holds, and the page in Chromium.
 //!
@@ -56,3 +57,4 @@ mod scale;
 mod security;
 mod state;
 mod state_dir;
+mod timeline;
