@@ -9,5 +9,5 @@ mod weights;
 
 pub use method::{Method, MethodSpec, check_hash_key, hash_key_accepted};
 pub use proxy::{ProxySettings, proxy};
-pub use render::{DEFAULT_HASH_KEY, NginxConfig, UpstreamConfig, check_prefix};
+pub use render::{ACCESS_LOG, DEFAULT_HASH_KEY, NginxConfig, UpstreamConfig, check_prefix};
 pub use weights::{Weights, parse_weights};

@@ -40,7 +40,14 @@ pub struct NginxConfig {
     #[serde(default)]
     pub nofile_limit: Option<u64>,
     pub upstream: UpstreamConfig,
+    /// Write the access log, in lblab's own format, to `PREFIX/access.log` (`lblab run` counts it);
+    /// otherwise `access_log off`: a lab that runs for days (`up`) would grow it without end.
+    #[serde(default)]
+    pub access_log: bool,
 }
+
+/// The access log's file name in the prefix.
+pub const ACCESS_LOG: &str = "access.log";
 
 /// Files a worker holds besides its connections: logs, listening sockets, the channel to the master.
 const SPARE_FILES: u64 = 32;
@@ -130,7 +137,15 @@ impl NginxConfig {
         let p = proxy();
         let wc = self.worker_connections();
         let tries = self.upstream.servers.len().max(1).to_string();
-        let vars: [(&str, String); 11] = [
+        let access_log = if self.access_log {
+            format!(
+                "access_log \"{}\" lblab;",
+                self.prefix.join(ACCESS_LOG).display()
+            )
+        } else {
+            "access_log off;".into()
+        };
+        let vars: [(&str, String); 12] = [
             ("worker_processes", self.worker_processes.to_string()),
             (
                 "worker_rlimit_nofile",
@@ -145,6 +160,7 @@ impl NginxConfig {
             ("next_upstream_tries", tries),
             ("connect_timeout", format!("{}ms", p.connect_timeout_ms)),
             ("read_timeout", format!("{}ms", p.read_timeout_ms)),
+            ("access_log", access_log),
         ];
         fill(TEMPLATE, &vars)
     }
@@ -197,6 +213,7 @@ mod tests {
             worker_processes: 2,
             concurrency: 1000,
             nofile_limit: None,
+            access_log: false,
             upstream: UpstreamConfig::new(method, addrs()),
         }
     }
@@ -237,6 +254,19 @@ mod tests {
         );
         assert_eq!(r.matches(" down ").count(), 1, "{r}");
         assert!(r.find("9001").unwrap() < r.find("9002").unwrap());
+    }
+
+    #[test]
+    fn the_access_log_is_written_in_the_prefix_only_when_asked() {
+        let mut c = config(Method::RoundRobin);
+        assert!(c.render().contains("    access_log off;\n"));
+        c.access_log = true;
+        let text = c.render();
+        assert!(
+            text.contains("    access_log \"/tmp/p/access.log\" lblab;\n"),
+            "{text}"
+        );
+        assert!(text.contains("log_format lblab '$upstream_addr|$upstream_status|$status';"));
     }
 
     #[test]

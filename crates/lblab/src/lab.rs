@@ -65,19 +65,21 @@ impl Lab {
     pub async fn start_unless_interrupted(
         spec: &LabSpec,
         concurrency: u32,
+        access_log: bool,
     ) -> Result<Lab, NotStarted> {
         // The signal handlers are installed (by polling `interrupted` first) before the lab makes
         // anything: a Ctrl-C that came before them would kill the runner with its prefix left.
         tokio::select! {
             biased;
             stop = crate::signals::interrupted() => Err(NotStarted::Interrupted(stop)),
-            lab = Lab::start(spec, concurrency) => lab.map_err(NotStarted::Failed),
+            lab = Lab::start(spec, concurrency, access_log) => lab.map_err(NotStarted::Failed),
         }
     }
 
     /// Starts the backends, waits until each is healthy, then starts nginx in front of them.
-    /// `concurrency` sizes nginx's worker_connections.
-    pub async fn start(spec: &LabSpec, concurrency: u32) -> Result<Lab, String> {
+    /// `concurrency` sizes nginx's worker_connections; with `access_log` nginx logs who answered
+    /// each request to its prefix ([`Lab::access_log`]).
+    pub async fn start(spec: &LabSpec, concurrency: u32, access_log: bool) -> Result<Lab, String> {
         let nginx_bin = nginx::locate(spec.nginx()).await?;
         if let Some(listen) = spec.listen() {
             nginx::check_listen(listen)?;
@@ -100,6 +102,7 @@ impl Lab {
             upstream: spec
                 .balancing()
                 .upstream(backends.iter().map(|b| b.addr).collect()),
+            access_log,
         };
         let mut attempt = 0;
         let nginx = loop {
@@ -144,6 +147,13 @@ impl Lab {
             .ok_or_else(|| format!("there is no backend {n}"))?;
         self.backends[i] = backends::restart(&self.spec, n, self.backends[i].addr).await?;
         Ok(())
+    }
+
+    /// Where nginx writes its access log, when the lab was started with one.
+    pub fn access_log(&self) -> Option<std::path::PathBuf> {
+        self.config
+            .access_log
+            .then(|| self.config.prefix.join(lblab_config::ACCESS_LOG))
     }
 
     pub fn url(&self) -> String {

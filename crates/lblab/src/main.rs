@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+mod access_log;
 mod backend_load;
 mod backends;
 mod child;

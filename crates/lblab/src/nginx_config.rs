@@ -25,6 +25,8 @@ pub fn nginx_config(a: NginxConfigArgs) -> Outcome {
         concurrency: a.concurrency,
         nofile_limit: None,
         upstream: balancing.upstream(servers),
+        // The blocks a server of one's own would take; the access log is the runner's own.
+        access_log: false,
     };
     let text = if a.upstream_only {
         config.upstream.render()

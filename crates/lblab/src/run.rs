@@ -7,6 +7,7 @@ use lblab_config::Method;
 use loadtest::{BackendKey, Report};
 use serde::Serialize;
 
+use crate::access_log::{self, Logged};
 use crate::backend_load::{self, Sampled};
 use crate::cli::RunSpec;
 use crate::fault::{Action, Fault};
@@ -24,7 +25,11 @@ struct RunOutput<'a> {
     faults: Vec<Event>,
     /// Each backend's own requests in flight (its `/stats`), asked on an interval during the load.
     backends_in_flight: &'a Sampled,
-    /// Every backend that can still be asked served exactly what the client counted for it.
+    /// nginx's access log counted per backend (the third witness); absent when it could not be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    logged: Option<&'a Logged>,
+    /// Every backend that can still be asked served exactly what the client counted for it, and
+    /// nginx's access log names each backend for exactly as many answers as the client counted.
     reconciled: bool,
     /// Every fault was done as asked (one that could not be, such as a restart whose port another
     /// program took, fails the run).
@@ -33,20 +38,21 @@ struct RunOutput<'a> {
 }
 
 pub async fn run(spec: RunSpec) -> Outcome {
-    let mut lab = match Lab::start_unless_interrupted(&spec.lab, spec.load.concurrency()).await {
-        Ok(lab) => lab,
-        Err(e) => {
-            // A lab that failed to start because the same Ctrl-C reached one of its programs was
-            // interrupted, not broken.
-            return match signals::received_within(SIGNAL_GRACE).await {
-                Some(s) => {
-                    say("lblab: interrupted before the load started; the lab was stopped");
-                    Err(Failure::Signal(s))
-                }
-                None => Err(e.into()),
-            };
-        }
-    };
+    let mut lab =
+        match Lab::start_unless_interrupted(&spec.lab, spec.load.concurrency(), true).await {
+            Ok(lab) => lab,
+            Err(e) => {
+                // A lab that failed to start because the same Ctrl-C reached one of its programs was
+                // interrupted, not broken.
+                return match signals::received_within(SIGNAL_GRACE).await {
+                    Some(s) => {
+                        say("lblab: interrupted before the load started; the lab was stopped");
+                        Err(Failure::Signal(s))
+                    }
+                    None => Err(e.into()),
+                };
+            }
+        };
     let config = spec.load.aimed_at(lab.config.listen);
     let start = Instant::now();
     let (done, load_done) = tokio::sync::watch::channel(false);
@@ -90,6 +96,13 @@ pub async fn run(spec: RunSpec) -> Outcome {
     }
     // A backend whose process is gone has no count (Lab::served does not ask its address).
     let served = lab.served().await;
+    // Read before the lab is stopped, which removes the prefix the log is in. nginx writes each
+    // line unbuffered as the request ends, so every answer the client has is in it by now.
+    let addrs: Vec<_> = lab.backends.iter().map(|b| b.addr).collect();
+    let logged = match lab.access_log() {
+        Some(path) => access_log::count(&path, &addrs, |c| config.ok_status.contains(c)),
+        None => Err("nginx wrote no access log".to_string()),
+    };
     let info = lab.info(&served);
     let peak_rss = lab.peak_rss();
     lab.stop();
@@ -116,6 +129,7 @@ pub async fn run(spec: RunSpec) -> Outcome {
         None => reconcile(
             &report,
             &served,
+            &logged,
             &spec.faults,
             &events,
             u64::from(spec.load.concurrency()),
@@ -131,6 +145,7 @@ pub async fn run(spec: RunSpec) -> Outcome {
             lab: info,
             faults: events,
             backends_in_flight: &sampled,
+            logged: logged.as_ref().ok(),
             reconciled,
             faults_applied,
             peak_rss,
@@ -204,9 +219,13 @@ struct Check {
 /// A backend that is dead at the end (killed, or not started again) answered nothing after its
 /// kill but what was in flight: at most one request per client connection (`concurrency`). More
 /// means answers on its address came from another process.
+///
+/// nginx's access log is the third witness, and it is exact whatever the faults: each answer the
+/// client counted for a backend is one line that names the backend's address last.
 fn reconcile(
     report: &Report,
     served: &[Option<u64>],
+    logged: &Result<Logged, String>,
     faults: &[Fault],
     events: &[Event],
     concurrency: u64,
@@ -229,14 +248,14 @@ fn reconcile(
                 .iter()
                 .find(|e| e.backend == Some(id) && e.served_before.is_some())
                 .and_then(|e| e.served_before);
-            match (s, before) {
+            let check = match (s, before) {
                 (Some(s), _) if restarted => Check {
                     id,
                     ok: killed + s <= client,
                     text: format!("{id}: {killed} served before it was killed, {s} since it was started again, {client} counted ({} answered between its last count and its end)", client.saturating_sub(killed + s)),
                 },
                 (Some(s), _) if paused => Check { id, ok: true, text: format!("{id}: {s} served, {client} counted (paused: not judged)") },
-                (Some(s), _) => Check { id, ok: *s == client, text: format!("{id}: {s} served, {client} counted") },
+                (Some(s), _) => Check { id, ok: *s == client, text: format!("{id}: {s} served = {client} counted") },
                 (None, Some(b)) if b <= client && client - b > concurrency => Check {
                     id,
                     ok: false,
@@ -248,9 +267,29 @@ fn reconcile(
                     text: format!("{id}: {b} served when signalled, {client} counted ({} answered between its last count and its end)", client.saturating_sub(b)),
                 },
                 (None, None) => Check { id, ok: false, text: format!("{id}: its count could not be read, {client} counted") },
-            }
+            };
+            witness(check, client, logged.as_ref().map(|l| l.answered.get(i).copied().unwrap_or(0)))
         })
         .collect()
+}
+
+/// A check with nginx's log beside it: the log must name the backend for exactly what the client
+/// counted.
+fn witness(mut check: Check, client: u64, logged: Result<u64, &String>) -> Check {
+    match logged {
+        Ok(l) => {
+            check.ok &= l == client;
+            let counted = format!("{client} counted");
+            check.text = check
+                .text
+                .replacen(&counted, &format!("{counted} = {l} logged"), 1);
+        }
+        Err(e) => {
+            check.ok = false;
+            check.text.push_str(&format!("; not logged: {e}"));
+        }
+    }
+    check
 }
 
 /// How long a failed start waits to learn whether a signal caused it.
@@ -316,13 +355,13 @@ fn describe(
     } else if bad.is_empty() {
         let _ = writeln!(
             s,
-            "served   by the backends' own count = the client's: {}",
+            "served   by the backends' own count = the client's = nginx's access log: {}",
             lines.join("; ")
         );
     } else {
         let _ = writeln!(
             s,
-            "FAIL: the backends' own counts disagree with the client's for {bad:?}: {}",
+            "FAIL: the backends' own counts, the client's and nginx's access log disagree for {bad:?}: {}",
             lines.join("; ")
         );
     }

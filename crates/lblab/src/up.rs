@@ -28,7 +28,7 @@ pub async fn up(args: UpArgs) -> Outcome {
         .transpose()?;
     let spec = args.lab.spec()?;
     // Size nginx for a large load: `up` does not know what will be sent through it.
-    let mut lab = Lab::start_unless_interrupted(&spec, 10_000).await?;
+    let mut lab = Lab::start_unless_interrupted(&spec, 10_000, false).await?;
     let info = lab.info(&[]);
     let state = State {
         runner_pid: std::process::id(),

@@ -33,17 +33,18 @@ struct CompareOutput<'a> {
 }
 
 pub async fn compare(spec: CompareSpec) -> Outcome {
-    let mut lab = match Lab::start_unless_interrupted(&spec.lab, spec.load.concurrency()).await {
-        Ok(lab) => lab,
-        Err(e) => {
-            // A lab that failed to start because the same Ctrl-C reached one of its programs was
-            // interrupted, not broken.
-            return match signals::received_within(SIGNAL_GRACE).await {
-                Some(s) => Err(stopped(s)),
-                None => Err(e.into()),
-            };
-        }
-    };
+    let mut lab =
+        match Lab::start_unless_interrupted(&spec.lab, spec.load.concurrency(), false).await {
+            Ok(lab) => lab,
+            Err(e) => {
+                // A lab that failed to start because the same Ctrl-C reached one of its programs was
+                // interrupted, not broken.
+                return match signals::received_within(SIGNAL_GRACE).await {
+                    Some(s) => Err(stopped(s)),
+                    None => Err(e.into()),
+                };
+            }
+        };
     let outcome = run_all(&mut lab, &spec).await;
     let served = lab.served().await;
     let info = lab.info(&served);
