@@ -9,7 +9,35 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use tokio::task::JoinSet;
 
-use crate::probe;
+use crate::{probe, procfs};
+
+/// A backend to ask: its id, its address, and the process that must still be running there.
+pub struct Target {
+    pub id: u32,
+    pub addr: SocketAddr,
+    pid: u32,
+    /// The process's start time: with the PID, it names that process for good.
+    started: Option<u64>,
+}
+
+impl Target {
+    pub fn new(id: u32, addr: SocketAddr, pid: u32) -> Target {
+        Target {
+            id,
+            addr,
+            pid,
+            started: procfs::start_time(pid),
+        }
+    }
+
+    /// Whether the process the lab started is still the one on the address. Once it is gone it is
+    /// never asked again, not even after a restart: whatever holds its address now may be another
+    /// program, and a backend started again is a process this sampler was not told of.
+    fn alive(&self) -> bool {
+        self.started
+            .is_some_and(|s| procfs::alive_since(self.pid, s))
+    }
+}
 
 /// The fastest a backend is asked: more often would cost the backends more than it shows.
 const FLOOR: Duration = Duration::from_millis(20);
@@ -25,7 +53,8 @@ pub struct Sampled {
     /// When each round of asking began, in ms since the load started (the timeline's clock).
     pub at_ms: Vec<f64>,
     /// Backend id → its `in_flight` in each round; `null` where it did not answer within the
-    /// interval (killed, paused, or too busy).
+    /// interval (paused, or too busy) or was not asked (its process had ended: killed, or killed
+    /// and started again).
     pub in_flight: BTreeMap<u32, Vec<Option<u64>>>,
 }
 
@@ -35,10 +64,10 @@ pub fn interval(bucket: Duration, backends: usize) -> Duration {
     bucket.max(FLOOR).max(PER_BACKEND * backends as u32)
 }
 
-/// Asks every backend of `addrs` (id, address) for its `/stats` every `every` from `start`, until
-/// `done` says the load has ended. A backend started again keeps its address, so it is asked on.
+/// Asks every backend of `targets` whose process still runs for its `/stats` every `every` from
+/// `start`, until `done` says the load has ended.
 pub async fn sample(
-    addrs: Vec<(u32, SocketAddr)>,
+    targets: Vec<Target>,
     every: Duration,
     start: Instant,
     mut done: tokio::sync::watch::Receiver<bool>,
@@ -57,7 +86,8 @@ pub async fn sample(
         }
         let at = start.elapsed();
         let mut asked = JoinSet::new();
-        for (i, &(_, addr)) in addrs.iter().enumerate() {
+        for (i, t) in targets.iter().enumerate().filter(|(_, t)| t.alive()) {
+            let addr = t.addr;
             // A paused backend accepts the connection and never answers: it is given up on
             // within the interval, so one stopped backend does not hold up the next round.
             asked.spawn(async move {
@@ -70,13 +100,13 @@ pub async fn sample(
                 )
             });
         }
-        let mut round = vec![None; addrs.len()];
+        let mut round = vec![None; targets.len()];
         while let Some(Ok((i, n))) = asked.join_next().await {
             round[i] = n;
         }
         out.at_ms.push(at.as_secs_f64() * 1000.0);
-        for (&(id, _), n) in addrs.iter().zip(round) {
-            out.in_flight.entry(id).or_default().push(n);
+        for (t, n) in targets.iter().zip(round) {
+            out.in_flight.entry(t.id).or_default().push(n);
         }
     }
     out

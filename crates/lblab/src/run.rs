@@ -65,9 +65,13 @@ pub async fn run(spec: RunSpec) -> Outcome {
         outcome
     };
     let first_method = lab.config.upstream.method;
-    let addrs = lab.backends.iter().map(|b| (b.id, b.addr)).collect();
+    let targets = lab
+        .backends
+        .iter()
+        .map(|b| backend_load::Target::new(b.id, b.addr, b.process.pid()))
+        .collect();
     let every = backend_load::interval(loadtest::bucket_width(&config), lab.backends.len());
-    let sampled = backend_load::sample(addrs, every, start, load_done.clone());
+    let sampled = backend_load::sample(targets, every, start, load_done.clone());
     let mut signalled = None;
     let (outcome, mut events, sampled) = {
         let work = async {
