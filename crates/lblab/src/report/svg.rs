@@ -325,11 +325,16 @@ impl Lines<'_> {
                 s,
                 r##"<line class="marker" data-at="{at}" x1="{px:.1}" y1="{TOP}" x2="{px:.1}" y2="{base:.1}" stroke="#555555" stroke-dasharray="4 3"/>"##
             );
-            // Staggered, so that faults close together keep their labels apart.
+            // Staggered, so that faults close together keep their labels apart; right of the line
+            // in the left half of the plot, left of it in the right half, so no label runs off.
+            let (lx, anchor) = if px < LEFT + plot_w / 2.0 {
+                (px + 4.0, "start")
+            } else {
+                (px - 4.0, "end")
+            };
             let _ = writeln!(
                 s,
-                r##"<text class="marker-label" data-at="{at}" x="{:.1}" y="{:.1}" font-size="11" fill="#333333">{} (+{:.0} ms)</text>"##,
-                px + 4.0,
+                r##"<text class="marker-label" data-at="{at}" x="{lx:.1}" y="{:.1}" text-anchor="{anchor}" font-size="11" fill="#333333">{} (+{:.0} ms)</text>"##,
                 TOP + 12.0 + 13.0 * (i % 4) as f64,
                 esc(label),
                 at * 1000.0
