@@ -26,13 +26,38 @@ pub fn generate(
             };
             let name = command.get_name().to_owned();
             let mut script = Vec::new();
-            clap_complete::generate(target, command, name, &mut script);
+            clap_complete::generate(target, &mut visible(command), name, &mut script);
             out.write_all(&script)
                 .and_then(|()| out.flush())
                 .map_err(|e| format!("cannot write the {} script: {e}", shell.kind()))
         }
         Request::Man(dir) => man_pages(command.clone(), dir, out),
     }
+}
+
+/// `command` without its hidden subcommands (`lblab backend`, which `lblab run` starts), which
+/// clap_complete would offer: clap cannot remove a subcommand, so the command is made again from its
+/// arguments, groups and texts, and its visible subcommands, made the same way.
+fn visible(command: &Command) -> Command {
+    let mut copy = Command::new(command.get_name().to_owned())
+        .args(command.get_arguments().cloned())
+        .groups(command.get_groups().cloned())
+        .subcommands(
+            command
+                .get_subcommands()
+                .filter(|s| !s.is_hide_set())
+                .map(visible),
+        );
+    if let Some(about) = command.get_about() {
+        copy = copy.about(about.clone());
+    }
+    if let Some(version) = command.get_version() {
+        copy = copy.version(version.to_owned());
+    }
+    if command.is_propagate_version_set() {
+        copy = copy.propagate_version(true);
+    }
+    copy
 }
 
 /// The binary's page and one per visible subcommand (`lblab-run.1`, …), as the pages' own

@@ -19,6 +19,45 @@ fn completions_and_man_pages_cover_every_subcommand_and_flag() {
     }
 }
 
+/// `lblab backend`, hidden from `--help` (it is what `lblab run` starts), is offered by no script
+/// and has no page; the subcommands keep `--version`, which lblab propagates to them.
+#[test]
+fn the_hidden_backend_subcommand_is_left_out() {
+    for (kind, offered) in [
+        ("complete-bash", "lblab,backend)"),
+        ("complete-zsh", "'backend:"),
+        ("complete-fish", "-a \"backend\""),
+    ] {
+        let out = Command::new(LBLAB)
+            .args(["--generate", kind])
+            .output()
+            .unwrap();
+        let script = String::from_utf8(out.stdout).unwrap();
+        assert!(
+            out.status.success() && script.contains("nginx-config"),
+            "{kind}"
+        );
+        assert!(!script.contains(offered), "{kind} offers lblab backend");
+    }
+    let fish = Command::new(LBLAB)
+        .args(["--generate", "complete-fish"])
+        .output()
+        .unwrap();
+    let fish = String::from_utf8(fish.stdout).unwrap();
+    assert!(
+        fish.contains("__fish_lblab_using_subcommand run\" -s V -l version"),
+        "{fish}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(LBLAB)
+        .args(["--generate", "man", dir.path().to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(dir.path().join("lblab-run.1").is_file());
+    assert!(!dir.path().join("lblab-backend.1").exists());
+}
+
 #[test]
 fn a_bad_generate_request_is_one_line_and_exit_2() {
     let dir = tempfile::tempdir().unwrap();
