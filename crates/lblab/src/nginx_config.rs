@@ -6,7 +6,7 @@ use crate::cli::NginxConfigArgs;
 use crate::outcome::{Failure, Outcome, written};
 
 pub fn nginx_config(a: NginxConfigArgs) -> Outcome {
-    let balancing = a.method.balancing();
+    let balancing = a.method.balancing()?;
     balancing.validate(a.backends)?;
     lblab_config::check_prefix(&a.prefix).map_err(|e| Failure::Usage(format!("--{e}")))?;
     let servers = (0..a.backends)

@@ -30,13 +30,19 @@ pub async fn up(args: UpArgs) -> Outcome {
     // Size nginx for a large load: `up` does not know what will be sent through it.
     let mut lab = Lab::start_unless_interrupted(&spec, 10_000).await?;
     let info = lab.info(&[]);
+    let Some(config) = lab.nginx_config().cloned() else {
+        lab.stop();
+        return Err(Failure::Usage(
+            "up --proxy haproxy is not there yet: use run or compare".into(),
+        ));
+    };
     let state = State {
         runner_pid: std::process::id(),
         runner_start: crate::procfs::start_time(std::process::id()),
         url: info.url.clone(),
-        nginx_bin: lab.nginx_bin.clone(),
+        nginx_bin: lab.front.bin().to_owned(),
         nginx_pid: info.nginx_pid,
-        config: lab.config.clone(),
+        config,
         backends: info.backends.clone(),
     };
     if let Err(e) = state.save(&dir) {

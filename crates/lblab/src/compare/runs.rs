@@ -24,7 +24,7 @@ pub type Done = (
 );
 
 pub async fn run_all(lab: &mut Lab, spec: &CompareSpec) -> Result<Done, Halt> {
-    let config = spec.load.aimed_at(lab.config.listen);
+    let config = spec.load.aimed_at(lab.listen());
     let lost = spec.backends();
     let mut measured = Vec::new();
     let mut movement = Vec::new();
