@@ -18,6 +18,7 @@ mod file_kind;
 mod front;
 mod haproxy;
 mod haproxy_balancing;
+mod haproxy_config;
 mod lab;
 mod load_plan;
 mod nginx;
@@ -99,6 +100,7 @@ async fn command(command: Command) -> Outcome {
         }
         Command::Status(a) => status::status(a).await,
         Command::NginxConfig(a) => nginx_config::nginx_config(a),
+        Command::HaproxyConfig(a) => haproxy_config::haproxy_config(a),
         Command::Backend(_) => unreachable!("handled before the runtime"),
     }
 }

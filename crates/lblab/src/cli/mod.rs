@@ -51,6 +51,9 @@ pub enum Command {
     /// Print the nginx config the lab would use.
     #[command(after_help = NGINX_CONFIG_HELP)]
     NginxConfig(NginxConfigArgs),
+    /// Print the HAProxy config the lab would use with --proxy haproxy (same flags as nginx-config).
+    #[command(after_help = HAPROXY_CONFIG_HELP)]
+    HaproxyConfig(NginxConfigArgs),
     /// Run one backend in the foreground (what `lblab run` starts; same as `lblab-backend`).
     #[command(hide = true)]
     Backend(lblab_backend::Args),
@@ -282,7 +285,7 @@ pub struct NginxConfigArgs {
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub workers: Option<u32>,
 
-    /// Print only the `upstream lblab { … }` block.
+    /// Print only the `upstream lblab { … }` block (haproxy-config: the `backend lblab` section).
     #[arg(long)]
     pub upstream_only: bool,
 }
