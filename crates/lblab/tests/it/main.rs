@@ -44,6 +44,7 @@ mod distribution;
 mod errors;
 mod faults;
 mod favicon;
+mod haproxy;
 mod help_examples;
 mod interrupts;
 mod lifecycle;
