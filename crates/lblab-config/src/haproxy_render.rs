@@ -42,8 +42,15 @@ pub struct HaproxyConfig {
     pub threads: u32,
     /// The most client connections the load test will open at once.
     pub concurrency: u32,
+    /// The hard limit on open files HAProxy will run under (`None`: not known, as for a config
+    /// printed for another machine). HAProxy refuses to start when its maxconn needs more.
+    #[serde(default)]
+    pub nofile_limit: Option<u64>,
     pub backend: HaproxyBackend,
 }
+
+/// Files HAProxy holds besides two per connection: listeners, the stats socket, pollers, logs.
+const SPARE_FILES: u64 = 256;
 
 /// The name of server `i` (from 0) in the config and on the stats socket: `s1`, `s2`, …
 pub fn server_name(i: usize) -> String {
@@ -101,9 +108,14 @@ pub fn check_haproxy_prefix(prefix: &Path) -> Result<(), String> {
 }
 
 impl HaproxyConfig {
-    /// Every client connection and its server connection, with room to spare.
+    /// Every client connection (HAProxy counts a client connection and its server one as one),
+    /// with room to spare, within the open-files limit: HAProxy wants two files per connection.
     pub fn maxconn(&self) -> u32 {
-        (2 * self.concurrency + 64).max(1024)
+        let wanted = u64::from((self.concurrency + 64).max(1024));
+        let room = self
+            .nofile_limit
+            .map_or(wanted, |l| l.saturating_sub(SPARE_FILES) / 2);
+        wanted.min(room).max(1).try_into().unwrap_or(u32::MAX)
     }
 
     pub fn render(&self) -> String {
@@ -161,6 +173,7 @@ mod tests {
             listen: "127.0.0.1:8080".parse().unwrap(),
             threads: 2,
             concurrency: 1000,
+            nofile_limit: None,
             backend: HaproxyBackend::new(HaproxyMethod::RoundRobin, addrs()),
         };
         let r = c.render();
@@ -168,7 +181,11 @@ mod tests {
         assert!(r.contains("pidfile '/tmp/p q/haproxy.pid'"), "{r}");
         assert!(r.contains("    bind 127.0.0.1:8080\n"), "{r}");
         assert!(r.contains("    retries 2\n"), "{r}");
-        assert!(r.contains("    maxconn 2064\n"), "{r}");
+        assert!(r.contains("    maxconn 1064\n"), "{r}");
+        let mut c = c;
+        c.concurrency = 100_000;
+        c.nofile_limit = Some(20_000);
+        assert_eq!(c.maxconn(), (20_000 - 256) / 2);
         assert!(r.contains("backend lblab\n    balance roundrobin\n"), "{r}");
     }
 

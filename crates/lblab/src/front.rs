@@ -6,17 +6,30 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use lblab_config::{HaproxyBackend, HaproxyConfig, NginxConfig, Proxy, UpstreamConfig};
+use serde::{Deserialize, Serialize};
 
 use crate::child::Guarded;
 use crate::nginx::StartFailed;
 use crate::spec::LabSpec;
 use crate::{haproxy, nginx};
 
-/// What the lab's balancer runs: its binary and the config it last accepted.
-#[derive(Debug, Clone)]
+/// What the lab's balancer runs: its binary and the config it last accepted. The running lab's
+/// record (`state.rs`) holds it too, spelled as the record spelled nginx's before HAProxy came
+/// (`nginx_bin`, `config`), HAProxy's as `haproxy_bin`, `haproxy`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
 pub enum Front {
-    Nginx { bin: PathBuf, config: NginxConfig },
-    Haproxy { bin: PathBuf, config: HaproxyConfig },
+    Haproxy {
+        #[serde(rename = "haproxy_bin")]
+        bin: PathBuf,
+        #[serde(rename = "haproxy")]
+        config: HaproxyConfig,
+    },
+    Nginx {
+        #[serde(rename = "nginx_bin")]
+        bin: PathBuf,
+        config: NginxConfig,
+    },
 }
 
 impl Front {
@@ -57,6 +70,7 @@ impl Front {
                         listen,
                         threads: workers,
                         concurrency,
+                        nofile_limit: crate::lab::hard_nofile_limit(),
                         backend: balancing.backend(Vec::new()),
                     },
                 }
@@ -112,6 +126,30 @@ impl Front {
         match self {
             Front::Nginx { config, .. } => config.upstream.method.to_string(),
             Front::Haproxy { config, .. } => config.backend.method.to_string(),
+        }
+    }
+
+    /// The private prefix it runs in.
+    pub fn prefix(&self) -> &Path {
+        match self {
+            Front::Nginx { config, .. } => &config.prefix,
+            Front::Haproxy { config, .. } => &config.prefix,
+        }
+    }
+
+    /// The file in the prefix where the balancer wrote its master's pid.
+    pub fn pid_file(&self) -> PathBuf {
+        match self {
+            Front::Nginx { config, .. } => config.prefix.join("nginx.pid"),
+            Front::Haproxy { config, .. } => config.prefix.join("haproxy.pid"),
+        }
+    }
+
+    /// The balancing in words, as `switch` and `status` say it.
+    pub fn describe(&self) -> String {
+        match self {
+            Front::Nginx { config, .. } => crate::switch::describe(&config.upstream),
+            Front::Haproxy { config, .. } => crate::haproxy_switch::describe(&config.backend),
         }
     }
 

@@ -16,6 +16,7 @@ pub fn haproxy_config(a: NginxConfigArgs) -> Outcome {
         listen: a.listen,
         threads: a.workers.unwrap_or_else(crate::lab::default_workers),
         concurrency: a.concurrency,
+        nofile_limit: None,
         backend: balancing.backend(servers),
     };
     let text = if a.upstream_only {

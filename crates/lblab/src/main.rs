@@ -19,6 +19,7 @@ mod front;
 mod haproxy;
 mod haproxy_balancing;
 mod haproxy_config;
+mod haproxy_switch;
 mod lab;
 mod load_plan;
 mod nginx;

@@ -89,6 +89,9 @@ pub enum WeightsChange {
 #[derive(Debug, Clone, Default)]
 pub struct Change {
     pub method: Option<Method>,
+    /// A method that is not nginx's, as typed (`lblab switch --method leastconn`): a HAProxy lab
+    /// takes it, an nginx lab refuses it.
+    pub other_method: Option<String>,
     pub weights: Option<WeightsChange>,
     pub hash_key: Option<String>,
     pub consistent: Option<bool>,

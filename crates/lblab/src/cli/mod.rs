@@ -212,10 +212,11 @@ pub struct UpArgs {
 /// What `switch` changes; whatever is not given keeps its current value.
 #[derive(Debug, Args)]
 pub struct SwitchArgs {
-    /// The new balancing method (default: the current one): round-robin, least-conn, ip-hash,
-    /// hash, random, random-two.
-    #[arg(short, long, value_parser = parse_method)]
-    pub method: Option<Method>,
+    /// The new balancing method (default: the current one), of the lab's balancer. nginx:
+    /// round-robin, least-conn, ip-hash, hash, random, random-two. haproxy: roundrobin, static-rr,
+    /// leastconn, first, source, uri, hdr(NAME), random(N).
+    #[arg(short, long)]
+    pub method: Option<String>,
 
     /// New server weights in backend order, e.g. 1,2,3; `none` clears them (weight 1 each).
     #[arg(long, value_parser = parse_weights_change)]
@@ -354,8 +355,13 @@ impl MethodArgs {
 impl SwitchArgs {
     /// What the flags ask to change; what they leave out keeps its value.
     pub fn change(&self) -> Change {
+        let nginx = self
+            .method
+            .as_deref()
+            .and_then(|m| m.parse::<Method>().ok());
         Change {
-            method: self.method,
+            method: nginx,
+            other_method: self.method.clone().filter(|_| nginx.is_none()),
             weights: self.weights.clone(),
             hash_key: self.hash_key.clone(),
             consistent: self.consistent,
