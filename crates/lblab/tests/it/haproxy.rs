@@ -287,3 +287,106 @@ fn haproxy_config_is_what_haproxy_accepts() {
         );
     }
 }
+
+/// `n` requests through `url`, `c` at once, judged by `expect`.
+fn load(url: &str, n: u64, c: u32, expect: &str) -> loadtest::Report {
+    let mut cfg = loadtest::Config::new(loadtest::cli::parse_url(url).unwrap());
+    cfg.requests = n;
+    cfg.concurrency = c;
+    cfg.backends = Some(3);
+    cfg.expectations = vec![loadtest::Expectation::parse(expect).unwrap()];
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(loadtest::run(&cfg))
+        .expect("load runs")
+}
+
+#[test]
+fn a_switch_reloads_haproxy_and_keeps_the_backends() {
+    let bin = haproxy();
+    let mut up =
+        crate::common::Up::start(&["--proxy", "haproxy", "--haproxy", bin.to_str().unwrap()]);
+    let before = up.status();
+    assert_eq!(before["method"], "roundrobin");
+    assert_eq!(before["proxy"], "haproxy");
+    let url = before["url"].as_str().unwrap().to_owned();
+    let master = before["nginx_pid"].as_u64().unwrap() as u32;
+    let r = load(&url, 300, 30, "round-robin");
+    assert!(r.passed, "{:?}", r.expectations);
+    let workers = crate::common::children_of(master);
+
+    // A new method is a seamless reload: the master stays, its worker is a new one.
+    let out = up
+        .cmd("switch")
+        .args(["--method", "source"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "switch failed: {}", stderr(&out));
+    assert!(
+        crate::common::stdout(&out).contains("roundrobin → source (haproxy"),
+        "{}",
+        crate::common::stdout(&out)
+    );
+    let after = up.status();
+    assert_eq!(after["method"], "source");
+    assert_eq!(
+        crate::common::lab_pids(&before),
+        crate::common::lab_pids(&after)
+    );
+    let now = crate::common::children_of(master);
+    assert!(
+        now.iter().all(|p| !workers.contains(p)),
+        "{workers:?} → {now:?}"
+    );
+    let r = load(&url, 300, 30, "one");
+    assert!(r.passed, "after the switch: {:?}", r.expectations);
+
+    // Weights alone go through the runtime API: no new worker, and the new weights count at once.
+    let out = up
+        .cmd("switch")
+        .args(["--method", "roundrobin"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let workers = crate::common::children_of(master);
+    let out = up
+        .cmd("switch")
+        .args(["--weights", "1,2,3"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        crate::common::stdout(&out).contains("took the weights at run time, no reload"),
+        "{}",
+        crate::common::stdout(&out)
+    );
+    assert_eq!(
+        crate::common::children_of(master),
+        workers,
+        "a worker changed"
+    );
+    let r = load(&url, 600, 1, "round-robin:1,2,3");
+    assert!(r.passed, "after the weights: {:?}", r.expectations);
+    let conf = std::fs::read_to_string(up.status()["config"].as_str().unwrap()).unwrap();
+    assert!(
+        conf.contains(" weight 3"),
+        "haproxy.cfg does not say it: {conf}"
+    );
+
+    // A method HAProxy lacks is refused, naming HAProxy's, and changes nothing.
+    let out = up
+        .cmd("switch")
+        .args(["--method", "ip-hash"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("leastconn, first"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        crate::common::lab_pids(&up.status()),
+        crate::common::lab_pids(&before)
+    );
+}
