@@ -26,6 +26,7 @@ mod nginx;
 mod nginx_config;
 mod outcome;
 mod output;
+mod pairs;
 #[cfg(test)]
 mod parse_fuzz;
 mod private;

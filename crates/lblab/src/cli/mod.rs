@@ -159,6 +159,11 @@ pub struct CompareArgs {
     #[arg(long, value_name = "M1,M2,…", value_delimiter = ',', value_parser = crate::scenario::parse_contender)]
     pub methods: Vec<crate::scenario::Contender>,
 
+    /// Run the whole comparison under each balancer, in one table: nginx,haproxy puts each of
+    /// nginx's methods beside its HAProxy counterpart (default: --proxy's alone).
+    #[arg(long, value_name = "P1,P2", value_delimiter = ',', value_parser = parse_proxy)]
+    pub proxies: Vec<Proxy>,
+
     /// The workload: even, slow-backend, many-clients, keys, lose-backend.
     #[arg(long, default_value = "even", value_name = "NAME", value_parser = parse_scenario)]
     pub scenario: crate::scenario::Scenario,

@@ -30,6 +30,9 @@ pub struct RunSpec {
 impl LabArgs {
     /// The lab these flags describe, validated.
     pub fn spec(&self) -> Result<LabSpec, String> {
+        if self.haproxy.is_some() && self.method.proxy != Proxy::Haproxy {
+            return Err("--haproxy names HAProxy's binary: add --proxy haproxy".into());
+        }
         match self.method.proxy {
             Proxy::Nginx => self.spec_with(self.method.balancing()?, self.delay.clone()),
             Proxy::Haproxy => {
@@ -56,9 +59,6 @@ impl LabArgs {
             return Err(format!(
                 "--listen {addr} is not a loopback address: whoever reaches it can send the lab requests; add --listen-public to mean it, or listen on 127.0.0.1 or [::1]"
             ));
-        }
-        if self.haproxy.is_some() && self.method.proxy != Proxy::Haproxy {
-            return Err("--haproxy names HAProxy's binary: add --proxy haproxy".into());
         }
         LabSpec::new(
             balancing,
@@ -189,9 +189,34 @@ impl CompareArgs {
                 c.headers = vec![h];
             }
         })?;
+        let proxies = if self.proxies.is_empty() {
+            vec![method.proxy]
+        } else {
+            self.proxies.clone()
+        };
+        if let Some(dup) = proxies
+            .iter()
+            .enumerate()
+            .find(|(i, p)| proxies[..*i].contains(p))
+        {
+            return Err(format!("--proxies names {} twice", dup.1));
+        }
+        if proxies.contains(&Proxy::Haproxy) {
+            crate::comparison::check_haproxy_pairs(
+                sc,
+                &contenders,
+                hash_key.as_deref(),
+                method,
+                backends,
+            )?;
+        } else if self.lab.haproxy.is_some() {
+            return Err("--haproxy names HAProxy's binary: add --proxies nginx,haproxy".into());
+        }
         let lab = self.lab.spec_with(balancing(contenders[0]), delays)?;
         Ok(CompareSpec {
             scenario: sc,
+            proxies,
+            haproxy: self.lab.haproxy.clone(),
             contenders,
             lab,
             hash_key,

@@ -53,3 +53,29 @@ pub fn line(picks: &Result<Vec<u64>, String>, report: &Report, judged: bool) -> 
     };
     (agree || !judged, text)
 }
+
+/// HAProxy's picks during one run (its `lbtot` after less before, read on the same worker) equal
+/// the client's counts of that run; else the counts in one line.
+pub fn run_agrees(
+    before: Result<Vec<u64>, String>,
+    after: Option<Result<Vec<u64>, String>>,
+    report: &Report,
+) -> Result<(), String> {
+    let after = after.ok_or("HAProxy's lbtot could not be read after the run")??;
+    let before = before?;
+    let picked: Vec<u64> = after
+        .iter()
+        .zip(before.iter().chain(std::iter::repeat(&0)))
+        .map(|(a, b)| a.saturating_sub(*b))
+        .collect();
+    let counted: Vec<u64> = (1..=picked.len() as u32)
+        .map(|id| report.counts.get(&BackendKey::Id(id)).copied().unwrap_or(0))
+        .collect();
+    if picked == counted {
+        Ok(())
+    } else {
+        Err(format!(
+            "HAProxy's picks (lbtot) {picked:?} disagree with the client's counts {counted:?}"
+        ))
+    }
+}
