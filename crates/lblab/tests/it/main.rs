@@ -46,6 +46,7 @@ mod errors;
 mod faults;
 mod favicon;
 mod generated_files;
+mod haproxy;
 mod help_examples;
 mod interrupts;
 mod lifecycle;
