@@ -13,6 +13,7 @@ use crate::fault_player::{self, Event};
 use crate::lab::{Lab, LabInfo, PeakRss};
 use crate::outcome::{Failure, Outcome, written};
 use crate::signals::{self, interrupted, say};
+use crate::theory::{self, Theory};
 
 #[derive(Serialize)]
 struct RunOutput<'a> {
@@ -27,6 +28,8 @@ struct RunOutput<'a> {
     /// program took, fails the run).
     faults_applied: bool,
     peak_rss: PeakRss,
+    /// What the method should have given, and whether the run fits.
+    theory: Theory,
 }
 
 pub async fn run(spec: RunSpec) -> Outcome {
@@ -106,7 +109,8 @@ pub async fn run(spec: RunSpec) -> Outcome {
     let reconciled = signalled.is_none() && checks.iter().all(|c| c.ok);
     // A fault that could not be applied leaves a run that is not the one asked for.
     let faults_applied = events.iter().all(|e| e.error.is_none());
-    write_report(&spec, &report, &info, first_method, &events)?;
+    let theory = theory_of(&spec, &report, &events, signalled.is_some());
+    write_report(&spec, &report, &info, first_method, &events, &theory)?;
     let text = if spec.load.json() {
         let out = RunOutput {
             report: &report,
@@ -115,11 +119,13 @@ pub async fn run(spec: RunSpec) -> Outcome {
             reconciled,
             faults_applied,
             peak_rss,
+            theory,
         };
         serde_json::to_string(&out).unwrap_or_default() + "\n"
     } else {
         loadtest::print_text(&report)
             + &describe(&info, first_method, &events, &checks, signalled.is_some())
+            + &format!("theory   {}\n", theory.line())
     };
     let printed = crate::output::out(&text);
     // A signal that came while the report was printed still ends the program as the signal
@@ -142,6 +148,7 @@ fn write_report(
     info: &LabInfo,
     first: Method,
     events: &[Event],
+    theory: &Theory,
 ) -> Result<(), String> {
     let label = if first == info.method {
         first.to_string()
@@ -158,9 +165,29 @@ fn write_report(
             .filter(|e| e.not_done.is_none())
             .map(|e| (e.at_ms as f64 / 1000.0, e.action.clone()))
             .collect(),
-        sections: Vec::new(),
+        sections: vec![(
+            "Theory beside measurement".to_owned(),
+            format!(
+                "<p class=\"theory\">{}</p>\n",
+                crate::report::esc(&theory.line())
+            ),
+        )],
     };
     crate::report::write_all(&spec.report, &page)
+}
+
+/// Theory judges a run that went as the lab was set up: faults and switches change the shares
+/// in ways it does not model, and an interrupted run stopped at no particular count.
+fn theory_of(spec: &RunSpec, report: &Report, events: &[Event], interrupted: bool) -> Theory {
+    if interrupted {
+        return Theory::not_judged("not judged: the run was interrupted");
+    }
+    if !events.is_empty() {
+        return Theory::not_judged(
+            "not judged: faults and switches change the shares in ways theory does not model",
+        );
+    }
+    theory::lab::for_run(&spec.lab, spec.lab.balancing(), &spec.load, report)
 }
 
 /// One backend's count against the client's.
