@@ -3,7 +3,6 @@
 use std::fmt::Write as _;
 use std::time::Instant;
 
-use lblab_config::Method;
 use loadtest::{BackendKey, Report};
 use serde::Serialize;
 
@@ -15,6 +14,7 @@ use crate::fault_player::{self, Event};
 use crate::lab::{Lab, LabInfo, PeakRss};
 use crate::outcome::{Failure, Outcome, written};
 use crate::signals::{self, interrupted, say};
+use crate::theory::{self, Theory};
 
 #[derive(Serialize)]
 struct RunOutput<'a> {
@@ -35,6 +35,8 @@ struct RunOutput<'a> {
     /// program took, fails the run).
     faults_applied: bool,
     peak_rss: PeakRss,
+    /// What the method should have given, and whether the run fits.
+    theory: Theory,
 }
 
 pub async fn run(spec: RunSpec) -> Outcome {
@@ -53,7 +55,7 @@ pub async fn run(spec: RunSpec) -> Outcome {
                 };
             }
         };
-    let config = spec.load.aimed_at(lab.config.listen);
+    let config = spec.load.aimed_at(lab.listen());
     let start = Instant::now();
     let (done, load_done) = tokio::sync::watch::channel(false);
     // Ctrl-C (or SIGTERM, SIGHUP) ends the load early; the report of what was done is printed
@@ -64,7 +66,7 @@ pub async fn run(spec: RunSpec) -> Outcome {
         let _ = done.send(true);
         outcome
     };
-    let first_method = lab.config.upstream.method;
+    let first_method = lab.front.method();
     let targets = lab
         .backends
         .iter()
@@ -103,10 +105,12 @@ pub async fn run(spec: RunSpec) -> Outcome {
     // Read before the lab is stopped, which removes the prefix the log is in. nginx writes each
     // line unbuffered as the request ends, so every answer the client has is in it by now.
     let addrs: Vec<_> = lab.backends.iter().map(|b| b.addr).collect();
-    let logged = match lab.access_log() {
-        Some(path) => access_log::count(&path, &addrs, |c| config.ok_status.contains(c)),
-        None => Err("nginx wrote no access log".to_string()),
-    };
+    // `None`: a HAProxy lab, which writes no log (its own count of its picks is its witness).
+    let logged = lab
+        .access_log()
+        .map(|path| access_log::count(&path, &addrs, |c| config.ok_status.contains(c)));
+    // HAProxy's own count of its picks, read before it stops; nginx keeps none.
+    let picks = lab.picks().await;
     let info = lab.info(&served);
     let peak_rss = lab.peak_rss();
     lab.stop();
@@ -133,31 +137,56 @@ pub async fn run(spec: RunSpec) -> Outcome {
         None => reconcile(
             &report,
             &served,
-            &logged,
+            logged.as_ref(),
             &spec.faults,
             &events,
             u64::from(spec.load.concurrency()),
         ),
     };
-    let reconciled = signalled.is_none() && checks.iter().all(|c| c.ok);
+    let witness = picks.as_ref().map(|p| {
+        let judged = signalled.is_none() && spec.faults.is_empty();
+        crate::haproxy::witness::line(p, &report, judged)
+    });
+    let reconciled = signalled.is_none()
+        && checks.iter().all(|c| c.ok)
+        && witness.as_ref().is_none_or(|(ok, _)| *ok);
     // A fault that could not be applied leaves a run that is not the one asked for.
     let faults_applied = events.iter().all(|e| e.error.is_none());
-    write_report(&spec, &report, &info, first_method, &events, &sampled)?;
+    let theory = theory_of(&spec, &report, &events, signalled.is_some());
+    write_report(
+        &spec,
+        &report,
+        &info,
+        &first_method,
+        &events,
+        &theory,
+        &sampled,
+    )?;
     let text = if spec.load.json() {
         let out = RunOutput {
             report: &report,
             lab: info,
             faults: events,
             backends_in_flight: &sampled,
-            logged: logged.as_ref().ok(),
+            logged: logged.as_ref().and_then(|l| l.as_ref().ok()),
             reconciled,
             faults_applied,
             peak_rss,
+            theory,
         };
         serde_json::to_string(&out).unwrap_or_default() + "\n"
     } else {
         loadtest::print_text(&report)
-            + &describe(&info, first_method, &events, &checks, signalled.is_some())
+            + &describe(
+                &info,
+                &first_method,
+                &events,
+                &checks,
+                signalled.is_some(),
+                logged.is_some(),
+            )
+            + &witness.map(|(_, l)| l + "\n").unwrap_or_default()
+            + &format!("theory   {}\n", theory.line())
     };
     let printed = crate::output::out(&text);
     // A signal that came while the report was printed still ends the program as the signal
@@ -178,12 +207,13 @@ fn write_report(
     spec: &RunSpec,
     report: &Report,
     info: &LabInfo,
-    first: Method,
+    first: &str,
     events: &[Event],
+    theory: &Theory,
     sampled: &Sampled,
 ) -> Result<(), String> {
     let label = if first == info.method {
-        first.to_string()
+        first.to_owned()
     } else {
         format!("{first} → {}", info.method)
     };
@@ -202,9 +232,32 @@ fn write_report(
             })
             .collect(),
         backends_in_flight: Some(sampled),
-        sections: Vec::new(),
+        sections: vec![(
+            "Theory beside measurement".to_owned(),
+            format!(
+                "<p class=\"theory\">{}</p>\n",
+                crate::report::esc(&theory.line())
+            ),
+        )],
     };
     crate::report::write_all(&spec.report, &page)
+}
+
+/// Theory judges a run that went as the lab was set up: faults and switches change the shares
+/// in ways it does not model, and an interrupted run stopped at no particular count.
+fn theory_of(spec: &RunSpec, report: &Report, events: &[Event], interrupted: bool) -> Theory {
+    if interrupted {
+        return Theory::not_judged("not judged: the run was interrupted");
+    }
+    if !events.is_empty() {
+        return Theory::not_judged(
+            "not judged: faults and switches change the shares in ways theory does not model",
+        );
+    }
+    if spec.lab.haproxy().is_some() {
+        return Theory::not_judged("not judged: the theory covers nginx's methods only, so far");
+    }
+    theory::lab::for_run(&spec.lab, spec.lab.balancing(), &spec.load, report)
 }
 
 /// One backend's count against the client's.
@@ -229,7 +282,7 @@ struct Check {
 fn reconcile(
     report: &Report,
     served: &[Option<u64>],
-    logged: &Result<Logged, String>,
+    logged: Option<&Result<Logged, String>>,
     faults: &[Fault],
     events: &[Event],
     concurrency: u64,
@@ -272,7 +325,10 @@ fn reconcile(
                 },
                 (None, None) => Check { id, ok: false, text: format!("{id}: its count could not be read, {client} counted") },
             };
-            witness(check, client, logged.as_ref().map(|l| l.answered.get(i).copied().unwrap_or(0)))
+            match logged {
+                Some(l) => witness(check, client, l.as_ref().map(|l| l.answered.get(i).copied().unwrap_or(0))),
+                None => check,
+            }
         })
         .collect()
 }
@@ -301,10 +357,11 @@ const SIGNAL_GRACE: std::time::Duration = std::time::Duration::from_millis(200);
 
 fn describe(
     info: &LabInfo,
-    first: Method,
+    first: &str,
     events: &[Event],
     checks: &[Check],
     interrupted: bool,
+    logged: bool,
 ) -> String {
     let mut s = String::new();
     let method = if first == info.method {
@@ -314,8 +371,8 @@ fn describe(
     };
     let _ = writeln!(
         s,
-        "lab      {} via nginx {} ({method})",
-        info.url, info.nginx_pid
+        "lab      {} via {} {} ({method})",
+        info.url, info.proxy, info.nginx_pid
     );
     for e in events {
         let _ = write!(s, "fault    +{} ms {}", e.at_ms, e.action);
@@ -359,13 +416,19 @@ fn describe(
     } else if bad.is_empty() {
         let _ = writeln!(
             s,
-            "served   by the backends' own count = the client's = nginx's access log: {}",
+            "served   by the backends' own count = the client's{}: {}",
+            if logged { " = nginx's access log" } else { "" },
             lines.join("; ")
         );
     } else {
         let _ = writeln!(
             s,
-            "FAIL: the backends' own counts, the client's and nginx's access log disagree for {bad:?}: {}",
+            "FAIL: the backends' own counts, the client's{} disagree for {bad:?}: {}",
+            if logged {
+                " and nginx's access log"
+            } else {
+                ""
+            },
             lines.join("; ")
         );
     }
