@@ -860,11 +860,12 @@ let
         license = "MIT";
         checkInputs = [
           "nginx"
+          "haproxy"
           "python3"
         ];
       }
     )
-    (expectEq "package source: Cargo.toml, Cargo.lock, crates/ and nginx/ only"
+    (expectEq "package source: Cargo.toml, Cargo.lock, crates/, nginx/ and haproxy/ only"
       {
         inherit (packageArgs.src) root;
         parts = sourceParts;
@@ -876,6 +877,7 @@ let
           "Cargo.lock"
           "crates"
           "nginx"
+          "haproxy"
         ];
       }
     )
