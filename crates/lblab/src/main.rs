@@ -46,6 +46,10 @@ use cli::{Cli, Command};
 use outcome::{Failure, Outcome};
 
 fn main() -> ExitCode {
+    // `lblab --generate …`: the completions and man pages, for packagers (lblab-generate).
+    if let Some(code) = lblab_generate::on_request(<Cli as clap::CommandFactory>::command) {
+        return code;
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => return refused_by_clap(e),
