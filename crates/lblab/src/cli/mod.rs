@@ -296,10 +296,6 @@ pub struct NginxConfigArgs {
     pub upstream_only: bool,
 }
 
-fn parse_method(s: &str) -> Result<Method, String> {
-    s.parse()
-}
-
 fn parse_proxy(s: &str) -> Result<Proxy, String> {
     s.parse()
 }

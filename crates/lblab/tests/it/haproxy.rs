@@ -304,8 +304,7 @@ fn load(url: &str, n: u64, c: u32, expect: &str) -> loadtest::Report {
 #[test]
 fn a_switch_reloads_haproxy_and_keeps_the_backends() {
     let bin = haproxy();
-    let mut up =
-        crate::common::Up::start(&["--proxy", "haproxy", "--haproxy", bin.to_str().unwrap()]);
+    let up = crate::common::Up::start(&["--proxy", "haproxy", "--haproxy", bin.to_str().unwrap()]);
     let before = up.status();
     assert_eq!(before["method"], "roundrobin");
     assert_eq!(before["proxy"], "haproxy");
