@@ -87,8 +87,9 @@ fn leastconn_sends_the_next_requests_away_from_a_busy_backend() {
     ]);
     let c = counts(&v);
     assert_eq!(c[0], 1, "{c:?}");
+    // How the twelve split between 2 and 3 depends on when each answer lands: whichever is idle
+    // when a request comes takes it.
     assert_eq!(c[1] + c[2], 12, "{c:?}");
-    assert!(c[1] >= 5 && c[2] >= 5, "{c:?}");
 }
 
 #[test]
