@@ -1143,7 +1143,10 @@ let
   labExport =
     config:
     let
-      units = lib.filterAttrs (n: _: hasPrefix "lblab-" n || n == "nginx") config.systemd.services;
+      units = lib.filterAttrs (
+        n: _: hasPrefix "lblab-" n || n == "nginx" || n == "haproxy"
+      ) config.systemd.services;
+      haproxy = config.services.lblab.proxy == "haproxy";
     in
     {
       units = mapAttrs (_: u: {
@@ -1166,15 +1169,22 @@ let
           hashKey
           consistent
           weights
+          proxy
           ;
       };
-      nginx = {
-        upstream = upstreamConfig config.services.nginx;
-        inherit (config.services.nginx) eventsConfig appendConfig;
-        listen = map (l: "${l.addr}:${toString l.port} ${concatStringsSep " " l.extraParameters}") (
-          config.services.nginx.virtualHosts.lblab.listen
-        );
-      };
+      nginx =
+        if haproxy then
+          null
+        else
+          {
+            upstream = upstreamConfig config.services.nginx;
+            inherit (config.services.nginx) eventsConfig appendConfig;
+            listen = map (l: "${l.addr}:${toString l.port} ${concatStringsSep " " l.extraParameters}") (
+              config.services.nginx.virtualHosts.lblab.listen
+            );
+          };
+      # What services.haproxy.config holds (nixpkgs' own global section comes before it).
+      haproxy = if haproxy then config.services.haproxy.config else null;
     };
   machineExport =
     test: name: number:
@@ -1216,6 +1226,11 @@ let
     (expectEq "VM tests" (attrNames vmTests) [
       "vm-dashboard"
       "vm-failover"
+      "vm-haproxy-first"
+      "vm-haproxy-leastconn"
+      "vm-haproxy-round-robin"
+      "vm-haproxy-source"
+      "vm-haproxy-switch"
       "vm-hash"
       "vm-ip-hash"
       "vm-least-conn"
