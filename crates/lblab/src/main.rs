@@ -40,6 +40,7 @@ mod spec;
 mod state;
 mod status;
 mod switch;
+mod theory;
 mod up;
 
 use cli::{Cli, Command};

@@ -12,6 +12,7 @@ use crate::fault_player::{self, Event};
 use crate::lab::{Lab, LabInfo, PeakRss};
 use crate::outcome::{Failure, Outcome, written};
 use crate::signals::{self, interrupted, say};
+use crate::theory::{self, Theory};
 
 #[derive(Serialize)]
 struct RunOutput<'a> {
@@ -26,6 +27,8 @@ struct RunOutput<'a> {
     /// program took, fails the run).
     faults_applied: bool,
     peak_rss: PeakRss,
+    /// What the method should have given, and whether the run fits.
+    theory: Theory,
 }
 
 pub async fn run(spec: RunSpec) -> Outcome {
@@ -113,7 +116,8 @@ pub async fn run(spec: RunSpec) -> Outcome {
         && witness.as_ref().is_none_or(|(ok, _)| *ok);
     // A fault that could not be applied leaves a run that is not the one asked for.
     let faults_applied = events.iter().all(|e| e.error.is_none());
-    write_report(&spec, &report, &info, &first_method, &events)?;
+    let theory = theory_of(&spec, &report, &events, signalled.is_some());
+    write_report(&spec, &report, &info, &first_method, &events, &theory)?;
     let text = if spec.load.json() {
         let out = RunOutput {
             report: &report,
@@ -122,12 +126,14 @@ pub async fn run(spec: RunSpec) -> Outcome {
             reconciled,
             faults_applied,
             peak_rss,
+            theory,
         };
         serde_json::to_string(&out).unwrap_or_default() + "\n"
     } else {
         loadtest::print_text(&report)
             + &describe(&info, &first_method, &events, &checks, signalled.is_some())
             + &witness.map(|(_, l)| l + "\n").unwrap_or_default()
+            + &format!("theory   {}\n", theory.line())
     };
     let printed = crate::output::out(&text);
     // A signal that came while the report was printed still ends the program as the signal
@@ -150,6 +156,7 @@ fn write_report(
     info: &LabInfo,
     first: &str,
     events: &[Event],
+    theory: &Theory,
 ) -> Result<(), String> {
     let label = if first == info.method {
         first.to_owned()
@@ -166,9 +173,32 @@ fn write_report(
             .filter(|e| e.not_done.is_none())
             .map(|e| (e.at_ms as f64 / 1000.0, e.action.clone()))
             .collect(),
-        sections: Vec::new(),
+        sections: vec![(
+            "Theory beside measurement".to_owned(),
+            format!(
+                "<p class=\"theory\">{}</p>\n",
+                crate::report::esc(&theory.line())
+            ),
+        )],
     };
     crate::report::write_all(&spec.report, &page)
+}
+
+/// Theory judges a run that went as the lab was set up: faults and switches change the shares
+/// in ways it does not model, and an interrupted run stopped at no particular count.
+fn theory_of(spec: &RunSpec, report: &Report, events: &[Event], interrupted: bool) -> Theory {
+    if interrupted {
+        return Theory::not_judged("not judged: the run was interrupted");
+    }
+    if !events.is_empty() {
+        return Theory::not_judged(
+            "not judged: faults and switches change the shares in ways theory does not model",
+        );
+    }
+    if spec.lab.haproxy().is_some() {
+        return Theory::not_judged("not judged: the theory covers nginx's methods only, so far");
+    }
+    theory::lab::for_run(&spec.lab, spec.lab.balancing(), &spec.load, report)
 }
 
 /// One backend's count against the client's.

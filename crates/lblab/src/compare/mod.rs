@@ -6,6 +6,7 @@ mod moved;
 mod page;
 mod runs;
 mod table;
+mod theory_view;
 
 use loadtest::BackendKey;
 use serde::Serialize;

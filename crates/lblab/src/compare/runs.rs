@@ -5,11 +5,12 @@ use lblab_config::{Method, Proxy};
 use loadtest::{BackendKey, Report, Stop};
 
 use super::measure::{self, Measured};
-use super::moved::{self, KeyMovement, MethodMovement};
+use super::moved::{self, KeyMovement, MethodMovement, MovementTheory};
 use crate::comparison::CompareSpec;
 use crate::lab::Lab;
 use crate::scenario::{Contender, Scenario};
 use crate::signals::{self, interrupted, say};
+use crate::theory::{self, Theory, keys::Phase};
 
 /// Why a compare stopped before its end.
 pub enum Halt {
@@ -65,6 +66,7 @@ pub async fn run_all(lab: &mut Lab, spec: &CompareSpec, proxy: Proxy) -> Result<
                 .map_err(|e| Halt::Failed(format!("compare: the run of {c}: {e}")))?;
         }
         tally(&report);
+        let m_weighted = m.weights.is_some();
         if let (Scenario::LoseBackend, Some(kind)) = (spec.scenario, c.keys_on()) {
             let before = moved::backend_per_key(&report, kind);
             let mut down = full.clone();
@@ -89,26 +91,62 @@ pub async fn run_all(lab: &mut Lab, spec: &CompareSpec, proxy: Proxy) -> Result<
                 after.push(moved::backend_per_key(&r, kind));
             }
             let lost_key = BackendKey::Id(lost);
+            let marked_down = moved::movement(&before, &after[0], lost_key);
+            let removed = moved::movement(&before, &after[1], lost_key);
+            let phase = |p, m: &moved::Movement| {
+                theory::keys::movement(
+                    c.method,
+                    c.consistent,
+                    lab.backends.len(),
+                    m_weighted,
+                    lost,
+                    p,
+                    m.moved(),
+                )
+            };
             movement.push(MethodMovement {
                 method: *c,
                 key: kind,
-                marked_down: moved::movement(&before, &after[0], lost_key),
-                removed: moved::movement(&before, &after[1], lost_key),
+                theory: MovementTheory {
+                    marked_down: phase(Phase::MarkedDown, &marked_down),
+                    removed: phase(Phase::Removed, &removed),
+                },
+                marked_down,
+                removed,
             });
         }
+        let theory = theory::lab::for_run(&spec.lab, &m, &spec.load, &report);
         measured.push(measure::measure(
             *c,
             (c.method == Method::Hash).then(|| m.hash_key().to_owned()),
             lab.backends.len(),
             m.weights.as_ref().map(|w| w.0.as_slice()),
+            theory,
             report,
         ));
     }
+    beside_random(&mut measured);
     let movement = (spec.scenario == Scenario::LoseBackend).then_some(KeyMovement {
         lost_backend: lost,
         methods: movement,
     });
     Ok((measured, movement, totals))
+}
+
+/// Each random-two row's max/mean beside random's, when the compare ran both.
+fn beside_random(measured: &mut [Measured]) {
+    let random: Option<Theory> = measured
+        .iter()
+        .find(|m| m.method.method == Method::Random)
+        .map(|m| m.theory.clone());
+    if let Some(r) = random {
+        for m in measured
+            .iter_mut()
+            .filter(|m| m.method.method == Method::RandomTwo)
+        {
+            m.theory.set_versus_random(&r);
+        }
+    }
 }
 
 fn fail(h: Halt, c: Contender, phase: &str) -> Halt {

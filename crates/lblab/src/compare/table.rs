@@ -38,7 +38,7 @@ pub fn text(
     }
     let _ = writeln!(
         s,
-        " {:>8} {:>8} {:>8} {:>8} {:>8} {:>7} {:>16}",
+        " {:>8} {:>8} {:>8} {:>8} {:>8} {:>7} {:>16}  theory",
         "max/min", "chi² p", "p50 ms", "p90 ms", "p99 ms", "errors", "sticky clients"
     );
     for m in measured {
@@ -59,8 +59,12 @@ pub fn text(
         let p = m.spread.p.map_or("-".into(), |p| format!("{p:.3}"));
         let _ = writeln!(
             s,
-            " {max_min:>8} {p:>8} {:>8.2} {:>8.2} {:>8.2} {:>7} {sticky:>16}",
-            m.latency_ms.p50, m.latency_ms.p90, m.latency_ms.p99, m.errors
+            " {max_min:>8} {p:>8} {:>8.2} {:>8.2} {:>8.2} {:>7} {sticky:>16}  {}",
+            m.latency_ms.p50,
+            m.latency_ms.p90,
+            m.latency_ms.p99,
+            m.errors,
+            m.theory.cell()
         );
     }
     if measured.iter().any(|m| m.stickiness.is_some()) {
@@ -100,6 +104,7 @@ pub fn text(
         );
     }
     let _ = writeln!(s);
+    s.push_str(&super::theory_view::text(measured, movement));
     let served: Vec<String> = served
         .iter()
         .enumerate()

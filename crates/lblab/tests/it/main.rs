@@ -25,6 +25,8 @@
 //! - `generated_files`: `--generate`, the shell completions and man pages.
 //! - `compare`, `run_report`, `report_files`: `lblab compare`, the chart of `run --html`, and the
 //!   files a report is written to.
+//! - `theory`: each method's measurement against what theory predicts for it, in `compare` and
+//!   `run`.
 //! - `dashboard`, `dashboard_connections`, `dashboard_browser`, `favicon`: `up --dashboard` over
 //!   HTTP, the connections it holds, and the page in Chromium.
 //!
@@ -59,3 +61,4 @@ mod scale;
 mod security;
 mod state;
 mod state_dir;
+mod theory;
