@@ -26,8 +26,9 @@
 //!   files a report is written to.
 //! - `theory`: each method's measurement against what theory predicts for it, in `compare` and
 //!   `run`.
-//! - `dashboard`, `dashboard_connections`, `dashboard_browser`, `favicon`: `up --dashboard` over
-//!   HTTP, the connections it holds, and the page in Chromium.
+//! - `dashboard`, `dashboard_connections`, `dashboard_browser`, `dashboard_chart`, `favicon`:
+//!   `up --dashboard` over HTTP, the connections it holds, the page and its rolling chart in
+//!   Chromium.
 //!
 //! `common` starts the runner and reads its answers; `dashboard_support` speaks HTTP to the
 //! dashboard and drives the browser; `svg` reads back the charts lblab draws.
@@ -41,6 +42,7 @@ mod compare;
 mod config_text;
 mod dashboard;
 mod dashboard_browser;
+mod dashboard_chart;
 mod dashboard_connections;
 mod distribution;
 mod errors;
