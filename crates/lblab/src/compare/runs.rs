@@ -1,7 +1,7 @@
 //! compare's runs: the same load under each contender in turn, nginx switched between them, and
 //! for lose-backend the runs with the last backend marked down and removed.
 
-use lblab_config::Method;
+use lblab_config::{Method, Proxy};
 use loadtest::{BackendKey, Report, Stop};
 
 use super::measure::{self, Measured};
@@ -24,8 +24,9 @@ pub type Done = (
     std::collections::BTreeMap<BackendKey, u64>,
 );
 
-pub async fn run_all(lab: &mut Lab, spec: &CompareSpec) -> Result<Done, Halt> {
-    let config = spec.load.aimed_at(lab.config.listen);
+/// Every contender in `lab`, whose balancer is `proxy` (HAProxy runs each one's counterpart).
+pub async fn run_all(lab: &mut Lab, spec: &CompareSpec, proxy: Proxy) -> Result<Done, Halt> {
+    let config = spec.load.aimed_at(lab.listen());
     let lost = spec.backends();
     let mut measured = Vec::new();
     let mut movement = Vec::new();
@@ -36,12 +37,21 @@ pub async fn run_all(lab: &mut Lab, spec: &CompareSpec) -> Result<Done, Halt> {
         }
     };
     for (i, c) in spec.contenders.iter().enumerate() {
+        let c = &spec.contender_on(*c, proxy);
         let m = spec.balancing(*c);
         // From the backends, not nginx's config: the last lose-backend run left one server out.
-        let full = m.upstream(lab.backends.iter().map(|b| b.addr).collect());
+        let servers: Vec<_> = lab.backends.iter().map(|b| b.addr).collect();
+        let full = m.upstream(servers.clone());
         let failed = |e: String| Halt::Failed(format!("compare: the run of {c} failed: {e}"));
         if i > 0 {
-            lab.run_upstream(full.clone()).await.map_err(failed)?;
+            match proxy {
+                Proxy::Nginx => lab.run_upstream(full.clone()).await,
+                Proxy::Haproxy => {
+                    let b = crate::pairs::haproxy_balancing(*c, m.weights.clone());
+                    lab.run_backend(b.backend(servers)).await
+                }
+            }
+            .map_err(failed)?;
         }
         // A Ctrl-C that came during the switch (or the previous run's tally) ends the compare
         // here rather than after one more run.
@@ -49,7 +59,12 @@ pub async fn run_all(lab: &mut Lab, spec: &CompareSpec) -> Result<Done, Halt> {
             return Err(Halt::Signal(s));
         }
         say(&format!("lblab compare: {c}"));
+        let picked_before = lab.picks().await;
         let report = load(lab, &config).await.map_err(|h| fail(h, *c, ""))?;
+        if let Some(before) = picked_before {
+            crate::haproxy::witness::run_agrees(before, lab.picks().await, &report)
+                .map_err(|e| Halt::Failed(format!("compare: the run of {c}: {e}")))?;
+        }
         tally(&report);
         let m_weighted = m.weights.is_some();
         if let (Scenario::LoseBackend, Some(kind)) = (spec.scenario, c.keys_on()) {
@@ -79,6 +94,9 @@ pub async fn run_all(lab: &mut Lab, spec: &CompareSpec) -> Result<Done, Halt> {
             let marked_down = moved::movement(&before, &after[0], lost_key);
             let removed = moved::movement(&before, &after[1], lost_key);
             let phase = |p, m: &moved::Movement| {
+                if proxy != Proxy::Nginx {
+                    return Theory::not_judged(theory::lab::NOT_NGINX);
+                }
                 theory::keys::movement(
                     c.method,
                     c.consistent,
@@ -100,7 +118,7 @@ pub async fn run_all(lab: &mut Lab, spec: &CompareSpec) -> Result<Done, Halt> {
                 removed,
             });
         }
-        let theory = theory::lab::for_run(&spec.lab, &m, &spec.load, &report);
+        let theory = theory::lab::for_run(&spec.lab, proxy, &m, &spec.load, &report);
         measured.push(measure::measure(
             *c,
             (c.method == Method::Hash).then(|| m.hash_key().to_owned()),

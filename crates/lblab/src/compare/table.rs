@@ -25,7 +25,14 @@ pub fn text(
     let _ = writeln!(s, "compare  --scenario {}: {}", spec.scenario, what);
     let _ = writeln!(s);
     let ids: Vec<BackendKey> = (1..=spec.backends()).map(BackendKey::Id).collect();
-    let _ = write!(s, "{:<17}", "method");
+    // HAProxy's rows (`haproxy roundrobin`) are longer than nginx's method names.
+    let w = measured
+        .iter()
+        .map(|m| m.method.to_string().chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(17);
+    let _ = write!(s, "{:<w$}", "method");
     for k in &ids {
         let _ = write!(s, " {:>7}", format!("b{k}"));
     }
@@ -35,7 +42,7 @@ pub fn text(
         "max/min", "chi² p", "p50 ms", "p90 ms", "p99 ms", "errors", "sticky clients"
     );
     for m in measured {
-        let _ = write!(s, "{:<17}", m.method.to_string());
+        let _ = write!(s, "{:<w$}", m.method.to_string());
         for k in &ids {
             let _ = write!(s, " {:>7}", pct(m.shares.get(k).copied().unwrap_or(0.0)));
         }

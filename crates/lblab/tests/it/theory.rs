@@ -309,3 +309,31 @@ fn run_says_its_theory_and_judges_no_run_with_faults() {
         "{t}"
     );
 }
+
+#[test]
+fn haproxy_rows_are_not_judged_by_nginx_theory() {
+    let v = compare_json(&[
+        "--proxies",
+        "nginx,haproxy",
+        "--methods",
+        "round-robin",
+        "-n",
+        "300",
+        "-c",
+        "30",
+    ]);
+    fits(&v, &[("round-robin", "exact")]);
+    let t = theory(&v, "haproxy roundrobin");
+    assert_eq!(
+        (t["kind"].as_str(), t["fits"].is_null()),
+        (Some("none"), true),
+        "{t}"
+    );
+    assert!(
+        t["expects"]
+            .as_str()
+            .unwrap()
+            .contains("HAProxy's counterparts differ"),
+        "{t}"
+    );
+}
