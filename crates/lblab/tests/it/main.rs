@@ -13,6 +13,7 @@
 //!
 //! - `distribution`: which backend answers, method by method, judged by `--expect`.
 //! - `faults`, `open_model`: the load under faults, and the open model's latency.
+//! - `lessons`: the recipes of docs/methods.md's "Scenarios that teach", with their outcomes.
 //! - `lifecycle`: `up`, `switch`, `status` and teardown, the lab's processes.
 //! - `scale`: the largest lab, and the most connections, nginx sized within the open-files limit.
 //! - `state`, `security`: the record of a running lab, when commands race or are killed, and when
@@ -53,6 +54,7 @@ mod generated_files;
 mod haproxy;
 mod help_examples;
 mod interrupts;
+mod lessons;
 mod lifecycle;
 mod load_flags;
 mod nginx_probe;

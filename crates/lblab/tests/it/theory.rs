@@ -337,3 +337,30 @@ fn haproxy_rows_are_not_judged_by_nginx_theory() {
         "{t}"
     );
 }
+
+/// compare --scenario spread: every backend holds each request 20 ms, so its active connections say
+/// how loaded it is, and random-two (the less busy of two) spreads the answers more evenly than
+/// random over 10 and over 50 backends; random stays inside its binomial band.
+#[test]
+fn spread_random_two_is_more_even_than_random_over_10_and_50_backends() {
+    for (b, n, c) in [("10", "4000", "100"), ("50", "5000", "250")] {
+        let v = compare_json(&["--scenario", "spread", "-b", b, "-n", n, "-c", c]);
+        let names: Vec<&str> = v["methods"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["method"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["random", "random-two"]);
+        fits(&v, &[("random", "band"), ("random-two", "direction")]);
+        let vr = &theory(&v, "random-two")["versus_random"];
+        assert_eq!(vr["lower"], true, "-b {b}: {vr}");
+        let p50 = v["methods"][0]["report"]["latency_ms"]["p50"]
+            .as_f64()
+            .unwrap();
+        assert!(
+            p50 >= 20.0,
+            "-b {b}: the 20 ms hold did not apply ({p50} ms)"
+        );
+    }
+}
