@@ -285,8 +285,30 @@ fn run_says_its_theory_and_judges_no_run_with_faults() {
         (Some("exact"), Some(true)),
         "{t}"
     );
-    let v = assert_passed(&["--method", "random", "-n", "600", "-c", "20"]);
+    let dir = scratch();
+    let html = dir.path().join("run.html");
+    let v = assert_passed(&[
+        "--method",
+        "random",
+        "-n",
+        "600",
+        "-c",
+        "20",
+        "--html",
+        html.to_str().unwrap(),
+    ]);
     assert_eq!(v["theory"]["kind"], "band");
+    let page = std::fs::read_to_string(&html).unwrap();
+    let verdict = v["theory"]["fits"]
+        .as_bool()
+        .map_or("no claim", |f| if f { "fits" } else { "OUTSIDE" });
+    assert!(
+        page.contains("Theory beside measurement")
+            && page.contains(&format!(
+                "<p class=\"theory\">{verdict}: each request to a backend at random"
+            )),
+        "the run's page has no theory line"
+    );
     let out = lblab()
         .args(["run", "-n", "300", "-c", "10", "--method", "random"])
         .output()
