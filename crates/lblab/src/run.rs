@@ -444,3 +444,36 @@ fn describe(
     }
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(ok: bool) -> Check {
+        Check {
+            id: 2,
+            ok,
+            text: "2: 726 served when signalled, 727 counted (1 answered between its last count and its end)".into(),
+        }
+    }
+
+    #[test]
+    fn the_log_must_name_a_backend_for_exactly_the_clients_count() {
+        let agreed = witness(check(true), 727, Ok(727));
+        assert!(agreed.ok);
+        assert_eq!(
+            agreed.text,
+            "2: 726 served when signalled, 727 counted = 727 logged (1 answered between its last count and its end)"
+        );
+        assert!(
+            !witness(check(true), 727, Ok(726)).ok,
+            "one answer fewer in the log"
+        );
+        assert!(
+            !witness(check(false), 727, Ok(727)).ok,
+            "the other witnesses disagreed"
+        );
+        let unread = witness(check(true), 727, Err(&"cannot read it".to_string()));
+        assert!(!unread.ok && unread.text.ends_with("; not logged: cannot read it"));
+    }
+}

@@ -1,5 +1,6 @@
-//! The HTML report of `lblab run --html`: its time chart draws each backend's answers per second as
-//! the JSON's timeline says, with the faults marked where they happened.
+//! The HTML report of `lblab run --html`: its time chart draws each backend's answers per bucket (the
+//! name of the test is from when the bucket was a whole second) as the JSON's timeline says, with
+//! the faults marked where they happened.
 
 use crate::common::*;
 use crate::svg::{Element, num, parse_svg};

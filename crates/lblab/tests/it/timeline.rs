@@ -68,6 +68,17 @@ fn a_kill_shows_in_the_timeline_and_the_report_marks_it() {
         );
     }
 
+    // The third witness: nginx's access log names each backend for exactly the client's count.
+    for b in 1..=3 {
+        assert_eq!(
+            v["logged"]["answered"][b - 1],
+            v["counts"][b.to_string()],
+            "backend {b}: {}",
+            v["logged"]
+        );
+    }
+    assert_eq!(v["reconciled"], true);
+
     let kill = &v["faults"][0];
     assert_eq!(kill["action"], "kill -KILL backend 2", "{kill}");
     let fired = kill["fired_ms"].as_f64().expect("the kill's actual time");
