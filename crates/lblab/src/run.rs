@@ -183,7 +183,7 @@ pub async fn run(spec: RunSpec) -> Outcome {
                 &events,
                 &checks,
                 signalled.is_some(),
-                logged.is_some(),
+                logged.as_ref(),
             )
             + &witness.map(|(_, l)| l + "\n").unwrap_or_default()
             + &format!("theory   {}\n", theory.line())
@@ -364,7 +364,7 @@ fn describe(
     events: &[Event],
     checks: &[Check],
     interrupted: bool,
-    logged: bool,
+    logged: Option<&Result<Logged, String>>,
 ) -> String {
     let mut s = String::new();
     let method = if first == info.method {
@@ -420,19 +420,41 @@ fn describe(
         let _ = writeln!(
             s,
             "served   by the backends' own count = the client's{}: {}",
-            if logged { " = nginx's access log" } else { "" },
+            if logged.is_some() {
+                " = nginx's access log"
+            } else {
+                ""
+            },
             lines.join("; ")
         );
     } else {
         let _ = writeln!(
             s,
             "FAIL: the backends' own counts, the client's{} disagree for {bad:?}: {}",
-            if logged {
+            if logged.is_some() {
                 " and nginx's access log"
             } else {
                 ""
             },
             lines.join("; ")
+        );
+    }
+    // What nginx did with the tries that failed: each went on to the next upstream, and the log
+    // shows the retries the client never saw.
+    if let Some(Ok(l)) = logged
+        && l.passed_on.iter().any(|&n| n > 0)
+    {
+        let tries: Vec<String> = l
+            .passed_on
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| **n > 0)
+            .map(|(i, n)| format!("{}: {n}", i + 1))
+            .collect();
+        let _ = writeln!(
+            s,
+            "logged   tries that failed on a backend and went on to the next: {}",
+            tries.join(", ")
         );
     }
     let failed = events.iter().filter(|e| e.error.is_some()).count();
