@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use tokio::task::JoinSet;
 
-use crate::{probe, procfs};
+use crate::procfs;
 
 /// A backend to ask: its id, its address, and the process that must still be running there.
 pub struct Target {
@@ -123,10 +123,41 @@ impl Sampled {
     }
 }
 
+/// The backend's `in_flight`, over HTTP/1.1: the answer is read by its length and the connection
+/// closed by this side first. A connection the server closes first (HTTP/1.0, as `probe::get`
+/// speaks) leaves a TIME_WAIT on the backend's own port for a minute; a sample every 20 ms left
+/// dozens there, and once the backend was killed, a listener bound to its port (another program
+/// taking it) could meet `EADDRINUSE`. Closed from here, the TIME_WAIT is on this side's port.
 async fn in_flight(addr: SocketAddr) -> Option<u64> {
-    let (status, body) = probe::get(addr, "/stats").await.ok()?;
-    if status != 200 {
-        return None;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.ok()?;
+    s.write_all(format!("GET /stats HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes())
+        .await
+        .ok()?;
+    let mut buf = Vec::with_capacity(512);
+    let mut chunk = [0u8; 512];
+    loop {
+        let n = s.read(&mut chunk).await.ok()?;
+        if n == 0 || buf.len() > 16 * 1024 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        let text = std::str::from_utf8(&buf).ok()?;
+        let Some((head, body)) = text.split_once("\r\n\r\n") else {
+            continue;
+        };
+        if !head.starts_with("HTTP/1.1 200") {
+            return None;
+        }
+        let length: usize = head.lines().find_map(|l| {
+            let (name, value) = l.split_once(':')?;
+            name.eq_ignore_ascii_case("content-length")
+                .then(|| value.trim().parse().ok())
+                .flatten()
+        })?;
+        if body.len() >= length {
+            return serde_json::from_str::<serde_json::Value>(&body[..length]).ok()?["in_flight"]
+                .as_u64();
+        }
     }
-    serde_json::from_str::<serde_json::Value>(&body).ok()?["in_flight"].as_u64()
 }
