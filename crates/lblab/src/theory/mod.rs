@@ -282,7 +282,7 @@ fn by_connections(case: &Case, counts: &[u64], shares: &[f64]) -> Theory {
     let mut t = binomial(
         counts,
         shares,
-        "no exact band: at least as even as random, each inside random's band",
+        "no exact band: with equally fast backends at least as even as random, each inside random's band",
     );
     t.kind = Kind::Direction;
     t.expects
