@@ -219,8 +219,14 @@ mod tests {
         assert_eq!(HaproxyMethod::Hdr("X-Key".into()).balance(), "hdr(X-Key)");
         let aliases: BTreeMap<String, String> = serde_json::from_str(ALIASES_JSON).unwrap();
         for (nginx, haproxy) in aliases {
-            assert!(nginx.parse::<crate::Method>().is_ok(), "{nginx} is not nginx's");
-            assert!(HaproxyMethod::from_nginx_name(&nginx).is_some(), "{haproxy}");
+            assert!(
+                nginx.parse::<crate::Method>().is_ok(),
+                "{nginx} is not nginx's"
+            );
+            assert!(
+                HaproxyMethod::from_nginx_name(&nginx).is_some(),
+                "{haproxy}"
+            );
         }
         for bad in [
             "ip-hash",
