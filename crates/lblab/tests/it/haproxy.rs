@@ -390,3 +390,105 @@ fn a_switch_reloads_haproxy_and_keeps_the_backends() {
         crate::common::lab_pids(&before)
     );
 }
+
+#[test]
+fn compare_puts_each_nginx_method_beside_its_haproxy_counterpart() {
+    let bin = haproxy();
+    let out = lblab()
+        .args([
+            "compare",
+            "--proxies",
+            "nginx,haproxy",
+            "--haproxy",
+            bin.to_str().unwrap(),
+            "--methods",
+            "round-robin,least-conn,random-two",
+            "-n",
+            "300",
+            "-c",
+            "30",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows: Vec<&str> = v["methods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["method"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            "round-robin",
+            "haproxy roundrobin",
+            "least-conn",
+            "haproxy leastconn",
+            "random-two",
+            "haproxy random(2)"
+        ]
+    );
+    assert_eq!(v["reconciled"], true, "{v}");
+    for row in &v["methods"].as_array().unwrap()[..2] {
+        assert_eq!(
+            row["counts"],
+            serde_json::json!({"1": 100, "2": 100, "3": 100}),
+            "{row}"
+        );
+    }
+    // What HAProxy cannot stand beside nginx in is refused before anything starts.
+    for (args, says) in [
+        (&["--scenario", "lose-backend"][..], "lose-backend"),
+        (
+            &["--hash-key", "$uri", "--methods", "hash"][..],
+            "no HAProxy counterpart",
+        ),
+        (&["--proxies", "haproxy,haproxy"][..], "twice"),
+    ] {
+        let mut all = vec!["compare", "--proxies", "nginx,haproxy"];
+        all.extend_from_slice(args);
+        let out = lblab().args(&all).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{all:?}");
+        assert!(stderr(&out).contains(says), "{all:?}: {}", stderr(&out));
+    }
+}
+
+#[test]
+fn what_haproxy_cannot_do_in_the_lab_yet_is_refused_in_one_line() {
+    for (args, says) in [
+        (
+            &["up", "--proxy", "haproxy", "--dashboard"][..],
+            "--dashboard drives nginx",
+        ),
+        (&["run", "--haproxy", "haproxy"][..], "add --proxy haproxy"),
+        (
+            &[
+                "run",
+                "--proxy",
+                "haproxy",
+                "--fault",
+                "switch:least-conn@1s",
+                "-d",
+                "2s",
+            ][..],
+            "switch:METHOD",
+        ),
+        (
+            &["run", "--proxy", "haproxy", "--weights", "1,300,1"][..],
+            "1 to 256",
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = lblab()
+            .args(args)
+            .env("LBLAB_STATE_DIR", dir.path())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+}
