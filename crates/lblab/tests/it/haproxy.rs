@@ -492,3 +492,31 @@ fn what_haproxy_cannot_do_in_the_lab_yet_is_refused_in_one_line() {
         assert!(err.contains(says), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn haproxy_is_torn_down_whichever_way_the_lab_stops() {
+    use crate::common::{Up, assert_all_gone, children_of, lab_pids, signal};
+    use std::time::Duration;
+
+    // A run that passes and one that fails leave no process and no prefix.
+    for expect in ["round-robin", "one"] {
+        let (code, v) = run_json(&["--proxy", "haproxy", "-n", "300", "--expect", expect]);
+        assert_eq!(code, if expect == "one" { 1 } else { 0 });
+        assert_all_gone(&lab_pids(&v["lab"]), Duration::from_secs(5));
+        let prefix = v["lab"]["prefix"].as_str().unwrap();
+        assert!(
+            !std::path::Path::new(prefix).exists(),
+            "{prefix} left behind"
+        );
+    }
+    // A runner killed with SIGKILL takes HAProxy's master and its worker with it.
+    let mut up = Up::start(&["--proxy", "haproxy"]);
+    let status = up.status();
+    let mut all = lab_pids(&status);
+    let workers = children_of(status["nginx_pid"].as_u64().unwrap() as u32);
+    assert!(!workers.is_empty(), "HAProxy's master has no worker");
+    all.extend(workers);
+    signal(up.child.id(), libc::SIGKILL);
+    let _ = up.child.wait();
+    assert_all_gone(&all, Duration::from_secs(5));
+}
