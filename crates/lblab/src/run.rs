@@ -21,8 +21,12 @@ struct RunOutput<'a> {
     lab: LabInfo,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     faults: Vec<Event>,
-    /// Every backend that can still be asked served exactly what the client counted for it.
+    /// Every backend that can still be asked served exactly what the client counted for it (and,
+    /// with HAProxy, its picks equal the client's counts).
     reconciled: bool,
+    /// HAProxy's own count of its picks per server (`lbtot`), backend 1 first; absent for nginx.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    picked: Option<Vec<u64>>,
     /// Every fault was done as asked (one that could not be, such as a restart whose port another
     /// program took, fails the run).
     faults_applied: bool,
@@ -124,6 +128,7 @@ pub async fn run(spec: RunSpec) -> Outcome {
             lab: info,
             faults: events,
             reconciled,
+            picked: picks.and_then(Result::ok),
             faults_applied,
             peak_rss,
             theory,

@@ -40,6 +40,11 @@ fn roundrobin_over_three_backends_is_exact_thirds_and_lbtot_agrees() {
     let v = passed(&["-n", "999", "-c", "999", "--expect", "round-robin"]);
     assert_eq!(counts(&v), [333, 333, 333]);
     assert_eq!(v["lab"]["method"], "roundrobin");
+    assert_eq!(
+        v["picked"],
+        serde_json::json!([333, 333, 333]),
+        "HAProxy's own lbtot"
+    );
     // The run's text says what HAProxy itself counted, and that it agrees.
     let out = lblab()
         .args(["run", "--proxy", "haproxy", "-n", "300", "-c", "30"])
