@@ -115,7 +115,16 @@ pub async fn run_all(lab: &mut Lab, spec: &CompareSpec, proxy: Proxy) -> Result<
                 removed,
             });
         }
-        let theory = theory::lab::for_run(&spec.lab, &m, &spec.load, &report);
+        // The theory is of nginx's methods: HAProxy's counterpart is judged by it where the
+        // algorithm is the same, and source, which hashes the whole address where ip_hash hashes
+        // the /24, is not.
+        let theory = if c.proxy == Proxy::Haproxy && c.method == Method::IpHash {
+            Theory::not_judged(
+                "HAProxy's source hashes the whole client address; the theory is of nginx's ip_hash (the /24)",
+            )
+        } else {
+            theory::lab::for_run(&spec.lab, &m, &spec.load, &report)
+        };
         measured.push(measure::measure(
             *c,
             (c.method == Method::Hash).then(|| m.hash_key().to_owned()),
