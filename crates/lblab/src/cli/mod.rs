@@ -164,7 +164,7 @@ pub struct CompareArgs {
     #[arg(long, value_name = "P1,P2", value_delimiter = ',', value_parser = parse_proxy)]
     pub proxies: Vec<Proxy>,
 
-    /// The workload: even, slow-backend, many-clients, keys, lose-backend.
+    /// The workload: even, slow-backend, many-clients, keys, lose-backend, spread.
     #[arg(long, default_value = "even", value_name = "NAME", value_parser = parse_scenario)]
     pub scenario: crate::scenario::Scenario,
 
