@@ -29,8 +29,12 @@ struct RunOutput<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     logged: Option<&'a Logged>,
     /// Every backend that can still be asked served exactly what the client counted for it, and
-    /// nginx's access log names each backend for exactly as many answers as the client counted.
+    /// nginx's access log (or, with HAProxy, its picks) names each backend for exactly as many
+    /// answers as the client counted.
     reconciled: bool,
+    /// HAProxy's own count of its picks per server (`lbtot`), backend 1 first; absent for nginx.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    picked: Option<Vec<u64>>,
     /// Every fault was done as asked (one that could not be, such as a restart whose port another
     /// program took, fails the run).
     faults_applied: bool,
@@ -170,6 +174,7 @@ pub async fn run(spec: RunSpec) -> Outcome {
             backends_in_flight: &sampled,
             logged: logged.as_ref().and_then(|l| l.as_ref().ok()),
             reconciled,
+            picked: picks.and_then(Result::ok),
             faults_applied,
             peak_rss,
             theory,

@@ -40,6 +40,11 @@ fn roundrobin_over_three_backends_is_exact_thirds_and_lbtot_agrees() {
     let v = passed(&["-n", "999", "-c", "999", "--expect", "round-robin"]);
     assert_eq!(counts(&v), [333, 333, 333]);
     assert_eq!(v["lab"]["method"], "roundrobin");
+    assert_eq!(
+        v["picked"],
+        serde_json::json!([333, 333, 333]),
+        "HAProxy's own lbtot"
+    );
     // The run's text says what HAProxy itself counted, and that it agrees.
     let out = lblab()
         .args(["run", "--proxy", "haproxy", "-n", "300", "-c", "30"])
@@ -302,6 +307,15 @@ fn load(url: &str, n: u64, c: u32, expect: &str) -> loadtest::Report {
         .expect("load runs")
 }
 
+/// HAProxy's master's live workers: a worker that has exited may stay a zombie until the master
+/// reaps it, and is not one.
+fn live_workers(master: u32) -> Vec<u64> {
+    crate::common::children_of(master)
+        .into_iter()
+        .filter(|&p| crate::common::alive(p))
+        .collect()
+}
+
 #[test]
 fn a_switch_reloads_haproxy_and_keeps_the_backends() {
     let bin = haproxy();
@@ -313,7 +327,7 @@ fn a_switch_reloads_haproxy_and_keeps_the_backends() {
     let master = before["nginx_pid"].as_u64().unwrap() as u32;
     let r = load(&url, 300, 30, "round-robin");
     assert!(r.passed, "{:?}", r.expectations);
-    let workers = crate::common::children_of(master);
+    let workers = live_workers(master);
 
     // A new method is a seamless reload: the master stays, its worker is a new one.
     let out = up
@@ -333,7 +347,7 @@ fn a_switch_reloads_haproxy_and_keeps_the_backends() {
         crate::common::lab_pids(&before),
         crate::common::lab_pids(&after)
     );
-    let now = crate::common::children_of(master);
+    let now = live_workers(master);
     assert!(
         now.iter().all(|p| !workers.contains(p)),
         "{workers:?} → {now:?}"
@@ -348,7 +362,7 @@ fn a_switch_reloads_haproxy_and_keeps_the_backends() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
-    let workers = crate::common::children_of(master);
+    let workers = live_workers(master);
     let out = up
         .cmd("switch")
         .args(["--weights", "1,2,3"])
@@ -360,11 +374,7 @@ fn a_switch_reloads_haproxy_and_keeps_the_backends() {
         "{}",
         crate::common::stdout(&out)
     );
-    assert_eq!(
-        crate::common::children_of(master),
-        workers,
-        "a worker changed"
-    );
+    assert_eq!(live_workers(master), workers, "a worker changed");
     let r = load(&url, 600, 1, "round-robin:1,2,3");
     assert!(r.passed, "after the weights: {:?}", r.expectations);
     let conf = std::fs::read_to_string(up.status()["config"].as_str().unwrap()).unwrap();
@@ -389,4 +399,134 @@ fn a_switch_reloads_haproxy_and_keeps_the_backends() {
         crate::common::lab_pids(&up.status()),
         crate::common::lab_pids(&before)
     );
+}
+
+#[test]
+fn compare_puts_each_nginx_method_beside_its_haproxy_counterpart() {
+    let bin = haproxy();
+    let out = lblab()
+        .args([
+            "compare",
+            "--proxies",
+            "nginx,haproxy",
+            "--haproxy",
+            bin.to_str().unwrap(),
+            "--methods",
+            "round-robin,least-conn,random-two",
+            "-n",
+            "300",
+            "-c",
+            "30",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows: Vec<&str> = v["methods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["method"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            "round-robin",
+            "haproxy roundrobin",
+            "least-conn",
+            "haproxy leastconn",
+            "random-two",
+            "haproxy random(2)"
+        ]
+    );
+    assert_eq!(v["reconciled"], true, "{v}");
+    for row in &v["methods"].as_array().unwrap()[..2] {
+        assert_eq!(
+            row["counts"],
+            serde_json::json!({"1": 100, "2": 100, "3": 100}),
+            "{row}"
+        );
+    }
+    // What HAProxy cannot stand beside nginx in is refused before anything starts.
+    for (args, says) in [
+        (&["--scenario", "lose-backend"][..], "lose-backend"),
+        (
+            &["--hash-key", "$uri", "--methods", "hash"][..],
+            "no HAProxy counterpart",
+        ),
+        (&["--proxies", "haproxy,haproxy"][..], "twice"),
+    ] {
+        let mut all = vec!["compare", "--proxies", "nginx,haproxy"];
+        all.extend_from_slice(args);
+        let out = lblab().args(&all).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{all:?}");
+        assert!(stderr(&out).contains(says), "{all:?}: {}", stderr(&out));
+    }
+}
+
+#[test]
+fn what_haproxy_cannot_do_in_the_lab_yet_is_refused_in_one_line() {
+    for (args, says) in [
+        (
+            &["up", "--proxy", "haproxy", "--dashboard"][..],
+            "--dashboard drives nginx",
+        ),
+        (&["run", "--haproxy", "haproxy"][..], "add --proxy haproxy"),
+        (
+            &[
+                "run",
+                "--proxy",
+                "haproxy",
+                "--fault",
+                "switch:least-conn@1s",
+                "-d",
+                "2s",
+            ][..],
+            "switch:METHOD",
+        ),
+        (
+            &["run", "--proxy", "haproxy", "--weights", "1,300,1"][..],
+            "1 to 256",
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = lblab()
+            .args(args)
+            .env("LBLAB_STATE_DIR", dir.path())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn haproxy_is_torn_down_whichever_way_the_lab_stops() {
+    use crate::common::{Up, assert_all_gone, children_of, lab_pids, signal};
+    use std::time::Duration;
+
+    // A run that passes and one that fails leave no process and no prefix.
+    for expect in ["round-robin", "one"] {
+        let (code, v) = run_json(&["--proxy", "haproxy", "-n", "300", "--expect", expect]);
+        assert_eq!(code, if expect == "one" { 1 } else { 0 });
+        assert_all_gone(&lab_pids(&v["lab"]), Duration::from_secs(5));
+        let prefix = v["lab"]["prefix"].as_str().unwrap();
+        assert!(
+            !std::path::Path::new(prefix).exists(),
+            "{prefix} left behind"
+        );
+    }
+    // A runner killed with SIGKILL takes HAProxy's master and its worker with it.
+    let mut up = Up::start(&["--proxy", "haproxy"]);
+    let status = up.status();
+    let mut all = lab_pids(&status);
+    let workers = children_of(status["nginx_pid"].as_u64().unwrap() as u32);
+    assert!(!workers.is_empty(), "HAProxy's master has no worker");
+    all.extend(workers);
+    signal(up.child.id(), libc::SIGKILL);
+    let _ = up.child.wait();
+    assert_all_gone(&all, Duration::from_secs(5));
 }
