@@ -67,9 +67,11 @@ pub struct LoadArgs {
     )]
     pub headers: Vec<HeaderTemplate>,
 
-    /// Fail (exit 1) unless the distribution is as expected; repeatable. One of: round-robin,
+    /// Fail (exit 1) unless the run is as expected; repeatable. The distribution: round-robin,
     /// round-robin:W1,W2,…, one, uniform, uniform:W1,W2,…, backends=K, sticky, max-share:ID=P%,
-    /// min-share:ID=P%.
+    /// min-share:ID=P%. Thresholds (quote them for the shell): p50<T, p90<T, p95<T, p99<T, p999<T,
+    /// max<T, mean<T with T in us, ms or s; errors=0, errors<N, errors<P%; rps>N; one backend's
+    /// latency or rate as backend=ID:p99<50ms.
     #[arg(long = "expect", value_name = "SPEC", value_parser = Expectation::parse)]
     pub expectations: Vec<Expectation>,
 

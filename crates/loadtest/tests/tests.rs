@@ -33,3 +33,5 @@ mod report;
 mod source_ip;
 /// Which statuses count as answers, and `--ok-status`.
 mod statuses;
+/// Thresholds in `--expect` (latency, errors, rate, per backend) against real backends.
+mod thresholds;
