@@ -7,6 +7,7 @@ use clap::Args;
 use clap::error::ErrorKind;
 use reqwest::Url;
 
+use crate::arrivals::{Arrivals, check_arrivals};
 use crate::config::{Config, MaxErrors};
 use crate::config::{Engine, default_threads};
 use crate::duration::parse_duration;
@@ -38,6 +39,16 @@ pub struct LoadArgs {
     // as out of range, rather than clap's tip to write `-- -5`, which would make it the URL.
     #[arg(long, value_name = "R", allow_negative_numbers = true, value_parser = parse_rate)]
     pub rate: Option<f64>,
+
+    /// With --rate: how the requests are spaced, evenly (uniform) or as a Poisson process whose
+    /// gaps are random with mean 1/R (poisson, the bursts of independent users).
+    #[arg(long, value_enum, default_value = "uniform")]
+    pub arrivals: Arrivals,
+
+    /// With --arrivals poisson: the seed of the drawn arrivals, so a run can be repeated (default: a
+    /// fresh one, printed in the report).
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
 
     /// Send for this long instead of a number of requests (e.g. 10s, 500ms, 2m).
     #[arg(short = 'd', long, allow_hyphen_values = true, value_parser = parse_duration, conflicts_with = "requests")]
@@ -102,6 +113,8 @@ impl LoadArgs {
             duration: self.duration,
             concurrency: self.concurrency,
             rate: self.rate,
+            arrivals: self.arrivals,
+            seed: self.seed,
             threads: self.threads.map_or_else(default_threads, |t| t as usize),
             keep_alive: !self.no_keep_alive,
             timeout: self.timeout,
@@ -130,6 +143,7 @@ impl LoadArgs {
         if let Some(k) = backends {
             check_expectations(&self.expectations, k)?;
         }
+        check_arrivals(self.rate, self.arrivals, self.seed)?;
         let ips: Vec<IpAddr> = self.source_ips.iter().flatten().copied().collect();
         check_source_ips(&ips, target)?;
         let threads = self.threads.map_or_else(default_threads, |t| t as usize);

@@ -2,6 +2,7 @@
 //! it, and checks the distribution against an expectation. The `loadtest` binary and `lblab run` both
 //! drive it through [`run`].
 
+mod arrivals;
 mod attribution;
 mod backend_key;
 pub mod cli;
@@ -26,6 +27,7 @@ mod stop;
 mod tally;
 mod timeline;
 
+pub use arrivals::Arrivals;
 pub use backend_key::BackendKey;
 pub use config::{Config, MaxErrors};
 pub use duration::parse_duration;

@@ -29,6 +29,9 @@ pub struct BackendReport {
     /// Of the answered requests, 0.0–1.0.
     pub share: f64,
     pub latency_ms: Latency,
+    /// With `--rate`: from the send (service time); `latency_ms` is from when it was due.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_latency_ms: Option<Latency>,
 }
 
 /// The result of a run; `--json` prints it as is (the README documents the schema).
@@ -65,6 +68,10 @@ pub struct Report {
     pub errors_per_s: f64,
     /// Of the answered requests; failed ones are only counted, in `errors`.
     pub latency_ms: Latency,
+    /// With `--rate`: the latencies of the answered requests from their send (service time);
+    /// `latency_ms` is then from when each was due (what the users of the service experience).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_latency_ms: Option<Latency>,
     pub backends: BTreeMap<BackendKey, BackendReport>,
     /// Per client (source address and the values of varying headers) → backend → count; present
     /// when the run used several source addresses or varying headers.

@@ -27,6 +27,8 @@ mod keep_alive;
 mod lean_engine;
 /// The open-files limit and `-c`.
 mod open_files;
+/// `--rate`: both latencies, a stall, the delivered rate, Poisson arrivals.
+mod rate;
 /// The text report.
 mod report;
 /// `--source-ip` addresses the run cannot send from.

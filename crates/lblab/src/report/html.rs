@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use loadtest::BackendKey;
 
 use super::charts::{Page, backend_latency_chart, latency_chart, share_chart, timeline_chart};
+use super::rate::rate_table;
 use super::svg::esc;
 
 const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:2em auto;max-width:1000px;color:#222;padding:0 1em}
@@ -26,6 +27,9 @@ pub fn page(p: &Page) -> String {
     );
     s.push_str(&share_chart(p));
     s.push_str(&numbers(p));
+    if let Some(t) = rate_table(p) {
+        s.push_str(&t);
+    }
     if let Some(t) = timeline_chart(p) {
         s.push_str(&t);
     }

@@ -75,6 +75,7 @@ pub async fn run_until(config: &Config, stop: &Stop) -> Result<Report, String> {
         interrupted: shared.stop.is_triggered(),
         schedule: shared.schedule.as_ref(),
         deadline: shared.deadline,
+        service: shared.service.as_ref(),
     };
     Ok(totals.into_report(config, &shared.latencies, ending))
 }

@@ -4,6 +4,7 @@
 //! tallies are merged into [`Totals`], which become the report.
 
 mod latencies;
+mod service;
 mod summary;
 mod totals;
 
@@ -43,6 +44,10 @@ pub(crate) struct TaskTally {
     samples: Vec<u64>,
     /// How many samples are held before they are recorded.
     buffer_cap: usize,
+    /// With `--rate`: the latencies from the send, not yet recorded (see `service`).
+    service_samples: Vec<u64>,
+    /// When this task sent its first and its last request, for the delivered rate.
+    sends: Option<(Instant, Instant)>,
 }
 
 impl TaskTally {
@@ -60,6 +65,8 @@ impl TaskTally {
             timeline: timeline_seconds.map(TaskTimeline::new),
             samples: Vec::with_capacity(buffer_cap.min(64)),
             buffer_cap,
+            service_samples: Vec::new(),
+            sends: None,
         }
     }
 

@@ -17,6 +17,8 @@ pub(crate) struct Ending<'a> {
     pub schedule: Option<&'a Schedule>,
     /// With a duration: when the run was to stop sending.
     pub deadline: Option<Instant>,
+    /// With `--rate`: the latencies from the send, beside those from when each request was due.
+    pub service: Option<&'a Latencies>,
 }
 
 impl Totals {
@@ -36,6 +38,7 @@ impl Totals {
                         count: n,
                         share,
                         latency_ms: latencies.of(k),
+                        service_latency_ms: ending.service.map(|s| s.of(k)),
                     },
                 )
             })
@@ -48,6 +51,12 @@ impl Totals {
             .zip(config.rate)
             .map(|(s, rate)| ScheduleReport {
                 rate,
+                delivered_rate: super::service::delivered_rate(
+                    self.sends,
+                    requests + self.unanswered,
+                ),
+                arrivals: config.arrivals,
+                seed: s.seed(),
                 late,
                 missed: ending
                     .deadline
@@ -69,6 +78,7 @@ impl Totals {
             rps: per_second(ok, secs),
             errors_per_s: per_second(errors, secs),
             latency_ms: latencies.answered(),
+            service_latency_ms: ending.service.map(Latencies::answered),
             backends,
             clients,
             expectations: Vec::new(),
