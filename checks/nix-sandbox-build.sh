@@ -23,7 +23,9 @@
 #   visible (asserted inside before the build);
 # - a cleared environment with Nix's variables (HOME=/homeless-shelter, which does not exist,
 #   TMPDIR=/build, NIX_BUILD_CORES, …) and the hooks' own (RUST_LOG empty, the strip setting);
-# - the hooks' cargo commands, as they print them.
+# - the hooks' cargo commands, as they print them; package.nix's postInstall, with a stand-in
+#   of installShellFiles' setup hook (checks/nix-sandbox/install-shell-files.sh), and the files it
+#   must install (man pages, completions) asserted;
 #
 # What it cannot reproduce: nixpkgs' own rustc, cargo, nginx, python3 and C toolchain (the host's
 # are copied in, and since they are the host's binaries, the host's shared libraries and gcc's own
@@ -110,6 +112,7 @@ var("dont_parallel_tests", "1" if d["dontUseCargoParallelTests"] else "")
 var("do_check", "1" if d["doCheck"] else "")
 var("build_type", d["buildType"]); var("check_type", d["checkType"])
 var("lock_file", d["cargoLockFile"])
+var("post_install", d["postInstall"])
 EOF
 )"
 [ -z "$src_root" ] || die "package.nix's source root is $src_root, not the repository: the simulation copies from the repository's root"
@@ -203,8 +206,18 @@ mkdir -p "$(host_of "$rust")"
 # What package.nix names as inputs, mapped to the host's programs. A name the table lacks stops
 # the simulation: it must be taught the input, not run without it.
 input_path=""
+# Inputs that are setup hooks (nix-support/setup-hook in their store path), which the builder
+# sources as stdenv does.
+hook_inputs=()
 for name in "${native_build_inputs[@]}" "${native_check_inputs[@]}"; do
   case $name in
+  installShellFiles)
+    dir=$(path_of "install-shell-files")
+    mkdir -p "$(host_of "$dir")/nix-support"
+    cp checks/nix-sandbox/install-shell-files.sh "$(host_of "$dir")/nix-support/setup-hook"
+    hook_inputs+=("$dir")
+    continue
+    ;;
   nginx) add_tools nginx "nginx=$(command -v nginx || echo /usr/sbin/nginx)" ;;
   python3) add_tools python3 "python3=$(readlink -f /usr/bin/python3)" ;;
   util-linux) add_tools util-linux prlimit setpriv unshare nsenter ;;
@@ -285,6 +298,8 @@ sandbox() {
     --setenv checkFlags "${check_flags[*]}" \
     --setenv dontUseCargoParallelTests "$dont_parallel_tests" \
     --setenv doCheck "$do_check" \
+    --setenv postInstall "$post_install" \
+    --setenv setupHookInputs "${hook_inputs[*]}" \
     --setenv nginx "${tool_dirs[nginx]}" \
     --setenv LBLAB_SANDBOX_NO_HOST "/usr/bin /usr/sbin /usr/local /root /usr/share" \
     "$@"

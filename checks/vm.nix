@@ -125,6 +125,78 @@ in
     ];
   } ''client.succeed("loadtest http://lab/ --backends 3 -n 600 -c 30 --expect round-robin:1,2,3")'';
 
+  # Each backend's /metrics, read on the lab (the backends take loopback only): after 300
+  # round-robin requests each counts 100 more, in its counter and in its histogram, and nothing
+  # is left in flight. Where the machine runs Prometheus (the NixOS VM, not checks/systemd.sh's
+  # containers, which run the lab's own units only), Prometheus scrapes the three targets the
+  # module gave it and its sum agrees.
+  vm-metrics =
+    pkgs.testers.runNixOSTest {
+      name = "lblab-metrics";
+      nodes = {
+        lab = {
+          imports = [
+            (labNode {
+              method = "round-robin";
+              prometheus.scrape = true;
+            })
+          ];
+          services.prometheus = {
+            enable = true;
+            globalConfig.scrape_interval = "1s";
+          };
+        };
+        client = clientNode;
+      };
+      testScript = ready + ''
+        import json
+        import re
+
+
+        def metrics():
+            """{backend: (requests_total, histogram _count, in flight)} from each /metrics."""
+            out = {}
+            for i in (1, 2, 3):
+                text = lab.succeed(f"curl -sf http://127.0.0.1:{8000 + i}/metrics")
+                values = {}
+                for name in ("requests_total", "request_duration_seconds_count", "requests_in_flight"):
+                    found = re.search(rf'^lblab_backend_{name}{{backend="{i}"}} (\S+)$', text, re.M)
+                    assert found is not None, f"backend {i}: no {name} in:\n{text}"
+                    values[name] = float(found.group(1))
+                out[i] = values
+            return out
+
+
+        before = metrics()
+        client.succeed("loadtest http://lab/ --backends 3 -n 300 -c 30 --expect round-robin")
+        after = metrics()
+        print(f"/metrics before: {before}\n/metrics after: {after}")
+        for i in (1, 2, 3):
+            for name in ("requests_total", "request_duration_seconds_count"):
+                delta = after[i][name] - before[i][name]
+                assert delta == 100, f"backend {i}: {name} grew by {delta}, not 100"
+            assert after[i]["requests_in_flight"] == 0, f"backend {i}: {after[i]}"
+
+        if lab.execute("systemctl cat prometheus.service")[0] == 0:
+            lab.wait_for_unit("prometheus.service")
+            total = sum(after[i]["requests_total"] for i in (1, 2, 3))
+            query = "http://127.0.0.1:9090/api/v1/query?query=sum(lblab_backend_requests_total)"
+            lab.wait_until_succeeds(
+                f"curl -sf '{query}' | grep -q '\"{int(total)}\"'", timeout=60
+            )
+            targets = json.loads(lab.succeed("curl -sf http://127.0.0.1:9090/api/v1/targets"))
+            up = sorted(
+                t["labels"]["instance"]
+                for t in targets["data"]["activeTargets"]
+                if t["labels"]["job"] == "lblab" and t["health"] == "up"
+            )
+            assert up == [f"127.0.0.1:{8000 + i}" for i in (1, 2, 3)], f"targets up: {up}"
+            print(f"Prometheus scraped {up}, sum {int(total)}")
+        else:
+            print("no prometheus.service on this machine (checks/systemd.sh): /metrics read with curl only")
+      '';
+    };
+
   vm-ip-hash = labTest "ip-hash" {
     method = "ip-hash";
   } ''client.succeed("loadtest http://lab/ --backends 3 -n 300 -c 30 --expect one")'';

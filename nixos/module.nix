@@ -44,6 +44,17 @@ let
   addrOf = id: hostPort cfg.address (portOf id);
   unitOf = id: "lblab-backend-${toString id}";
 
+  # Where a Prometheus on this machine reaches backend `id`: a wildcard address is scraped over
+  # loopback, which the backends always accept.
+  scrapeAddress =
+    if cfg.address == "0.0.0.0" then
+      "127.0.0.1"
+    else if cfg.address == "::" then
+      "::1"
+    else
+      cfg.address;
+  scrapeTargetOf = id: hostPort scrapeAddress (portOf id);
+
   # null, or the delay of backend `id`: a number of milliseconds or "MIN-MAX".
   delayOf =
     id:
@@ -229,6 +240,20 @@ in
       '';
     };
 
+    prometheus.scrape = lib.mkOption {
+      type = lib.types.bool;
+      default = false;
+      example = true;
+      description = ''
+        Let this machine's Prometheus scrape the backends: when
+        {option}`services.prometheus.enable` is set, adds the job `lblab` to
+        {option}`services.prometheus.scrapeConfigs`, with each backend's `/metrics` as a target
+        (on {option}`address`, or on loopback when that is a wildcard address). Each backend
+        labels its series with `backend="N"`: requests served, in flight, and a latency
+        histogram. Without Prometheus enabled it adds nothing.
+      '';
+    };
+
     extraUpstreams = lib.mkOption {
       type = lib.types.listOf lib.types.str;
       default = [ ];
@@ -355,6 +380,16 @@ in
         locations."= /favicon.ico".return = "204";
       };
     };
+
+    # mkIf inside: reading services.prometheus.enable to decide on a value of services.prometheus
+    # is fine per option, where a condition around the whole block would recurse.
+    services.prometheus.scrapeConfigs = lib.mkIf (cfg.prometheus.scrape && config.services.prometheus.enable) [
+      {
+        job_name = "lblab";
+        metrics_path = "/metrics";
+        static_configs = [ { targets = map scrapeTargetOf ids; } ];
+      }
+    ];
 
     networking.firewall.allowedTCPPorts = lib.mkIf cfg.openFirewall (
       [ cfg.port ] ++ lib.optionals (!isLoopback cfg.address) (map portOf ids)

@@ -1,7 +1,9 @@
 # The workspace as one package: bin/lblab, bin/lblab-backend and bin/loadtest.
 {
   lib,
+  stdenv,
   rustPlatform,
+  installShellFiles,
   nginx,
   python3,
 }:
@@ -44,6 +46,22 @@ rustPlatform.buildRustPackage {
     "--skip=the_page_shows_the_counts_and_a_click_switches_nginx"
     "--skip=a_browser_reloading_the_lab_sees_the_backends_take_turns"
   ];
+
+  # Shell completions and man pages, made by each binary from its own clap definition
+  # (crates/lblab-generate): `--generate man DIR` writes a page per command and subcommand.
+  # Only where the built binaries run here, so not when cross-compiling.
+  nativeBuildInputs = [ installShellFiles ];
+  postInstall = lib.optionalString (stdenv.buildPlatform.canExecute stdenv.hostPlatform) ''
+    for bin in lblab loadtest lblab-backend; do
+      mkdir -p "man-pages/$bin"
+      "$out/bin/$bin" --generate man "man-pages/$bin" >/dev/null
+      installManPage "man-pages/$bin"/*.1
+      installShellCompletion --cmd "$bin" \
+        --bash <("$out/bin/$bin" --generate complete-bash) \
+        --zsh <("$out/bin/$bin" --generate complete-zsh) \
+        --fish <("$out/bin/$bin" --generate complete-fish)
+    done
+  '';
 
   meta = {
     description = "Three backends behind a real nginx, a load test, and the distribution asserted";

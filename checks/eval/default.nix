@@ -733,7 +733,115 @@ let
     (check "another method changes nginx's config only: backend units and nginx's unit identical" (
       unitsOf d == unitsOf ipHash && (upstream d).servers == (upstream ipHash).servers
     ) "")
+    (expectEq "prometheus.scrape with Prometheus enabled: the job lblab, each backend's /metrics a target"
+      (scrapeConfigsWith {
+        prometheus.scrape = true;
+      } true)
+      [
+        {
+          job_name = "lblab";
+          metrics_path = "/metrics";
+          static_configs = [
+            {
+              targets = [
+                "127.0.0.1:8001"
+                "127.0.0.1:8002"
+                "127.0.0.1:8003"
+              ];
+              labels = { };
+            }
+          ];
+        }
+      ]
+    )
+    (expectEq "prometheus.scrape follows backends and basePort, and scrapes a wildcard address on loopback"
+      (map (c: (head c.static_configs).targets) (
+        scrapeConfigsWith {
+          prometheus.scrape = true;
+          backends = 2;
+          basePort = 9100;
+          address = "0.0.0.0";
+        } true
+      ))
+      [
+        [
+          "127.0.0.1:9100"
+          "127.0.0.1:9101"
+        ]
+      ]
+    )
+    (expectEq "prometheus.scrape on IPv6: bracketed targets, :: scraped on ::1"
+      (map (address: (head (head (scrapeConfigsWith {
+        prometheus.scrape = true;
+        backends = 1;
+        inherit address;
+      } true)).static_configs).targets) [
+        "::1"
+        "::"
+      ])
+      [
+        [ "[::1]:8001" ]
+        [ "[::1]:8001" ]
+      ]
+    )
+    (expectEq "no scrape config without Prometheus, without prometheus.scrape, or without the lab"
+      [
+        (scrapeConfigsWith { prometheus.scrape = true; } false)
+        (scrapeConfigsWith { } true)
+        (scrapeConfigsWith {
+          enable = false;
+          prometheus.scrape = true;
+        } true)
+      ]
+      [
+        [ ]
+        [ ]
+        [ ]
+      ]
+    )
+    (expectEq "a host's own scrape configs stay beside the lab's"
+      (sort (a: b: a < b) (map (c: c.job_name) (
+        (checkAssertions
+          (evalLab [
+            {
+              services.lblab = {
+                enable = true;
+                prometheus.scrape = true;
+              };
+              services.prometheus = {
+                enable = true;
+                scrapeConfigs = [
+                  {
+                    job_name = "node";
+                    static_configs = [ { targets = [ "127.0.0.1:9100" ]; } ];
+                  }
+                ];
+              };
+            }
+          ]).config
+        ).services.prometheus.scrapeConfigs
+      )))
+      [
+        "lblab"
+        "node"
+      ]
+    )
   ];
+
+  # services.prometheus.scrapeConfigs of a lab with `settings`, Prometheus enabled or not.
+  scrapeConfigsWith =
+    settings: prometheus:
+    (checkAssertions
+      (evalLab [
+        {
+          services.lblab = {
+            enable = true;
+          }
+          // settings;
+          services.prometheus.enable = prometheus;
+        }
+      ]).config
+    ).services.prometheus.scrapeConfigs;
 
   # --- the flake, with stand-ins for nixpkgs ---------------------------------------------------
 
@@ -1014,6 +1122,7 @@ let
       "vm-hash"
       "vm-ip-hash"
       "vm-least-conn"
+      "vm-metrics"
       "vm-multi-client"
       "vm-random"
       "vm-random-two"

@@ -297,6 +297,47 @@ in
       };
     };
 
+    # nixos/modules/services/monitoring/prometheus/default.nix: the part the module sets and reads
+    # (there a scrape config has many more options, all with defaults).
+    services.prometheus = {
+      enable = mkOption {
+        default = false;
+        type = types.bool;
+      };
+      scrapeConfigs = mkOption {
+        default = [ ];
+        type = types.listOf (
+          types.submodule {
+            options = {
+              job_name = mkOption { type = types.str; };
+              metrics_path = mkOption {
+                default = "/metrics";
+                type = types.str;
+              };
+              static_configs = mkOption {
+                default = [ ];
+                type = types.listOf (
+                  types.submodule {
+                    options = {
+                      targets = mkOption { type = types.listOf types.str; };
+                      labels = mkOption {
+                        default = { };
+                        type = types.attrsOf types.str;
+                      };
+                    };
+                  }
+                );
+              };
+            };
+          }
+        );
+      };
+      globalConfig.scrape_interval = mkOption {
+        default = "1m";
+        type = types.str;
+      };
+    };
+
     # nixos/modules/services/networking/firewall.nix
     networking.firewall.allowedTCPPorts = mkOption {
       type = types.listOf types.port;

@@ -24,6 +24,12 @@ echo "builder: sandbox checked: uid 1000 gid 100, / owned by 65534, no /usr/bin,
 
 triple=$(rustc -vV | sed -n 's/^host: //p')
 
+# stdenv's setup: each input's setup hook is sourced (installShellFiles: its functions).
+for input in ${setupHookInputs:-}; do
+  # shellcheck disable=SC1091
+  . "$input/nix-support/setup-hook"
+done
+
 # unpackPhase: the source and the vendored dependencies copied out of the store, writable.
 cp -r "$src" source
 chmod -R u+w source
@@ -80,3 +86,24 @@ mkdir -p "$out/bin"
 find "target/$triple/$cargoBuildType" -maxdepth 1 -type f -executable \
   ! -name '*.so' ! -name '*.a' ! -name '*.d' -exec cp {} "$out/bin/" \;
 echo "builder: installed: $(cd "$out/bin" && echo *)"
+
+# postInstall, as stdenv's runHook runs a hook given as a string: in the source directory, with
+# errexit and pipefail.
+if [ -n "${postInstall:-}" ]; then
+  echo "+ postInstall"
+  eval "$postInstall"
+fi
+# What postInstall must have installed: each program's man page and its three completions, and
+# a page for each of lblab's subcommands.
+for bin in lblab loadtest lblab-backend; do
+  for f in "share/man/man1/$bin.1" "share/bash-completion/completions/$bin.bash" \
+    "share/zsh/site-functions/_$bin" "share/fish/vendor_completions.d/$bin.fish"; do
+    [ -s "$out/$f" ] || fail "postInstall did not install $f"
+  done
+  bash -n "$out/share/bash-completion/completions/$bin.bash" || fail "$bin.bash is not valid bash"
+done
+for sub in run up switch status compare nginx-config; do
+  [ -s "$out/share/man/man1/lblab-$sub.1" ] || fail "postInstall did not install lblab-$sub.1"
+done
+echo "builder: man pages: $(cd "$out/share/man/man1" && echo *)"
+echo "builder: completions: $(cd "$out/share" && echo bash-completion/completions/* zsh/site-functions/* fish/vendor_completions.d/*)"

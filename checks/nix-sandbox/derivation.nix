@@ -22,6 +22,7 @@ let
     else
       {
         importTOML = p: builtins.fromTOML (builtins.readFile p);
+        optionalString = cond: s: if cond then s else "";
         licenses.mit = "mit";
         platforms.linux = [ ];
       };
@@ -53,6 +54,12 @@ let
       stubLib
     else if name == "rustPlatform" then
       { buildRustPackage = args: args; }
+    # A native build: the built programs run on the builder.
+    else if name == "stdenv" then
+      {
+        buildPlatform.canExecute = _: true;
+        hostPlatform = { };
+      }
     else
       standIn name
   ) (builtins.functionArgs function);
@@ -72,6 +79,7 @@ in
     nativeBuildInputs = names (args.nativeBuildInputs or [ ]);
     nativeCheckInputs = names (args.nativeCheckInputs or [ ]);
     buildInputs = names (args.buildInputs or [ ]);
+    postInstall = args.postInstall or "";
     dontUseCargoParallelTests = args.dontUseCargoParallelTests or false;
     doCheck = args.doCheck or true;
     buildType = args.buildType or "release";

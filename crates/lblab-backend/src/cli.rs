@@ -9,7 +9,7 @@ use crate::delay::Delay;
     name = "lblab-backend",
     version,
     about = "One lblab backend: answers 'Hello from Server N!' and counts what it served",
-    after_help = "Endpoints: GET / (the greeting, header X-Backend-Id: N), GET /healthz, GET /stats (JSON: id, served, in_flight, pid).\n\
+    after_help = "Endpoints: GET / (the greeting, header X-Backend-Id: N), GET /healthz, GET /stats (JSON: id, served, in_flight, pid), GET /metrics (Prometheus text: requests served, in flight, latency histogram).\n\
                   SIGTERM or SIGINT: stop accepting, finish in-flight requests, exit 0.\n\n\
                   Examples:\n  \
                   lblab-backend --id 1 --listen 127.0.0.1:8001\n  \

@@ -1,9 +1,11 @@
 //! One lblab backend: `GET /` answers `Hello from Server N!` with `X-Backend-Id: N`, `/healthz` and
-//! `/stats` let the lab check readiness and reconcile counts. Used by the `lblab-backend` binary and,
+//! `/stats` let the lab check readiness and reconcile counts, and `/metrics` gives the same counts and a
+//! latency histogram to Prometheus. Used by the `lblab-backend` binary and,
 //! in the same process image, by `lblab`'s hidden `backend` subcommand.
 
 mod cli;
 mod delay;
+mod metrics;
 mod notify;
 mod server;
 

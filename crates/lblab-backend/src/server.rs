@@ -1,7 +1,6 @@
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::signal::unix::{SignalKind, signal};
@@ -12,6 +11,7 @@ use warp::reply::Response as Reply;
 
 use crate::cli::Args;
 use crate::delay::Delay;
+use crate::metrics::{self, Metrics};
 use crate::notify::notify;
 
 /// The first line the backend prints on stdout once it accepts connections; the lab runner reads it
@@ -23,8 +23,7 @@ struct State {
     greeting: &'static str,
     id_header: HeaderValue,
     delay: Option<Delay>,
-    served: AtomicU64,
-    in_flight: AtomicU64,
+    metrics: Metrics,
 }
 
 /// Runs the backend until SIGTERM or SIGINT, then drains: the listener closes, requests in flight
@@ -48,8 +47,7 @@ async fn serve(args: Args) -> std::io::Result<()> {
         greeting: Box::leak(format!("Hello from Server {}!", args.id).into_boxed_str()),
         id_header: HeaderValue::from(args.id),
         delay: args.delay,
-        served: AtomicU64::new(0),
-        in_flight: AtomicU64::new(0),
+        metrics: Metrics::default(),
     });
 
     let mut term = signal(SignalKind::terminate())?;
@@ -98,7 +96,7 @@ fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
 }
 
 async fn handle(method: Method, path: FullPath, state: Arc<State>) -> Reply {
-    let known = matches!(path.as_str(), "/" | "/healthz" | "/stats");
+    let known = matches!(path.as_str(), "/" | "/healthz" | "/stats" | "/metrics");
     if !known {
         return status(StatusCode::NOT_FOUND, "not found\n");
     }
@@ -111,17 +109,18 @@ async fn handle(method: Method, path: FullPath, state: Arc<State>) -> Reply {
     match path.as_str() {
         "/" => greet(&state).await,
         "/healthz" => status(StatusCode::OK, "ok\n"),
+        "/metrics" => prometheus(&state),
         _ => stats(&state),
     }
 }
 
 async fn greet(state: &State) -> Reply {
+    // Leaves the in-flight count when dropped, also when the client goes away during a delay.
+    let request = state.metrics.start();
     if let Some(delay) = state.delay {
-        state.in_flight.fetch_add(1, Ordering::Relaxed);
         tokio::time::sleep(delay.sample()).await;
-        state.in_flight.fetch_sub(1, Ordering::Relaxed);
     }
-    state.served.fetch_add(1, Ordering::Relaxed);
+    request.answered();
     let mut r = Response::new(state.greeting.into());
     let h = r.headers_mut();
     h.insert("x-backend-id", state.id_header.clone());
@@ -135,14 +134,23 @@ async fn greet(state: &State) -> Reply {
 fn stats(state: &State) -> Reply {
     let body = serde_json::json!({
         "id": state.id,
-        "served": state.served.load(Ordering::Relaxed),
-        "in_flight": state.in_flight.load(Ordering::Relaxed),
+        "served": state.metrics.served(),
+        "in_flight": state.metrics.in_flight(),
         "pid": std::process::id(),
     });
     let mut r = Response::new(body.to_string().into());
     r.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+fn prometheus(state: &State) -> Reply {
+    let mut r = Response::new(state.metrics.render(state.id).into());
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(metrics::CONTENT_TYPE),
     );
     r
 }

@@ -154,7 +154,7 @@ impl NginxConfig {
 /// template: a value is never read again, so a prefix that contains `{{listen}}` stays as it was
 /// given instead of being expanded a second time. A name that `vars` does not have is left as it
 /// is, so a test can see it was not filled.
-fn fill(template: &str, vars: &[(&str, String)]) -> String {
+pub(crate) fn fill(template: &str, vars: &[(&str, String)]) -> String {
     let mut out = String::with_capacity(template.len() + 1024);
     let mut rest = template;
     while let Some(open) = rest.find("{{") {

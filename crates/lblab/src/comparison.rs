@@ -2,7 +2,7 @@
 //! (started with the first contender's balancing), the load with the scenario's workload filled
 //! in, and the report files.
 
-use lblab_config::Method;
+use lblab_config::{Method, Proxy};
 
 use crate::load_plan::LoadPlan;
 use crate::report::ReportFiles;
@@ -12,6 +12,11 @@ use crate::spec::{Balancing, LabSpec};
 #[derive(Debug)]
 pub struct CompareSpec {
     pub scenario: Scenario,
+    /// The balancers, in order, at least one, none twice; each runs every contender (HAProxy its
+    /// counterpart) in a lab of its own.
+    pub proxies: Vec<Proxy>,
+    /// HAProxy's binary (`--haproxy`), `None`: on PATH, then /usr/sbin.
+    pub haproxy: Option<std::path::PathBuf>,
     /// At least one, none twice, each valid for the lab.
     pub contenders: Vec<Contender>,
     pub lab: LabSpec,
@@ -34,6 +39,69 @@ impl CompareSpec {
     pub fn backends(&self) -> u32 {
         self.lab.backends()
     }
+
+    /// Contender `c` as `proxy` runs it.
+    pub fn contender_on(&self, c: Contender, proxy: Proxy) -> Contender {
+        let keyed = self
+            .hash_key
+            .as_deref()
+            .and_then(crate::pairs::keyed)
+            .unwrap_or(false);
+        Contender { proxy, keyed, ..c }
+    }
+
+    /// The lab of `proxy`, started with the first contender (HAProxy: its counterpart).
+    pub fn lab_on(&self, proxy: Proxy) -> Result<LabSpec, String> {
+        match proxy {
+            Proxy::Nginx => Ok(self.lab.clone()),
+            Proxy::Haproxy => {
+                let first = self.contender_on(self.contenders[0], proxy);
+                let b =
+                    crate::pairs::haproxy_balancing(first, self.lab.balancing().weights.clone());
+                self.lab.clone().with_haproxy(b, self.haproxy.clone())
+            }
+        }
+    }
+}
+
+/// Refuses, before anything starts, what HAProxy cannot stand beside nginx in: lose-backend (it
+/// marks nginx's servers down), a hash key with no HAProxy counterpart, HAProxy's own settings
+/// (compare pairs nginx's methods), or weights past HAProxy's 256.
+pub fn check_haproxy_pairs(
+    sc: Scenario,
+    contenders: &[Contender],
+    hash_key: Option<&str>,
+    method: &crate::cli::MethodArgs,
+    backends: u32,
+) -> Result<(), String> {
+    if sc == Scenario::LoseBackend {
+        return Err(
+            "--scenario lose-backend marks nginx's servers down; it does not run with haproxy yet"
+                .into(),
+        );
+    }
+    if method.maxconn.is_some() || method.hash_balance_factor.is_some() {
+        return Err(
+            "compare pairs nginx's methods with HAProxy's; --maxconn and --hash-balance-factor are for `lblab run --proxy haproxy`"
+                .into(),
+        );
+    }
+    let key = hash_key.unwrap_or(lblab_config::DEFAULT_HASH_KEY);
+    let keyed = crate::pairs::keyed(key);
+    if contenders.iter().any(|c| c.method == Method::Hash) && keyed.is_none() {
+        return Err(format!(
+            "--hash-key {key} has no HAProxy counterpart (accepted with haproxy: $request_uri, as uri; $http_x_key, as hdr(X-Key))"
+        ));
+    }
+    for c in contenders {
+        let c = Contender {
+            proxy: Proxy::Haproxy,
+            keyed: keyed.unwrap_or(false),
+            ..*c
+        };
+        crate::pairs::haproxy_balancing(c, method.weights.clone()).validate(backends)?;
+    }
+    Ok(())
 }
 
 /// The balancing of contender `c`: the lab's weights, and the hash key for hash alone.

@@ -186,15 +186,20 @@ pub async fn play(
                         };
                         signal(lab, *n, sig)
                     }
-                    Action::Switch(m) => {
-                        let now = &lab.config.upstream;
-                        let balancing = Balancing {
-                            weights: now.weights.clone(),
-                            ..Balancing::of(*m)
-                        };
-                        let upstream = balancing.upstream(now.servers.clone());
-                        lab.run_upstream(upstream).await
-                    }
+                    Action::Switch(m) => match lab.nginx_config() {
+                        Some(c) => {
+                            let now = &c.upstream;
+                            let balancing = Balancing {
+                                weights: now.weights.clone(),
+                                ..Balancing::of(*m)
+                            };
+                            let upstream = balancing.upstream(now.servers.clone());
+                            lab.run_upstream(upstream).await
+                        }
+                        None => Err(
+                            "a switch fault names nginx's methods; this lab runs haproxy".into(),
+                        ),
+                    },
                 }
             }
         };
@@ -207,7 +212,10 @@ pub async fn play(
 /// Reloads nginx with backend `n`'s server marked `down`.
 async fn mark_down(lab: &mut Lab, n: u32) -> Result<(), String> {
     let i = n as usize - 1;
-    let mut upstream = lab.config.upstream.clone();
+    let Some(config) = lab.nginx_config() else {
+        return Err("only nginx's servers can be marked down; this lab runs haproxy".into());
+    };
+    let mut upstream = config.upstream.clone();
     if !upstream.down.contains(&i) {
         upstream.down.push(i);
     }

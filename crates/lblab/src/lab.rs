@@ -1,27 +1,29 @@
-//! A lab: N backends and one nginx in a private temporary prefix, stopped together.
+//! A lab: N backends and one balancer (nginx or HAProxy, `front.rs`) in a private temporary
+//! prefix, stopped together.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use lblab_config::{Method, NginxConfig, UpstreamConfig};
+use lblab_config::{HaproxyBackend, NginxConfig, Proxy, UpstreamConfig};
 use serde::{Deserialize, Serialize};
 
 use crate::backends::{self, Backend, BackendInfo};
 use crate::child::Guarded;
+use crate::front::Front;
 use crate::signals::Stop;
 use crate::spec::LabSpec;
 use crate::{nginx, probe, procfs};
 
 pub struct Lab {
-    // Field order is drop order: nginx before the backends it proxies to, the prefix last.
-    pub nginx: Guarded,
+    // Field order is drop order: the balancer before the backends it proxies to, the prefix last.
+    /// The balancer's process: nginx's master, or HAProxy's.
+    pub proxy: Guarded,
     pub backends: Vec<Backend>,
-    pub nginx_bin: PathBuf,
-    /// What nginx runs. It changes through [`Lab::run_upstream`] alone, so it always says what
-    /// nginx was last told and accepted.
-    pub config: NginxConfig,
+    /// What the balancer runs. It changes through [`Lab::run_upstream`] and [`Lab::run_backend`]
+    /// alone, so it always says what the balancer was last told and accepted.
+    pub front: Front,
     /// What the lab was started from, for a backend started again.
     spec: LabSpec,
     prefix: tempfile::TempDir,
@@ -30,9 +32,13 @@ pub struct Lab {
 /// What `--json`, `status` and the state file say of a lab.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LabInfo {
-    pub method: Method,
+    /// As the balancer spells it.
+    pub method: String,
+    #[serde(default)]
+    pub proxy: Proxy,
     pub url: String,
     pub prefix: PathBuf,
+    /// The balancer's pid (nginx's master, or HAProxy's); named so since nginx was the only one.
     pub nginx_pid: u32,
     pub backends: Vec<BackendInfo>,
 }
@@ -78,61 +84,69 @@ impl Lab {
     /// Starts the backends, waits until each is healthy, then starts nginx in front of them.
     /// `concurrency` sizes nginx's worker_connections.
     pub async fn start(spec: &LabSpec, concurrency: u32) -> Result<Lab, String> {
-        let nginx_bin = nginx::locate(spec.nginx()).await?;
         if let Some(listen) = spec.listen() {
             nginx::check_listen(listen)?;
         }
         // What runs killed by SIGKILL left is removed before this lab adds its own.
         remove_stale_prefixes(&std::env::temp_dir());
         let prefix = make_prefix()?;
-        lblab_config::check_prefix(prefix.path())
-            .map_err(|e| format!("{e}; set TMPDIR to another directory"))?;
-        let backends = backends::start(spec).await?;
-        let mut config = NginxConfig {
-            prefix: prefix.path().to_owned(),
-            listen: match spec.listen() {
-                Some(l) => l,
-                None => nginx::free_port(IpAddr::V4(Ipv4Addr::LOCALHOST))?,
-            },
-            worker_processes: spec.workers().unwrap_or_else(default_workers),
-            concurrency,
-            nofile_limit: hard_nofile_limit(),
-            upstream: spec
-                .balancing()
-                .upstream(backends.iter().map(|b| b.addr).collect()),
+        let listen = match spec.listen() {
+            Some(l) => l,
+            None => nginx::free_port(IpAddr::V4(Ipv4Addr::LOCALHOST))?,
         };
+        let workers = spec.workers().unwrap_or_else(default_workers);
+        // The balancer is located before the backends start, so that a missing one costs nothing;
+        // its servers are the backends' addresses once they listen.
+        let mut front = Front::prepare(spec, prefix.path(), listen, concurrency, workers).await?;
+        let backends = backends::start(spec).await?;
+        front.set_servers(backends.iter().map(|b| b.addr).collect());
         let mut attempt = 0;
-        let nginx = loop {
-            match nginx::start(&nginx_bin, &config).await {
+        let proxy = loop {
+            match front.start().await {
                 Ok(n) => break n,
                 Err(nginx::StartFailed::AddressInUse(_))
                     if spec.listen().is_none() && attempt < PORT_RETRIES =>
                 {
                     attempt += 1;
-                    config.listen = nginx::free_port(config.listen.ip())?;
+                    front.set_listen(nginx::free_port(front.listen().ip())?);
                 }
                 Err(e) => return Err(e.to_string()),
             }
         };
         Ok(Lab {
-            nginx,
+            proxy,
             backends,
-            nginx_bin,
-            config,
+            front,
             spec: spec.clone(),
             prefix,
         })
     }
 
-    /// nginx now runs `upstream`: the one door through which a running lab's upstream changes
+    /// nginx now runs `upstream`: the one door through which a running nginx lab's upstream changes
     /// (compare between its runs, the `switch` fault, a restarted backend marked down). nginx checks
     /// the new config first; one it rejects changes nothing, in nginx or here.
     pub async fn run_upstream(&mut self, upstream: UpstreamConfig) -> Result<(), String> {
-        let mut config = self.config.clone();
-        config.upstream = upstream;
-        nginx::apply(&self.nginx_bin, &config, self.nginx.pid()).await?;
-        self.config = config;
-        Ok(())
+        self.front.run_upstream(upstream, self.proxy.pid()).await
+    }
+
+    /// HAProxy now runs `backend`: the same door for a HAProxy lab.
+    pub async fn run_backend(&mut self, backend: HaproxyBackend) -> Result<(), String> {
+        self.front.run_backend(backend, self.proxy.pid()).await
+    }
+
+    /// Where the balancer listens.
+    pub fn listen(&self) -> std::net::SocketAddr {
+        self.front.listen()
+    }
+
+    /// nginx's config, for what changes nginx's upstream; `None` in a HAProxy lab.
+    pub fn nginx_config(&self) -> Option<&NginxConfig> {
+        self.front.nginx_config()
+    }
+
+    /// HAProxy's count of its picks per server, `None` for nginx.
+    pub async fn picks(&self) -> Option<Result<Vec<u64>, String>> {
+        self.front.picks().await
     }
 
     /// Backend `n` started again on the address it had, in place of the one that died (the
@@ -147,7 +161,7 @@ impl Lab {
     }
 
     pub fn url(&self) -> String {
-        format!("http://{}/", self.config.listen)
+        format!("http://{}/", self.front.listen())
     }
 
     /// Each backend's `served` counter, read from its `/stats`.
@@ -168,10 +182,11 @@ impl Lab {
 
     pub fn info(&self, served: &[Option<u64>]) -> LabInfo {
         LabInfo {
-            method: self.config.upstream.method,
+            method: self.front.method(),
+            proxy: self.front.proxy(),
             url: self.url(),
             prefix: self.prefix.path().to_owned(),
-            nginx_pid: self.nginx.pid(),
+            nginx_pid: self.proxy.pid(),
             backends: self
                 .backends
                 .iter()
@@ -183,7 +198,7 @@ impl Lab {
 
     /// Each process's peak memory so far, read from /proc just before the lab stops.
     pub fn peak_rss(&self) -> PeakRss {
-        let nginx = self.nginx.pid();
+        let nginx = self.proxy.pid();
         let each = |pids: Vec<u32>| pids.into_iter().filter_map(procfs::peak_rss_kib).collect();
         PeakRss {
             runner_kib: procfs::peak_rss_kib(std::process::id()),
@@ -199,8 +214,12 @@ impl Lab {
     /// Resolves when nginx or a backend has exited, saying which and how.
     pub async fn watch(&mut self) -> String {
         loop {
-            if let Some(status) = self.nginx.exited() {
-                return format!("nginx (pid {}) exited ({status})", self.nginx.pid());
+            if let Some(status) = self.proxy.exited() {
+                return format!(
+                    "{} (pid {}) exited ({status})",
+                    self.front.proxy(),
+                    self.proxy.pid()
+                );
             }
             for b in &mut self.backends {
                 if let Some(status) = b.process.exited() {
@@ -217,7 +236,7 @@ impl Lab {
 
     /// nginx first (it stops sending), then the backends drain; then the prefix is removed.
     pub fn stop(mut self) {
-        self.nginx.stop(Duration::from_secs(5));
+        self.proxy.stop(Duration::from_secs(5));
         for b in &mut self.backends {
             b.process.stop(Duration::from_secs(5));
         }
@@ -225,7 +244,7 @@ impl Lab {
 }
 
 /// The hard open-files limit nginx inherits from this process (`None`: unlimited or unknown).
-fn hard_nofile_limit() -> Option<u64> {
+pub fn hard_nofile_limit() -> Option<u64> {
     let mut l = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,

@@ -40,6 +40,11 @@ impl LoadPlan {
         self.config.concurrency
     }
 
+    /// The client addresses the load sends from; empty: the system's choice, one client.
+    pub fn source_ips(&self) -> &[std::net::IpAddr] {
+        &self.config.source_ips
+    }
+
     /// The load in a phrase: `1000 requests at -c 1000, from 100 client addresses`.
     pub fn sentence(&self) -> String {
         use std::fmt::Write as _;

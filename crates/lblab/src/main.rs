@@ -15,12 +15,18 @@ mod dashboard;
 mod fault;
 mod fault_player;
 mod file_kind;
+mod front;
+mod haproxy;
+mod haproxy_balancing;
+mod haproxy_config;
+mod haproxy_switch;
 mod lab;
 mod load_plan;
 mod nginx;
 mod nginx_config;
 mod outcome;
 mod output;
+mod pairs;
 #[cfg(test)]
 mod parse_fuzz;
 mod private;
@@ -34,12 +40,17 @@ mod spec;
 mod state;
 mod status;
 mod switch;
+mod theory;
 mod up;
 
 use cli::{Cli, Command};
 use outcome::{Failure, Outcome};
 
 fn main() -> ExitCode {
+    // `lblab --generate …`: the completions and man pages, for packagers (lblab-generate).
+    if let Some(code) = lblab_generate::on_request(<Cli as clap::CommandFactory>::command) {
+        return code;
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => return refused_by_clap(e),
@@ -96,6 +107,7 @@ async fn command(command: Command) -> Outcome {
         }
         Command::Status(a) => status::status(a).await,
         Command::NginxConfig(a) => nginx_config::nginx_config(a),
+        Command::HaproxyConfig(a) => haproxy_config::haproxy_config(a),
         Command::Backend(_) => unreachable!("handled before the runtime"),
     }
 }

@@ -6,18 +6,10 @@ use crate::cli::NginxConfigArgs;
 use crate::outcome::{Failure, Outcome, written};
 
 pub fn nginx_config(a: NginxConfigArgs) -> Outcome {
-    let balancing = a.method.balancing();
+    let balancing = a.method.balancing()?;
     balancing.validate(a.backends)?;
     lblab_config::check_prefix(&a.prefix).map_err(|e| Failure::Usage(format!("--{e}")))?;
-    let servers = (0..a.backends)
-        .map(|i| match a.base_port.checked_add(i as u16) {
-            Some(p) => Ok(std::net::SocketAddr::new(a.address, p)),
-            None => Err(format!(
-                "--base-port {} + {} backends runs past port 65535",
-                a.base_port, a.backends
-            )),
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let servers = servers(&a)?;
     let config = NginxConfig {
         prefix: a.prefix,
         listen: a.listen,
@@ -32,4 +24,17 @@ pub fn nginx_config(a: NginxConfigArgs) -> Outcome {
         config.render()
     };
     written(crate::output::out(&text), 0)
+}
+
+/// The backends' addresses as the NixOS module gives them: BASE-PORT + N - 1 on --address.
+pub fn servers(a: &NginxConfigArgs) -> Result<Vec<std::net::SocketAddr>, String> {
+    (0..a.backends)
+        .map(|i| match a.base_port.checked_add(i as u16) {
+            Some(p) => Ok(std::net::SocketAddr::new(a.address, p)),
+            None => Err(format!(
+                "--base-port {} + {} backends runs past port 65535",
+                a.base_port, a.backends
+            )),
+        })
+        .collect()
 }

@@ -3,7 +3,6 @@
 use std::fmt::Write as _;
 use std::time::Instant;
 
-use lblab_config::Method;
 use loadtest::{BackendKey, Report};
 use serde::Serialize;
 
@@ -13,6 +12,7 @@ use crate::fault_player::{self, Event};
 use crate::lab::{Lab, LabInfo, PeakRss};
 use crate::outcome::{Failure, Outcome, written};
 use crate::signals::{self, interrupted, say};
+use crate::theory::{self, Theory};
 
 #[derive(Serialize)]
 struct RunOutput<'a> {
@@ -27,6 +27,8 @@ struct RunOutput<'a> {
     /// program took, fails the run).
     faults_applied: bool,
     peak_rss: PeakRss,
+    /// What the method should have given, and whether the run fits.
+    theory: Theory,
 }
 
 pub async fn run(spec: RunSpec) -> Outcome {
@@ -44,7 +46,7 @@ pub async fn run(spec: RunSpec) -> Outcome {
             };
         }
     };
-    let config = spec.load.aimed_at(lab.config.listen);
+    let config = spec.load.aimed_at(lab.listen());
     let start = Instant::now();
     let (done, load_done) = tokio::sync::watch::channel(false);
     // Ctrl-C (or SIGTERM, SIGHUP) ends the load early; the report of what was done is printed
@@ -55,7 +57,7 @@ pub async fn run(spec: RunSpec) -> Outcome {
         let _ = done.send(true);
         outcome
     };
-    let first_method = lab.config.upstream.method;
+    let first_method = lab.front.method();
     let mut signalled = None;
     let (outcome, events) = {
         let work = async {
@@ -83,6 +85,8 @@ pub async fn run(spec: RunSpec) -> Outcome {
     }
     // A backend whose process is gone has no count (Lab::served does not ask its address).
     let served = lab.served().await;
+    // HAProxy's own count of its picks, read before it stops; nginx keeps none.
+    let picks = lab.picks().await;
     let info = lab.info(&served);
     let peak_rss = lab.peak_rss();
     lab.stop();
@@ -103,10 +107,17 @@ pub async fn run(spec: RunSpec) -> Outcome {
             u64::from(spec.load.concurrency()),
         ),
     };
-    let reconciled = signalled.is_none() && checks.iter().all(|c| c.ok);
+    let witness = picks.as_ref().map(|p| {
+        let judged = signalled.is_none() && spec.faults.is_empty();
+        crate::haproxy::witness::line(p, &report, judged)
+    });
+    let reconciled = signalled.is_none()
+        && checks.iter().all(|c| c.ok)
+        && witness.as_ref().is_none_or(|(ok, _)| *ok);
     // A fault that could not be applied leaves a run that is not the one asked for.
     let faults_applied = events.iter().all(|e| e.error.is_none());
-    write_report(&spec, &report, &info, first_method, &events)?;
+    let theory = theory_of(&spec, &report, &events, signalled.is_some());
+    write_report(&spec, &report, &info, &first_method, &events, &theory)?;
     let text = if spec.load.json() {
         let out = RunOutput {
             report: &report,
@@ -115,11 +126,14 @@ pub async fn run(spec: RunSpec) -> Outcome {
             reconciled,
             faults_applied,
             peak_rss,
+            theory,
         };
         serde_json::to_string(&out).unwrap_or_default() + "\n"
     } else {
         loadtest::print_text(&report)
-            + &describe(&info, first_method, &events, &checks, signalled.is_some())
+            + &describe(&info, &first_method, &events, &checks, signalled.is_some())
+            + &witness.map(|(_, l)| l + "\n").unwrap_or_default()
+            + &format!("theory   {}\n", theory.line())
     };
     let printed = crate::output::out(&text);
     // A signal that came while the report was printed still ends the program as the signal
@@ -140,11 +154,12 @@ fn write_report(
     spec: &RunSpec,
     report: &Report,
     info: &LabInfo,
-    first: Method,
+    first: &str,
     events: &[Event],
+    theory: &Theory,
 ) -> Result<(), String> {
     let label = if first == info.method {
-        first.to_string()
+        first.to_owned()
     } else {
         format!("{first} → {}", info.method)
     };
@@ -158,9 +173,32 @@ fn write_report(
             .filter(|e| e.not_done.is_none())
             .map(|e| (e.at_ms as f64 / 1000.0, e.action.clone()))
             .collect(),
-        sections: Vec::new(),
+        sections: vec![(
+            "Theory beside measurement".to_owned(),
+            format!(
+                "<p class=\"theory\">{}</p>\n",
+                crate::report::esc(&theory.line())
+            ),
+        )],
     };
     crate::report::write_all(&spec.report, &page)
+}
+
+/// Theory judges a run that went as the lab was set up: faults and switches change the shares
+/// in ways it does not model, and an interrupted run stopped at no particular count.
+fn theory_of(spec: &RunSpec, report: &Report, events: &[Event], interrupted: bool) -> Theory {
+    if interrupted {
+        return Theory::not_judged("not judged: the run was interrupted");
+    }
+    if !events.is_empty() {
+        return Theory::not_judged(
+            "not judged: faults and switches change the shares in ways theory does not model",
+        );
+    }
+    if spec.lab.haproxy().is_some() {
+        return Theory::not_judged("not judged: the theory covers nginx's methods only, so far");
+    }
+    theory::lab::for_run(&spec.lab, spec.lab.balancing(), &spec.load, report)
 }
 
 /// One backend's count against the client's.
@@ -233,7 +271,7 @@ const SIGNAL_GRACE: std::time::Duration = std::time::Duration::from_millis(200);
 
 fn describe(
     info: &LabInfo,
-    first: Method,
+    first: &str,
     events: &[Event],
     checks: &[Check],
     interrupted: bool,
@@ -246,8 +284,8 @@ fn describe(
     };
     let _ = writeln!(
         s,
-        "lab      {} via nginx {} ({method})",
-        info.url, info.nginx_pid
+        "lab      {} via {} {} ({method})",
+        info.url, info.proxy, info.nginx_pid
     );
     for e in events {
         let _ = write!(s, "fault    +{} ms {}", e.at_ms, e.action);

@@ -7,7 +7,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use lblab_backend::Delay;
-use lblab_config::Method;
+use lblab_config::{Method, Proxy};
 use serde::{Serialize, Serializer};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -74,10 +74,14 @@ impl Scenario {
         let six = Method::ALL.map(|m| Contender {
             method: m,
             consistent: false,
+            proxy: Proxy::Nginx,
+            keyed: false,
         });
         let consistent = Contender {
             method: Method::Hash,
             consistent: true,
+            proxy: Proxy::Nginx,
+            keyed: false,
         };
         match self {
             Scenario::Even | Scenario::SlowBackend | Scenario::ManyClients => six.to_vec(),
@@ -117,11 +121,15 @@ impl FromStr for Scenario {
     }
 }
 
-/// One method under comparison: a balancing method, and for hash whether it is consistent.
+/// One method under comparison: a balancing method, and for hash whether it is consistent; with
+/// `--proxies`, which balancer runs it (HAProxy runs nginx's method's counterpart, `pairs.rs`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Contender {
     pub method: Method,
     pub consistent: bool,
+    pub proxy: Proxy,
+    /// For HAProxy's hash: it keys on the X-Key header (else on the URI), as nginx's key does.
+    pub keyed: bool,
 }
 
 impl Contender {
@@ -144,6 +152,11 @@ pub enum KeyKind {
 
 impl fmt::Display for Contender {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.proxy == Proxy::Haproxy {
+            let m = crate::pairs::haproxy_method(self.method, self.keyed);
+            let consistent = if self.consistent { " consistent" } else { "" };
+            return write!(f, "haproxy {m}{consistent}");
+        }
         if self.consistent {
             write!(f, "{} consistent", self.method)
         } else {
@@ -165,12 +178,16 @@ pub fn parse_contender(s: &str) -> Result<Contender, String> {
         return Ok(Contender {
             method: Method::Hash,
             consistent: true,
+            proxy: Proxy::Nginx,
+            keyed: false,
         });
     }
     s.parse::<Method>()
         .map(|method| Contender {
             method,
             consistent: false,
+            proxy: Proxy::Nginx,
+            keyed: false,
         })
         .map_err(|_| {
             format!(

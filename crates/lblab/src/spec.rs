@@ -7,7 +7,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use lblab_backend::Delay;
-use lblab_config::{DEFAULT_HASH_KEY, Method, UpstreamConfig, Weights};
+use lblab_config::{DEFAULT_HASH_KEY, Method, Proxy, UpstreamConfig, Weights};
+
+use crate::haproxy_balancing::HaproxyBalancing;
 
 /// nginx's balancing: the method and what goes with it.
 #[derive(Debug, Clone, PartialEq)]
@@ -87,6 +89,9 @@ pub enum WeightsChange {
 #[derive(Debug, Clone, Default)]
 pub struct Change {
     pub method: Option<Method>,
+    /// A method that is not nginx's, as typed (`lblab switch --method leastconn`): a HAProxy lab
+    /// takes it, an nginx lab refuses it.
+    pub other_method: Option<String>,
     pub weights: Option<WeightsChange>,
     pub hash_key: Option<String>,
     pub consistent: Option<bool>,
@@ -106,6 +111,9 @@ pub struct LabSpec {
     nginx: Option<PathBuf>,
     /// nginx's worker processes; `None`: one per CPU.
     workers: Option<u32>,
+    /// HAProxy in front instead of nginx, with its balancing and binary (`None`: on PATH, then
+    /// /usr/sbin/haproxy); `balancing` is then unused.
+    haproxy: Option<(HaproxyBalancing, Option<PathBuf>)>,
 }
 
 impl LabSpec {
@@ -135,7 +143,32 @@ impl LabSpec {
             listen,
             nginx,
             workers,
+            haproxy: None,
         })
+    }
+
+    /// The same lab with HAProxy in front, balancing as `balancing` says.
+    pub fn with_haproxy(
+        mut self,
+        balancing: HaproxyBalancing,
+        binary: Option<PathBuf>,
+    ) -> Result<LabSpec, String> {
+        balancing.validate(self.backends)?;
+        self.haproxy = Some((balancing, binary));
+        Ok(self)
+    }
+
+    /// Which load balancer this lab runs.
+    pub fn proxy(&self) -> Proxy {
+        match self.haproxy {
+            Some(_) => Proxy::Haproxy,
+            None => Proxy::Nginx,
+        }
+    }
+
+    /// HAProxy's balancing and binary, when the lab runs HAProxy.
+    pub fn haproxy(&self) -> Option<(&HaproxyBalancing, Option<&std::path::Path>)> {
+        self.haproxy.as_ref().map(|(b, bin)| (b, bin.as_deref()))
     }
 
     pub fn balancing(&self) -> &Balancing {

@@ -6,10 +6,10 @@ use std::io::Write as _;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
-use lblab_config::NginxConfig;
 use serde::{Deserialize, Serialize};
 
 use crate::backends::BackendInfo;
+use crate::front::Front;
 use crate::private;
 use crate::private::Lock;
 use crate::procfs::{self, alive, my_uid};
@@ -22,9 +22,12 @@ pub struct State {
     #[serde(default)]
     pub runner_start: Option<u64>,
     pub url: String,
-    pub nginx_bin: PathBuf,
+    /// The balancer's binary and config (nginx's as `nginx_bin` and `config`, HAProxy's as
+    /// `haproxy_bin` and `haproxy`).
+    #[serde(flatten)]
+    pub front: Front,
+    /// The balancer's master pid (named so since nginx was the only one).
     pub nginx_pid: u32,
-    pub config: NginxConfig,
     pub backends: Vec<BackendInfo>,
 }
 
@@ -81,7 +84,7 @@ fn remove_stale(dir: &Path) {
     if let Some(stale) = record.filter(|s| !s.runner_alive()) {
         let _ = std::fs::remove_file(&path);
         // Its prefix too, which may be in another $TMPDIR than this run's.
-        crate::lab::remove_if_stale(&stale.config.prefix);
+        crate::lab::remove_if_stale(stale.front.prefix());
     }
 }
 
@@ -113,7 +116,7 @@ impl State {
             let free = Lock::try_take(&up_lock(dir)).ok().flatten();
             let removed = free.is_some() && std::fs::remove_file(&path).is_ok();
             if removed {
-                crate::lab::remove_if_stale(&state.config.prefix);
+                crate::lab::remove_if_stale(state.front.prefix());
             }
             return Err(format!(
                 "no lab is up: {} recorded one whose runner (pid {}) is gone{}",
@@ -128,8 +131,11 @@ impl State {
         }
         if !alive(state.nginx_pid) {
             return Err(format!(
-                "the lab at {} is broken: its nginx (pid {}) is not running; its runner (pid {}) is still up and stops the lab",
-                state.url, state.nginx_pid, state.runner_pid
+                "the lab at {} is broken: its {} (pid {}) is not running; its runner (pid {}) is still up and stops the lab",
+                state.url,
+                state.front.proxy(),
+                state.nginx_pid,
+                state.runner_pid
             ));
         }
         state
@@ -155,28 +161,29 @@ impl State {
             return Err(format!("its runner pid {runner} is not yours"));
         }
         let nginx = self.nginx_pid;
+        let proxy = self.front.proxy();
         if procfs::owner(nginx) != Some(me) || procfs::parent_of(nginx) != Some(runner) {
             return Err(format!(
-                "pid {nginx} is not an nginx of yours started by the runner (pid {runner})"
+                "pid {nginx} is not an {proxy} of yours started by the runner (pid {runner})"
             ));
         }
-        let recorded = std::fs::canonicalize(&self.nginx_bin).ok();
+        let recorded = std::fs::canonicalize(self.front.bin()).ok();
         if recorded.is_none() || procfs::exe(nginx) != recorded {
             return Err(format!(
-                "it names nginx {}, but pid {nginx} runs {}",
-                self.nginx_bin.display(),
+                "it names {proxy} {}, but pid {nginx} runs {}",
+                self.front.bin().display(),
                 procfs::exe(nginx)
                     .map_or("something unreadable".into(), |e| e.display().to_string())
             ));
         }
         // nginx rewrites its argv into a process title, so the prefix is tied to the PID by the
-        // pid file nginx itself wrote there.
-        let prefix = &self.config.prefix;
+        // pid file nginx (or HAProxy's master) itself wrote there.
+        let prefix = self.front.prefix();
         private::check(prefix, true)?;
-        let pid_file = std::fs::read_to_string(prefix.join("nginx.pid")).unwrap_or_default();
+        let pid_file = std::fs::read_to_string(self.front.pid_file()).unwrap_or_default();
         if pid_file.trim() != nginx.to_string() {
             return Err(format!(
-                "its prefix {} is not the one nginx (pid {nginx}) runs in",
+                "its prefix {} is not the one {proxy} (pid {nginx}) runs in",
                 prefix.display()
             ));
         }

@@ -6,13 +6,16 @@ use serde::Serialize;
 
 use crate::backends::BackendInfo;
 use crate::cli::StatusArgs;
+use crate::front::Front;
 use crate::outcome::{Outcome, written};
 use crate::probe;
 use crate::state::{self, State};
 
 #[derive(Serialize)]
 struct Status<'a> {
-    method: lblab_config::Method,
+    /// As the balancer spells it.
+    method: String,
+    proxy: lblab_config::Proxy,
     /// `null`: nginx's default weight 1 for every backend.
     weights: Option<&'a lblab_config::Weights>,
     /// Only for the hash method.
@@ -33,29 +36,50 @@ pub async fn status(args: StatusArgs) -> Outcome {
     for b in &mut backends {
         b.served = probe::served(b.addr).await.ok();
     }
-    let u = &state.config.upstream;
-    let hash = u.method == lblab_config::Method::Hash;
+    let (weights, hash_key, consistent) = match &state.front {
+        Front::Nginx { config, .. } => {
+            let u = &config.upstream;
+            let hash = u.method == lblab_config::Method::Hash;
+            (
+                u.weights.as_ref(),
+                hash.then_some(u.hash_key.as_str()),
+                hash && u.consistent,
+            )
+        }
+        Front::Haproxy { config, .. } => (
+            config.backend.weights.as_ref(),
+            None,
+            config.backend.consistent,
+        ),
+    };
     let s = Status {
-        method: u.method,
-        weights: u.weights.as_ref(),
-        hash_key: hash.then_some(u.hash_key.as_str()),
-        consistent: hash && u.consistent,
+        method: state.front.method(),
+        proxy: state.front.proxy(),
+        weights,
+        hash_key,
+        consistent,
         url: &state.url,
         runner_pid: state.runner_pid,
         nginx_pid: state.nginx_pid,
-        config: state.config.prefix.join("nginx.conf").display().to_string(),
+        config: state.front.conf_path().display().to_string(),
         backends,
     };
     let mut text = String::new();
     if args.json {
         text = serde_json::to_string(&s).unwrap_or_default() + "\n";
     } else {
-        let _ = writeln!(text, "method   {}", crate::switch::describe(u));
-        if u.weights.is_none() {
+        let _ = writeln!(text, "method   {}", state.front.describe());
+        if s.weights.is_none() {
             let _ = writeln!(text, "weights  none (1 each)");
         }
         let _ = writeln!(text, "url      {}", s.url);
-        let _ = writeln!(text, "nginx    pid {} ({})", s.nginx_pid, s.config);
+        let _ = writeln!(
+            text,
+            "{:<8} pid {} ({})",
+            s.proxy.name(),
+            s.nginx_pid,
+            s.config
+        );
         for b in &s.backends {
             let served = match b.served {
                 Some(n) => format!("served {n}"),

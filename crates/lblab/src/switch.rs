@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use lblab_config::{Method, UpstreamConfig};
 
+use crate::front::Front;
 use crate::nginx;
 use crate::outcome::{Failure, Outcome, written};
 use crate::private::Lock;
@@ -14,6 +15,9 @@ use crate::state::State;
 
 /// What a switch did.
 pub struct Switched {
+    /// What the balancer did: `nginx 123 reloaded`, `haproxy 123 reloaded`, or `haproxy 123 took
+    /// the weights at run time`.
+    pub how: String,
     pub before: String,
     pub after: String,
     pub state: State,
@@ -30,18 +34,18 @@ pub async fn switch(dir: &Path, change: Change) -> Outcome {
     match apply_or_why(dir, &change).await {
         Ok(s) if s.unchanged => {
             let said = crate::output::out(&format!(
-                "lblab: nothing to change: the lab already balances with {} (nginx {} not reloaded)\n",
-                s.after, s.state.nginx_pid
+                "lblab: nothing to change: the lab already balances with {} ({})\n",
+                s.after, s.how
             ));
             written(said, 0)
         }
         Ok(s) => {
             let pids: Vec<String> = s.state.backends.iter().map(|b| b.pid.to_string()).collect();
             let said = crate::output::out(&format!(
-                "lblab: switched {} → {} (nginx {} reloaded; backends untouched, pids {})\n",
+                "lblab: switched {} → {} ({}; backends untouched, pids {})\n",
                 s.before,
                 s.after,
-                s.state.nginx_pid,
+                s.how,
                 pids.join(", ")
             ));
             // The switch is done whether or not anyone reads that it was.
@@ -119,31 +123,38 @@ pub async fn apply_or_why(dir: &Path, change: &Change) -> Result<Switched, Faile
             ))
         })?;
     let mut state = State::load(dir).map_err(Failed::Refused)?;
-    let m = merged(&state.config.upstream, change);
+    let Front::Nginx { bin, config } = &mut state.front else {
+        return crate::haproxy_switch::apply(dir, state, change).await;
+    };
+    if let Some(other) = &change.other_method {
+        // Not one of nginx's: its refusal names nginx's methods.
+        other.parse::<Method>().map_err(Failed::Refused)?;
+    }
+    let m = merged(&config.upstream, change);
     m.validate(state.backends.len() as u32)
         .map_err(Failed::Refused)?;
-    let before = describe(&state.config.upstream);
-    let wanted = m.upstream(state.config.upstream.servers.clone());
-    if wanted.render() == state.config.upstream.render() {
+    let before = describe(&config.upstream);
+    let wanted = m.upstream(config.upstream.servers.clone());
+    if wanted.render() == config.upstream.render() {
         return Ok(Switched {
+            how: format!("nginx {} not reloaded", state.nginx_pid),
             after: before.clone(),
             before,
             state,
             unchanged: true,
         });
     }
-    state.config.upstream = wanted;
-    nginx::install(&state.nginx_bin, &state.config)
-        .await
-        .map_err(Failed::Refused)?;
+    config.upstream = wanted;
+    nginx::install(bin, config).await.map_err(Failed::Refused)?;
+    let after = describe(&config.upstream);
     // From here nginx.conf holds the new config, so the record must say so whatever the reload
     // does: a reload that is not confirmed (nginx stopped, or old workers still busy) is still
     // pending, and nginx reads this file when it happens.
     let reloaded = nginx::reload(state.nginx_pid).await;
-    let after = describe(&state.config.upstream);
     let saved = state.save(dir);
     match (reloaded, saved) {
         (Ok(()), Ok(())) => Ok(Switched {
+            how: format!("nginx {} reloaded", state.nginx_pid),
             before,
             after,
             state,

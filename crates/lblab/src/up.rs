@@ -22,6 +22,11 @@ pub async fn up(args: UpArgs) -> Outcome {
             other.url, other.runner_pid
         )));
     }
+    if args.dashboard.is_some() && args.lab.method.proxy == lblab_config::Proxy::Haproxy {
+        return Err(Failure::Usage(
+            "--dashboard drives nginx's methods; with --proxy haproxy use `lblab switch` and `lblab status`".into(),
+        ));
+    }
     let dashboard = args
         .dashboard
         .map(|a| dashboard::bind(a, args.dashboard_public))
@@ -30,13 +35,13 @@ pub async fn up(args: UpArgs) -> Outcome {
     // Size nginx for a large load: `up` does not know what will be sent through it.
     let mut lab = Lab::start_unless_interrupted(&spec, 10_000).await?;
     let info = lab.info(&[]);
+
     let state = State {
         runner_pid: std::process::id(),
         runner_start: crate::procfs::start_time(std::process::id()),
         url: info.url.clone(),
-        nginx_bin: lab.nginx_bin.clone(),
+        front: lab.front.clone(),
         nginx_pid: info.nginx_pid,
-        config: lab.config.clone(),
         backends: info.backends.clone(),
     };
     if let Err(e) = state.save(&dir) {
@@ -70,9 +75,10 @@ pub async fn up(args: UpArgs) -> Outcome {
         None => None,
     };
     banner += &format!(
-        "  nginx pid {}, config {}\n",
+        "  {} pid {}, config {}\n",
+        info.proxy,
         info.nginx_pid,
-        info.prefix.join("nginx.conf").display()
+        lab.front.conf_path().display()
     );
     banner += "Switch with `lblab switch --method M`; Ctrl-C stops the lab.\n";
     if let Err(e) = crate::output::out(&banner) {

@@ -28,6 +28,10 @@ struct Args {
 }
 
 fn main() -> ExitCode {
+    // `loadtest --generate …`: the completions and man pages, for packagers (lblab-generate).
+    if let Some(code) = lblab_generate::on_request(<Args as clap::CommandFactory>::command) {
+        return code;
+    }
     lblab_trace::init();
     let args = match Args::try_parse() {
         Ok(args) => args,

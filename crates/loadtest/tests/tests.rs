@@ -15,6 +15,8 @@ mod closed_stdout;
 mod duration;
 /// `--expect` as the binary judges it: refused up front, and answers that name no backend.
 mod expect;
+/// `--generate`: the shell completions and the man page.
+mod generated_files;
 /// What goes on the wire: -H, Host, Connection, credentials, the same for both engines.
 mod headers;
 /// Ctrl-C during a run.

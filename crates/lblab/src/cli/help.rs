@@ -60,3 +60,11 @@ pub const NGINX_CONFIG_HELP: &str = "Examples:
   lblab nginx-config -b 5 --base-port 9001 --prefix /srv/lblab
 
 Exit status: 0 printed; 2 bad input.";
+
+pub const HAPROXY_CONFIG_HELP: &str = "Examples:
+  lblab haproxy-config > haproxy.cfg
+  lblab haproxy-config --method leastconn --upstream-only
+  lblab haproxy-config --method 'hdr(X-Key)' --consistent --hash-balance-factor 150
+  lblab haproxy-config --method first --maxconn 10 -b 5 --base-port 9001
+
+Exit status: 0 printed; 2 bad input.";

@@ -6,9 +6,10 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 use lblab_backend::Delay;
-use lblab_config::{Method, Weights, parse_weights};
+use lblab_config::{Method, Proxy, Weights, parse_weights};
 use loadtest::cli::LoadArgs;
 
+use crate::haproxy_balancing::HaproxyBalancing;
 use crate::spec::{Balancing, Change, WeightsChange};
 use help::*;
 
@@ -50,6 +51,9 @@ pub enum Command {
     /// Print the nginx config the lab would use.
     #[command(after_help = NGINX_CONFIG_HELP)]
     NginxConfig(NginxConfigArgs),
+    /// Print the HAProxy config the lab would use with --proxy haproxy (same flags as nginx-config).
+    #[command(after_help = HAPROXY_CONFIG_HELP)]
+    HaproxyConfig(NginxConfigArgs),
     /// Run one backend in the foreground (what `lblab run` starts; same as `lblab-backend`).
     #[command(hide = true)]
     Backend(lblab_backend::Args),
@@ -58,9 +62,23 @@ pub enum Command {
 /// The balancing method and what goes with it.
 #[derive(Debug, Clone, Args)]
 pub struct MethodArgs {
-    /// Balancing method: round-robin, least-conn, ip-hash, hash, random, random-two.
-    #[arg(short, long, default_value = "round-robin", value_parser = parse_method)]
-    pub method: Method,
+    /// Balancing method. nginx: round-robin, least-conn, ip-hash, hash, random, random-two.
+    /// haproxy: roundrobin, static-rr, leastconn, first, source, uri, hdr(NAME), random(N).
+    #[arg(short, long, default_value = "round-robin")]
+    pub method: String,
+
+    /// The load balancer in front of the backends: nginx or haproxy.
+    #[arg(long, default_value = "nginx", value_parser = parse_proxy)]
+    pub proxy: Proxy,
+
+    /// With --proxy haproxy: each server's maxconn (requests at once; the rest wait in its queue).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub maxconn: Option<u32>,
+
+    /// With --proxy haproxy and --consistent: no server takes more than this percentage of the
+    /// average load (HAProxy's hash-balance-factor, e.g. 150).
+    #[arg(long, value_name = "PERCENT")]
+    pub hash_balance_factor: Option<u32>,
 
     /// Server weights in backend order, e.g. 1,2,3 (one per backend).
     #[arg(long, value_parser = parse_weights)]
@@ -70,7 +88,8 @@ pub struct MethodArgs {
     #[arg(long, value_name = "NGINX-EXPR")]
     pub hash_key: Option<String>,
 
-    /// With --method hash: ketama consistent hashing.
+    /// With --method hash: ketama consistent hashing (haproxy: hash-type consistent for source,
+    /// uri and hdr(NAME)).
     #[arg(long)]
     pub consistent: bool,
 }
@@ -101,6 +120,10 @@ pub struct LabArgs {
     /// The nginx binary (default: nginx on PATH, then /usr/sbin/nginx).
     #[arg(long, value_name = "PATH")]
     pub nginx: Option<PathBuf>,
+
+    /// The haproxy binary, with --proxy haproxy (default: haproxy on PATH, then /usr/sbin/haproxy).
+    #[arg(long, value_name = "PATH")]
+    pub haproxy: Option<PathBuf>,
 
     /// nginx worker processes (default: one per CPU).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=64))]
@@ -135,6 +158,11 @@ pub struct CompareArgs {
     /// least-conn, ip-hash, hash, hash-consistent, random, random-two.
     #[arg(long, value_name = "M1,M2,…", value_delimiter = ',', value_parser = crate::scenario::parse_contender)]
     pub methods: Vec<crate::scenario::Contender>,
+
+    /// Run the whole comparison under each balancer, in one table: nginx,haproxy puts each of
+    /// nginx's methods beside its HAProxy counterpart (default: --proxy's alone).
+    #[arg(long, value_name = "P1,P2", value_delimiter = ',', value_parser = parse_proxy)]
+    pub proxies: Vec<Proxy>,
 
     /// The workload: even, slow-backend, many-clients, keys, lose-backend.
     #[arg(long, default_value = "even", value_name = "NAME", value_parser = parse_scenario)]
@@ -189,10 +217,11 @@ pub struct UpArgs {
 /// What `switch` changes; whatever is not given keeps its current value.
 #[derive(Debug, Args)]
 pub struct SwitchArgs {
-    /// The new balancing method (default: the current one): round-robin, least-conn, ip-hash,
-    /// hash, random, random-two.
-    #[arg(short, long, value_parser = parse_method)]
-    pub method: Option<Method>,
+    /// The new balancing method (default: the current one), of the lab's balancer. nginx:
+    /// round-robin, least-conn, ip-hash, hash, random, random-two. haproxy: roundrobin, static-rr,
+    /// leastconn, first, source, uri, hdr(NAME), random(N).
+    #[arg(short, long)]
+    pub method: Option<String>,
 
     /// New server weights in backend order, e.g. 1,2,3; `none` clears them (weight 1 each).
     #[arg(long, value_parser = parse_weights_change)]
@@ -262,12 +291,16 @@ pub struct NginxConfigArgs {
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub workers: Option<u32>,
 
-    /// Print only the `upstream lblab { … }` block.
+    /// Print only the `upstream lblab { … }` block (haproxy-config: the `backend lblab` section).
     #[arg(long)]
     pub upstream_only: bool,
 }
 
 fn parse_method(s: &str) -> Result<Method, String> {
+    s.parse()
+}
+
+fn parse_proxy(s: &str) -> Result<Proxy, String> {
     s.parse()
 }
 
@@ -284,22 +317,56 @@ pub fn parse_backend_delay(s: &str) -> Result<(Option<u32>, Delay), String> {
 }
 
 impl MethodArgs {
-    /// The balancing these flags ask for (checked against the backends by the caller).
-    pub fn balancing(&self) -> Balancing {
-        Balancing {
-            method: self.method,
+    /// nginx's balancing these flags ask for (checked against the backends by the caller), or the
+    /// first flag that is not nginx's.
+    pub fn balancing(&self) -> Result<Balancing, String> {
+        if self.proxy != Proxy::Nginx {
+            return Err(format!(
+                "--proxy {}: this command runs nginx only",
+                self.proxy
+            ));
+        }
+        if self.maxconn.is_some() || self.hash_balance_factor.is_some() {
+            return Err(
+                "--maxconn and --hash-balance-factor are HAProxy's: add --proxy haproxy".into(),
+            );
+        }
+        Ok(Balancing {
+            method: self.method.parse()?,
             weights: self.weights.clone(),
             hash_key: self.hash_key.clone(),
             consistent: self.consistent,
+        })
+    }
+
+    /// HAProxy's balancing these flags ask for (checked against the backends by the caller).
+    pub fn haproxy_balancing(&self) -> Result<HaproxyBalancing, String> {
+        if self.hash_key.is_some() {
+            return Err(
+                "--hash-key is nginx's: with --proxy haproxy the key is the method's, uri or hdr(NAME)"
+                    .into(),
+            );
         }
+        Ok(HaproxyBalancing {
+            method: self.method.parse()?,
+            weights: self.weights.clone(),
+            consistent: self.consistent,
+            balance_factor: self.hash_balance_factor,
+            maxconn: self.maxconn,
+        })
     }
 }
 
 impl SwitchArgs {
     /// What the flags ask to change; what they leave out keeps its value.
     pub fn change(&self) -> Change {
+        let nginx = self
+            .method
+            .as_deref()
+            .and_then(|m| m.parse::<Method>().ok());
         Change {
-            method: self.method,
+            method: nginx,
+            other_method: self.method.clone().filter(|_| nginx.is_none()),
             weights: self.weights.clone(),
             hash_key: self.hash_key.clone(),
             consistent: self.consistent,

@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 
-use lblab_config::Method;
+use lblab_config::{Method, Proxy};
 use loadtest::HeaderTemplate;
 use loadtest::cli::LoadArgs;
 
@@ -30,7 +30,17 @@ pub struct RunSpec {
 impl LabArgs {
     /// The lab these flags describe, validated.
     pub fn spec(&self) -> Result<LabSpec, String> {
-        self.spec_with(self.method.balancing(), self.delay.clone())
+        if self.haproxy.is_some() && self.method.proxy != Proxy::Haproxy {
+            return Err("--haproxy names HAProxy's binary: add --proxy haproxy".into());
+        }
+        match self.method.proxy {
+            Proxy::Nginx => self.spec_with(self.method.balancing()?, self.delay.clone()),
+            Proxy::Haproxy => {
+                let balancing = self.method.haproxy_balancing()?;
+                self.spec_with(Balancing::of(Method::RoundRobin), self.delay.clone())?
+                    .with_haproxy(balancing, self.haproxy.clone())
+            }
+        }
     }
 
     /// The same with another balancing and delays than the flags' own (compare's first method,
@@ -92,6 +102,17 @@ impl RunArgs {
                 "--fault names backend {n}, but the lab has backends 1..={backends}"
             ));
         }
+        if self.lab.method.proxy == Proxy::Haproxy
+            && self
+                .faults
+                .iter()
+                .any(|f| matches!(f.action, crate::fault::Action::Switch(_)))
+        {
+            return Err(
+                "--fault switch:METHOD names nginx's methods; with --proxy haproxy use kill, term, pause or restart"
+                    .into(),
+            );
+        }
         // The time chart is drawn only in the report files, so the timeline is kept only for them.
         let timeline = self.report.html.is_some() || self.report.svg.is_some();
         let load = load_plan(&self.load, backends, self.lab.listen, |c| {
@@ -115,7 +136,7 @@ impl CompareArgs {
     /// that needs no lab.
     pub fn spec(self) -> Result<CompareSpec, String> {
         let method = &self.lab.method;
-        if method.method != Method::RoundRobin || method.consistent {
+        if method.method != "round-robin" || method.consistent {
             return Err(
                 "--method/--consistent: compare runs each method of --methods (e.g. --methods least-conn,hash-consistent); one method is `lblab run`".into(),
             );
@@ -168,9 +189,34 @@ impl CompareArgs {
                 c.headers = vec![h];
             }
         })?;
+        let proxies = if self.proxies.is_empty() {
+            vec![method.proxy]
+        } else {
+            self.proxies.clone()
+        };
+        if let Some(dup) = proxies
+            .iter()
+            .enumerate()
+            .find(|(i, p)| proxies[..*i].contains(p))
+        {
+            return Err(format!("--proxies names {} twice", dup.1));
+        }
+        if proxies.contains(&Proxy::Haproxy) {
+            crate::comparison::check_haproxy_pairs(
+                sc,
+                &contenders,
+                hash_key.as_deref(),
+                method,
+                backends,
+            )?;
+        } else if self.lab.haproxy.is_some() {
+            return Err("--haproxy names HAProxy's binary: add --proxies nginx,haproxy".into());
+        }
         let lab = self.lab.spec_with(balancing(contenders[0]), delays)?;
         Ok(CompareSpec {
             scenario: sc,
+            proxies,
+            haproxy: self.lab.haproxy.clone(),
             contenders,
             lab,
             hash_key,

@@ -7,6 +7,7 @@ use loadtest::{BackendKey, Latency, Outcome, Report};
 use serde::Serialize;
 
 use crate::scenario::Contender;
+use crate::theory::Theory;
 
 #[derive(Debug, Serialize)]
 pub struct Measured {
@@ -25,6 +26,8 @@ pub struct Measured {
     pub errors: u64,
     pub expectations: Vec<Outcome>,
     pub passed: bool,
+    /// What the method should have given, and whether this run fits.
+    pub theory: Theory,
     pub report: Report,
 }
 
@@ -53,6 +56,7 @@ pub fn measure(
     hash_key: Option<String>,
     backends: usize,
     weights: Option<&[u32]>,
+    theory: Theory,
     report: Report,
 ) -> Measured {
     let ids: Vec<BackendKey> = (1..=backends as u32).map(BackendKey::Id).collect();
@@ -67,6 +71,7 @@ pub fn measure(
         errors: report.errors,
         expectations: report.expectations.clone(),
         passed: report.passed,
+        theory,
         counts,
         shares,
         report,

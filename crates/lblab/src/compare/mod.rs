@@ -6,6 +6,7 @@ mod moved;
 mod page;
 mod runs;
 mod table;
+mod theory_view;
 
 use loadtest::BackendKey;
 use serde::Serialize;
@@ -33,45 +34,31 @@ struct CompareOutput<'a> {
 }
 
 pub async fn compare(spec: CompareSpec) -> Outcome {
-    let mut lab = match Lab::start_unless_interrupted(&spec.lab, spec.load.concurrency()).await {
-        Ok(lab) => lab,
-        Err(e) => {
-            // A lab that failed to start because the same Ctrl-C reached one of its programs was
-            // interrupted, not broken.
-            return match signals::received_within(SIGNAL_GRACE).await {
-                Some(s) => Err(stopped(s)),
-                None => Err(e.into()),
-            };
-        }
+    let mut by_proxy = Vec::new();
+    let mut info = None;
+    let mut served_sum: Vec<Option<u64>> = Vec::new();
+    let mut reconciled = true;
+    let mut movement = None;
+    for &proxy in &spec.proxies {
+        let lab_spec = spec.lab_on(proxy).map_err(Failure::Usage)?;
+        let (measured, moved, served, lab_info, agreed) =
+            on_one_lab(&spec, &lab_spec, proxy).await?;
+        reconciled &= agreed;
+        served_sum = sum(&served_sum, &served);
+        info.get_or_insert(lab_info);
+        movement = movement.or(moved);
+        by_proxy.push(measured);
+    }
+    // Each contender's rows side by side: nginx's method, then its HAProxy counterpart.
+    let mut measured = Vec::new();
+    let mut rows: Vec<_> = by_proxy.into_iter().map(Vec::into_iter).collect();
+    for _ in 0..spec.contenders.len() {
+        measured.extend(rows.iter_mut().filter_map(Iterator::next));
+    }
+    let served = served_sum;
+    let Some(info) = info else {
+        return Err(Failure::Usage("compare: no balancer to run".into()));
     };
-    let outcome = run_all(&mut lab, &spec).await;
-    let served = lab.served().await;
-    let info = lab.info(&served);
-    lab.stop();
-    let outcome = match outcome {
-        // As at the start: a step that failed of the same Ctrl-C was interrupted.
-        Err(Halt::Failed(e)) => match signals::received_within(SIGNAL_GRACE).await {
-            Some(s) => Err(Halt::Signal(s)),
-            None => Err(Halt::Failed(e)),
-        },
-        // A signal after the last run still stops the compare: its table is not printed.
-        Ok(done) => match signals::received() {
-            Some(s) => Err(Halt::Signal(s)),
-            None => Ok(done),
-        },
-        halted => halted,
-    };
-    let (measured, movement, totals) = match outcome {
-        Ok(done) => done,
-        Err(Halt::Signal(s)) => return Err(stopped(s)),
-        Err(Halt::Failed(e)) => return Err(Failure::Usage(format!("{e}; the lab was stopped"))),
-    };
-    let reconciled = served.iter().enumerate().all(|(i, s)| {
-        *s == totals
-            .get(&BackendKey::Id(i as u32 + 1))
-            .copied()
-            .or(Some(0))
-    });
     let passed = reconciled && measured.iter().all(|m| m.passed);
     let page = page::page(&spec, &measured, movement.as_ref());
     report::write_all(&spec.report, &page)?;
@@ -107,6 +94,77 @@ pub async fn compare(spec: CompareSpec) -> Outcome {
         return Err(stopped(s));
     }
     Ok(code)
+}
+
+/// Each backend's count over the labs: `None` where any lab could not read it.
+fn sum(a: &[Option<u64>], b: &[Option<u64>]) -> Vec<Option<u64>> {
+    if a.is_empty() {
+        return b.to_vec();
+    }
+    a.iter().zip(b).map(|(x, y)| Some((*x)? + (*y)?)).collect()
+}
+
+/// The whole comparison in a lab of `proxy`'s: its rows, key movement, the backends' own counts,
+/// the lab, and whether the backends' own counts equal the client's.
+async fn on_one_lab(
+    spec: &CompareSpec,
+    lab_spec: &crate::spec::LabSpec,
+    proxy: lblab_config::Proxy,
+) -> Result<
+    (
+        Vec<Measured>,
+        Option<KeyMovement>,
+        Vec<Option<u64>>,
+        LabInfo,
+        bool,
+    ),
+    Failure,
+> {
+    let mut lab = match Lab::start_unless_interrupted(lab_spec, spec.load.concurrency()).await {
+        Ok(lab) => lab,
+        Err(e) => {
+            // A lab that failed to start because the same Ctrl-C reached one of its programs was
+            // interrupted, not broken.
+            return match signals::received_within(SIGNAL_GRACE).await {
+                Some(s) => Err(stopped(s)),
+                None => Err(e.into()),
+            };
+        }
+    };
+    let outcome = run_all(&mut lab, spec, proxy).await;
+    let served = lab.served().await;
+    let info = lab.info(&served);
+    lab.stop();
+    let outcome = match outcome {
+        // As at the start: a step that failed of the same Ctrl-C was interrupted.
+        Err(Halt::Failed(e)) => match signals::received_within(SIGNAL_GRACE).await {
+            Some(s) => Err(Halt::Signal(s)),
+            None => Err(Halt::Failed(e)),
+        },
+        // A signal after the last run still stops the compare: its table is not printed.
+        Ok(done) => match signals::received() {
+            Some(s) => Err(Halt::Signal(s)),
+            None => Ok(done),
+        },
+        halted => halted,
+    };
+    let (measured, movement, totals) = match outcome {
+        Ok(done) => done,
+        Err(Halt::Signal(s)) => return Err(stopped(s)),
+        Err(Halt::Failed(e)) => return Err(Failure::Usage(format!("{e}; the lab was stopped"))),
+    };
+    let counted = |i: usize| {
+        totals
+            .get(&BackendKey::Id(i as u32 + 1))
+            .copied()
+            .unwrap_or(0)
+    };
+    // HAProxy's own picks are reconciled run by run (`runs.rs`): a reload starts its counts anew.
+    let reconciled = served
+        .iter()
+        .enumerate()
+        .all(|(i, s)| *s == Some(counted(i)));
+    Ok((measured, movement, served, info, reconciled))
 }
 
 /// How long the compare's last look for a signal waits, after its table is out.

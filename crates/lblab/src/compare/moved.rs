@@ -8,6 +8,8 @@ use loadtest::{BackendKey, Report};
 use serde::Serialize;
 
 use crate::scenario::{Contender, KeyKind};
+use crate::theory::Theory;
+use crate::theory::keys::Moved;
 
 #[derive(Debug, Clone, Copy, Serialize, PartialEq)]
 pub struct Movement {
@@ -37,6 +39,26 @@ pub struct MethodMovement {
     pub marked_down: Movement,
     /// The backend's server line taken out of the upstream.
     pub removed: Movement,
+    /// What theory says of each.
+    pub theory: MovementTheory,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MovementTheory {
+    pub marked_down: Theory,
+    pub removed: Theory,
+}
+
+impl Movement {
+    /// The counts theory judges.
+    pub fn moved(&self) -> Moved {
+        Moved {
+            keys: self.keys,
+            moved: self.moved,
+            lost_keys: self.lost_keys,
+            moved_others: self.moved_others,
+        }
+    }
 }
 
 /// The part of a client's name (`127.0.3.1 x-key: k7`) that `kind` hashes.

@@ -53,11 +53,16 @@ pub fn page<'a>(
         markers: Vec::new(),
         sections: movement
             .map(|mv| {
-                vec![(
+                (
                     format!("Keys moved when backend {} left", mv.lost_backend),
                     super::table::movement_html(mv),
-                )]
+                )
             })
-            .unwrap_or_default(),
+            .into_iter()
+            .chain([(
+                "Theory beside measurement".to_owned(),
+                super::theory_view::html(measured, movement),
+            )])
+            .collect(),
     }
 }

@@ -1,15 +1,16 @@
 //! compare's runs: the same load under each contender in turn, nginx switched between them, and
 //! for lose-backend the runs with the last backend marked down and removed.
 
-use lblab_config::Method;
+use lblab_config::{Method, Proxy};
 use loadtest::{BackendKey, Report, Stop};
 
 use super::measure::{self, Measured};
-use super::moved::{self, KeyMovement, MethodMovement};
+use super::moved::{self, KeyMovement, MethodMovement, MovementTheory};
 use crate::comparison::CompareSpec;
 use crate::lab::Lab;
 use crate::scenario::{Contender, Scenario};
 use crate::signals::{self, interrupted, say};
+use crate::theory::{self, Theory, keys::Phase};
 
 /// Why a compare stopped before its end.
 pub enum Halt {
@@ -23,8 +24,9 @@ pub type Done = (
     std::collections::BTreeMap<BackendKey, u64>,
 );
 
-pub async fn run_all(lab: &mut Lab, spec: &CompareSpec) -> Result<Done, Halt> {
-    let config = spec.load.aimed_at(lab.config.listen);
+/// Every contender in `lab`, whose balancer is `proxy` (HAProxy runs each one's counterpart).
+pub async fn run_all(lab: &mut Lab, spec: &CompareSpec, proxy: Proxy) -> Result<Done, Halt> {
+    let config = spec.load.aimed_at(lab.listen());
     let lost = spec.backends();
     let mut measured = Vec::new();
     let mut movement = Vec::new();
@@ -35,12 +37,21 @@ pub async fn run_all(lab: &mut Lab, spec: &CompareSpec) -> Result<Done, Halt> {
         }
     };
     for (i, c) in spec.contenders.iter().enumerate() {
+        let c = &spec.contender_on(*c, proxy);
         let m = spec.balancing(*c);
         // From the backends, not nginx's config: the last lose-backend run left one server out.
-        let full = m.upstream(lab.backends.iter().map(|b| b.addr).collect());
+        let servers: Vec<_> = lab.backends.iter().map(|b| b.addr).collect();
+        let full = m.upstream(servers.clone());
         let failed = |e: String| Halt::Failed(format!("compare: the run of {c} failed: {e}"));
         if i > 0 {
-            lab.run_upstream(full.clone()).await.map_err(failed)?;
+            match proxy {
+                Proxy::Nginx => lab.run_upstream(full.clone()).await,
+                Proxy::Haproxy => {
+                    let b = crate::pairs::haproxy_balancing(*c, m.weights.clone());
+                    lab.run_backend(b.backend(servers)).await
+                }
+            }
+            .map_err(failed)?;
         }
         // A Ctrl-C that came during the switch (or the previous run's tally) ends the compare
         // here rather than after one more run.
@@ -48,8 +59,14 @@ pub async fn run_all(lab: &mut Lab, spec: &CompareSpec) -> Result<Done, Halt> {
             return Err(Halt::Signal(s));
         }
         say(&format!("lblab compare: {c}"));
+        let picked_before = lab.picks().await;
         let report = load(lab, &config).await.map_err(|h| fail(h, *c, ""))?;
+        if let Some(before) = picked_before {
+            crate::haproxy::witness::run_agrees(before, lab.picks().await, &report)
+                .map_err(|e| Halt::Failed(format!("compare: the run of {c}: {e}")))?;
+        }
         tally(&report);
+        let m_weighted = m.weights.is_some();
         if let (Scenario::LoseBackend, Some(kind)) = (spec.scenario, c.keys_on()) {
             let before = moved::backend_per_key(&report, kind);
             let mut down = full.clone();
@@ -74,26 +91,62 @@ pub async fn run_all(lab: &mut Lab, spec: &CompareSpec) -> Result<Done, Halt> {
                 after.push(moved::backend_per_key(&r, kind));
             }
             let lost_key = BackendKey::Id(lost);
+            let marked_down = moved::movement(&before, &after[0], lost_key);
+            let removed = moved::movement(&before, &after[1], lost_key);
+            let phase = |p, m: &moved::Movement| {
+                theory::keys::movement(
+                    c.method,
+                    c.consistent,
+                    lab.backends.len(),
+                    m_weighted,
+                    lost,
+                    p,
+                    m.moved(),
+                )
+            };
             movement.push(MethodMovement {
                 method: *c,
                 key: kind,
-                marked_down: moved::movement(&before, &after[0], lost_key),
-                removed: moved::movement(&before, &after[1], lost_key),
+                theory: MovementTheory {
+                    marked_down: phase(Phase::MarkedDown, &marked_down),
+                    removed: phase(Phase::Removed, &removed),
+                },
+                marked_down,
+                removed,
             });
         }
+        let theory = theory::lab::for_run(&spec.lab, &m, &spec.load, &report);
         measured.push(measure::measure(
             *c,
             (c.method == Method::Hash).then(|| m.hash_key().to_owned()),
             lab.backends.len(),
             m.weights.as_ref().map(|w| w.0.as_slice()),
+            theory,
             report,
         ));
     }
+    beside_random(&mut measured);
     let movement = (spec.scenario == Scenario::LoseBackend).then_some(KeyMovement {
         lost_backend: lost,
         methods: movement,
     });
     Ok((measured, movement, totals))
+}
+
+/// Each random-two row's max/mean beside random's, when the compare ran both.
+fn beside_random(measured: &mut [Measured]) {
+    let random: Option<Theory> = measured
+        .iter()
+        .find(|m| m.method.method == Method::Random)
+        .map(|m| m.theory.clone());
+    if let Some(r) = random {
+        for m in measured
+            .iter_mut()
+            .filter(|m| m.method.method == Method::RandomTwo)
+        {
+            m.theory.set_versus_random(&r);
+        }
+    }
 }
 
 fn fail(h: Halt, c: Contender, phase: &str) -> Halt {

@@ -25,17 +25,24 @@ pub fn text(
     let _ = writeln!(s, "compare  --scenario {}: {}", spec.scenario, what);
     let _ = writeln!(s);
     let ids: Vec<BackendKey> = (1..=spec.backends()).map(BackendKey::Id).collect();
-    let _ = write!(s, "{:<17}", "method");
+    // HAProxy's rows (`haproxy roundrobin`) are longer than nginx's method names.
+    let w = measured
+        .iter()
+        .map(|m| m.method.to_string().chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(17);
+    let _ = write!(s, "{:<w$}", "method");
     for k in &ids {
         let _ = write!(s, " {:>7}", format!("b{k}"));
     }
     let _ = writeln!(
         s,
-        " {:>8} {:>8} {:>8} {:>8} {:>8} {:>7} {:>16}",
+        " {:>8} {:>8} {:>8} {:>8} {:>8} {:>7} {:>16}  theory",
         "max/min", "chi² p", "p50 ms", "p90 ms", "p99 ms", "errors", "sticky clients"
     );
     for m in measured {
-        let _ = write!(s, "{:<17}", m.method.to_string());
+        let _ = write!(s, "{:<w$}", m.method.to_string());
         for k in &ids {
             let _ = write!(s, " {:>7}", pct(m.shares.get(k).copied().unwrap_or(0.0)));
         }
@@ -52,8 +59,12 @@ pub fn text(
         let p = m.spread.p.map_or("-".into(), |p| format!("{p:.3}"));
         let _ = writeln!(
             s,
-            " {max_min:>8} {p:>8} {:>8.2} {:>8.2} {:>8.2} {:>7} {sticky:>16}",
-            m.latency_ms.p50, m.latency_ms.p90, m.latency_ms.p99, m.errors
+            " {max_min:>8} {p:>8} {:>8.2} {:>8.2} {:>8.2} {:>7} {sticky:>16}  {}",
+            m.latency_ms.p50,
+            m.latency_ms.p90,
+            m.latency_ms.p99,
+            m.errors,
+            m.theory.cell()
         );
     }
     if measured.iter().any(|m| m.stickiness.is_some()) {
@@ -93,6 +104,7 @@ pub fn text(
         );
     }
     let _ = writeln!(s);
+    s.push_str(&super::theory_view::text(measured, movement));
     let served: Vec<String> = served
         .iter()
         .enumerate()

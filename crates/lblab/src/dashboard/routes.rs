@@ -254,12 +254,12 @@ async fn switch_to(
         .unwrap_or_else(|e| Err(format!("the switch did not finish: {e}")));
     match done {
         Ok(s) if s.unchanged => Ok(format!(
-            "nothing to change: the lab already balances with {} (nginx {} not reloaded)",
-            s.after, s.state.nginx_pid
+            "nothing to change: the lab already balances with {} ({})",
+            s.after, s.how
         )),
         Ok(s) => Ok(format!(
-            "switched {} → {} (nginx {} reloaded; backends untouched)",
-            s.before, s.after, s.state.nginx_pid
+            "switched {} → {} ({}; backends untouched)",
+            s.before, s.after, s.how
         )),
         // The method was valid; the lab could not take it (nginx rejected it, or the record is
         // gone): the lab is as it was.
@@ -313,8 +313,8 @@ async fn send_burst(
 fn view(shared: &Shared) -> View {
     let (method, method_name) = match State::load(&shared.lab.state_dir) {
         Ok(s) => (
-            switch::describe(&s.config.upstream),
-            Some(s.config.upstream.method),
+            s.front.describe(),
+            s.front.nginx_config().map(|c| c.upstream.method),
         ),
         Err(e) => (format!("unknown ({e})"), None),
     };

@@ -25,7 +25,7 @@ pub(super) fn base_command(binary: &Path, prefix: &Path, conf: &Path) -> Command
 const PROBE_OUTPUT: usize = 16 * 1024;
 
 /// What a probe printed and how it ended.
-pub(super) struct Probed {
+pub(crate) struct Probed {
     pub status: std::process::ExitStatus,
     stderr: Vec<u8>,
     stdout: Vec<u8>,
@@ -49,7 +49,7 @@ impl Probed {
     }
 }
 
-pub(super) enum ProbeError {
+pub(crate) enum ProbeError {
     Spawn(std::io::Error),
     TooSlow(Duration),
     TooLong,
@@ -93,7 +93,7 @@ impl Drop for Group {
 /// Runs `cmd` as a probe: in a process group of its own, so that a terminal's Ctrl-C reaches lblab
 /// alone and lblab decides what to stop; killed should lblab die; with its output and its time
 /// bounded, so that a program that hangs or floods costs seconds and kilobytes, not the machine.
-pub(super) async fn probe(cmd: Command, within: Duration) -> Result<Probed, ProbeError> {
+pub(crate) async fn probe(cmd: Command, within: Duration) -> Result<Probed, ProbeError> {
     use tokio::io::AsyncReadExt as _;
     let mut cmd = tokio::process::Command::from(cmd);
     cmd.stdin(Stdio::null())

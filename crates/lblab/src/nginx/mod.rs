@@ -16,6 +16,7 @@ use crate::child::Guarded;
 use crate::procfs::{alive, children_of};
 use command::base_command;
 use command::nginx_message;
+pub(crate) use command::{ProbeError, probe};
 pub use config::conf_path;
 use config::{test_config, write_config};
 pub use locate::locate;

@@ -11,6 +11,7 @@ mod svg;
 pub use args::{ReportFiles, write};
 pub use charts::{Page, Shown, share_chart};
 pub use html::page;
+pub use svg::esc;
 
 /// What `run` and `compare` asked for, written; `Err` names the flag.
 pub fn write_all(files: &ReportFiles, p: &Page) -> Result<(), String> {

@@ -22,8 +22,11 @@
 //! - `errors`, `load_flags`, `config_text`, `nginx_probe`: bad input and a bad `--nginx`, refused
 //!   before anything starts; what reaches nginx.conf from the user's words.
 //! - `help_examples`: the examples of `--help`, run as written.
+//! - `generated_files`: `--generate`, the shell completions and man pages.
 //! - `compare`, `run_report`, `report_files`: `lblab compare`, the chart of `run --html`, and the
 //!   files a report is written to.
+//! - `theory`: each method's measurement against what theory predicts for it, in `compare` and
+//!   `run`.
 //! - `dashboard`, `dashboard_connections`, `dashboard_browser`, `favicon`: `up --dashboard` over
 //!   HTTP, the connections it holds, and the page in Chromium.
 //!
@@ -44,6 +47,8 @@ mod distribution;
 mod errors;
 mod faults;
 mod favicon;
+mod generated_files;
+mod haproxy;
 mod help_examples;
 mod interrupts;
 mod lifecycle;
@@ -56,3 +61,4 @@ mod scale;
 mod security;
 mod state;
 mod state_dir;
+mod theory;
