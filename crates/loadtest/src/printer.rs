@@ -137,6 +137,18 @@ pub fn print_text(r: &Report) -> String {
         };
         let _ = writeln!(s, "FAIL: {what}, more than --max-errors allows");
     }
+    for src in r.sources.iter().flatten() {
+        let _ = writeln!(
+            s,
+            "from     {}: requests {}  ok {}  errors {}  {:.0} answered/s  {}",
+            src.file,
+            src.requests,
+            src.ok,
+            src.errors,
+            src.rps,
+            crate::backend_key::counts_dict(&src.counts)
+        );
+    }
     if r.interrupted {
         let _ = writeln!(
             s,

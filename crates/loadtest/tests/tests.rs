@@ -27,6 +27,8 @@ mod invalid_response;
 mod keep_alive;
 /// The lean engine's framing against real servers, and its counts against reqwest's.
 mod lean_engine;
+/// `loadtest merge`: several real runs' reports as one, exactly.
+mod merge;
 /// The open-files limit and `-c`.
 mod open_files;
 /// `--rate`: both latencies, a stall, the delivered rate, Poisson arrivals.

@@ -3,6 +3,7 @@
 //! latency samples to the shared [`Latencies`] a buffer at a time, and at the end the tasks'
 //! tallies are merged into [`Totals`], which become the report.
 
+mod histograms;
 mod latencies;
 mod service;
 mod summary;
@@ -12,7 +13,8 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::time::Instant;
 
-pub(crate) use latencies::Latencies;
+pub(crate) use histograms::encoded;
+pub(crate) use latencies::{Latencies, latency, new_histogram};
 pub(crate) use summary::Ending;
 pub(crate) use totals::Totals;
 

@@ -78,12 +78,14 @@ impl Totals {
             rps: per_second(ok, secs),
             errors_per_s: per_second(errors, secs),
             latency_ms: latencies.answered(),
+            histograms: Some(super::encoded(latencies, ending.service)),
             service_latency_ms: ending.service.map(Latencies::answered),
             backends,
             clients,
             expectations: Vec::new(),
             timeline,
             passed: true,
+            sources: None,
         };
         // Thresholds need the report's latencies and rates, so all are judged once it stands.
         report.expectations = judge_report(&config.expectations, &report, config.backends);
