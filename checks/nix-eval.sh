@@ -126,6 +126,25 @@ if [ -x "$LBLAB" ]; then
       fail "upstream $case: $(cat "$tmp/err")"
     fi
   done
+  # HAProxy's config (services.lblab.proxy = "haproxy") against lblab haproxy-config, from
+  # haproxy/haproxy.cfg's first line on (before it each has its own global section).
+  marker=$(head -1 haproxy/haproxy.cfg)
+  for case in $(eval_harness -A haproxyCaseNames | json_string); do
+    args=$(eval_harness -A "haproxyArgv.$case" | json_string)
+    eval "set -- $args"
+    if ! "$LBLAB" haproxy-config "$@" >"$tmp/rust-ha-full" 2>"$tmp/err"; then
+      fail "haproxy $case: $LBLAB haproxy-config $args failed: $(cat "$tmp/err")"
+      continue
+    fi
+    awk -v m="$marker" '$0 == m {on=1} on' "$tmp/rust-ha-full" >"$tmp/rust-ha"
+    { eval_harness -A "haproxyText.$case" | json_string; } >"$tmp/nix-ha"
+    if [ -s "$tmp/rust-ha" ] && diff -u "$tmp/rust-ha" "$tmp/nix-ha" >"$tmp/diff"; then
+      pass "haproxy $case: the module's HAProxy config = lblab haproxy-config ($(grep -c . "$tmp/rust-ha") lines)"
+    else
+      fail "haproxy $case differs (--- lblab, +++ module):"
+      sed 's/^/  /' "$tmp/diff"
+    fi
+  done
   # The location block: nginx/lblab.conf's directives as lblab renders them, the module's as nixpkgs
   # gets them (both from nginx/proxy.json), in the same order.
   "$LBLAB" nginx-config >"$tmp/full"

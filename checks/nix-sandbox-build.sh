@@ -219,6 +219,7 @@ for name in "${native_build_inputs[@]}" "${native_check_inputs[@]}"; do
     continue
     ;;
   nginx) add_tools nginx "nginx=$(command -v nginx || echo /usr/sbin/nginx)" ;;
+  haproxy) add_tools haproxy "haproxy=$(command -v haproxy || echo /usr/sbin/haproxy)" ;;
   python3) add_tools python3 "python3=$(readlink -f /usr/bin/python3)" ;;
   util-linux) add_tools util-linux prlimit setpriv unshare nsenter ;;
   *) die "package.nix names '$name', which this simulation does not know: add it to the table in $0" ;;

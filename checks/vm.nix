@@ -38,6 +38,20 @@ let
 
   '';
 
+  # The same start with HAProxy in front (services.lblab.proxy = "haproxy").
+  readyHaproxy = builtins.replaceStrings [ "\"nginx.service\"" ] [ "\"haproxy.service\"" ] ready;
+
+  haproxyTest =
+    name: settings: script:
+    pkgs.testers.runNixOSTest {
+      name = "lblab-haproxy-${name}";
+      nodes = {
+        lab = labNode ({ proxy = "haproxy"; } // settings);
+        client = clientNode;
+      };
+      testScript = readyHaproxy + script;
+    };
+
   labTest =
     name: settings: script:
     pkgs.testers.runNixOSTest {
@@ -510,6 +524,67 @@ in
       delta = {b: after[b] - before[b] for b in after}
       print(f"served by each of the five backends: {delta}")
       assert delta == {b: 100 for b in delta}, f"not 100 each: {delta}"
+    '';
+  };
+
+  # HAProxy in front instead of nginx (services.lblab.proxy = "haproxy"): round-robin exact,
+  # leastconn away from a slow backend, source sticky, first filling backend 1 to its maxconn,
+  # and a new method by HAProxy's reload with the backends untouched.
+  vm-haproxy-round-robin = haproxyTest "round-robin" {
+    method = "roundrobin";
+  } ''client.succeed("loadtest http://lab/ --backends 3 -n 300 -c 30 --expect round-robin")'';
+
+  vm-haproxy-leastconn = haproxyTest "leastconn" {
+    method = "leastconn";
+    backendDelay = {
+      "1" = 50;
+    };
+  } ''client.succeed("loadtest http://lab/ --backends 3 -n 2000 -c 100 --expect max-share:1=15%")'';
+
+  # One client address: HAProxy's source sends all of it to one backend, run after run.
+  vm-haproxy-source = haproxyTest "source" { method = "source"; } ''
+    import json
+
+    first = json.loads(client.succeed("loadtest http://lab/ --backends 3 -n 300 -c 30 --expect one --json"))
+    again = json.loads(client.succeed("loadtest http://lab/ --backends 3 -n 300 -c 30 --expect one --json"))
+    assert first["counts"] == again["counts"], f"the client moved: {first['counts']} then {again['counts']}"
+  '';
+
+  # Two requests at once fit in backend 1's maxconn of 2: it answers them all.
+  vm-haproxy-first = haproxyTest "first" {
+    method = "first";
+    maxconn = 2;
+    backendDelay = 10;
+  } ''client.succeed("loadtest http://lab/ --backends 3 -n 200 -c 2 --expect one --expect min-share:1=100%")'';
+
+  vm-haproxy-switch = pkgs.testers.runNixOSTest {
+    name = "lblab-haproxy-switch";
+    nodes = {
+      lab =
+        { lib, ... }:
+        {
+          imports = [
+            (labNode {
+              proxy = "haproxy";
+              method = "roundrobin";
+            })
+          ];
+          specialisation.source.configuration.services.lblab.method = lib.mkForce "source";
+        };
+      client = clientNode;
+    };
+    testScript = readyHaproxy + ''
+      lab.wait_for_unit("multi-user.target")
+      client.succeed("loadtest http://lab/ --backends 3 -n 300 -c 30 --expect round-robin")
+      backends = {i: main_pid(f"lblab-backend-{i}.service") for i in (1, 2, 3)}
+      haproxy = main_pid("haproxy.service")
+      lab.succeed("/run/booted-system/specialisation/source/bin/switch-to-configuration test")
+      assert {i: main_pid(f"lblab-backend-{i}.service") for i in (1, 2, 3)} == backends, (
+          "a backend was restarted by the switch"
+      )
+      assert main_pid("haproxy.service") == haproxy, "haproxy was restarted, not reloaded"
+      lab.succeed("grep -q 'balance source' /etc/haproxy.cfg")
+      client.wait_until_succeeds("loadtest http://lab/ --backends 3 -n 300 -c 30 --expect one", timeout=30)
     '';
   };
 }

@@ -1,8 +1,11 @@
-# services.lblab: K lblab backends as hardened systemd services behind the system nginx.
+# services.lblab: K lblab backends as hardened systemd services behind the system nginx, or behind
+# the system HAProxy (proxy = "haproxy", through nixpkgs' services.haproxy).
 #
 # The upstream block is the one `lblab nginx-config --upstream-only` prints
 # (crates/lblab-config/src/render.rs); checks/eval compares the two. The method names and their
-# nginx directives come from nginx/methods.json, the table the Rust code compiles in.
+# nginx directives come from nginx/methods.json, the table the Rust code compiles in. HAProxy's
+# config is haproxy/haproxy.cfg filled in as `lblab haproxy-config` fills it (after its own global
+# section), its methods from haproxy/methods.json and haproxy/aliases.json.
 {
   config,
   lib,
@@ -114,6 +117,71 @@ let
     in
     "${toString (lib.max base (serverCount * proxy.zone_per_server_kib))}k";
 
+  # HAProxy: its methods' `balance` lines, and nginx's names it takes for three of them.
+  haMethods = builtins.fromJSON (builtins.readFile ../haproxy/methods.json);
+  haAliases = builtins.fromJSON (builtins.readFile ../haproxy/aliases.json);
+  # HAProxy's spellings as `lblab --proxy haproxy --method` takes them: a word, hdr(NAME) with a
+  # header name as HTTP defines a token, random(N).
+  haMethodPattern = "(roundrobin|static-rr|leastconn|first|source|uri|random)|hdr[(][-!#$%&'*+.^_`|~0-9A-Za-z]+[)]|random[(][0-9]+[)]";
+  haMethod = haAliases.${cfg.method} or cfg.method;
+  # [ word "(arg)" arg ], the argument null when there is none.
+  haParts = builtins.match "([a-z-]+)([(]([^()]*)[)])?" haMethod;
+  haWord = if haParts == null then "" else builtins.elemAt haParts 0;
+  haArg = if haParts == null then null else builtins.elemAt haParts 2;
+  haBalance =
+    lib.replaceStrings
+      [ "{header}" "{draws}" ]
+      [
+        (if haWord == "hdr" then haArg else "")
+        # HAProxy's own default of two draws, as DEFAULT_DRAWS in haproxy_method.rs.
+        (if haWord == "random" then (if haArg == null then "2" else haArg) else "")
+      ]
+      (haMethods.${haWord} or { balance = haMethod; }).balance;
+  haHashes = (haMethods.${haWord} or { hash = false; }).hash;
+
+  # As HaproxyBackend::render: the servers s1, s2, … in backend order, then extraUpstreams.
+  haServers =
+    map (
+      id:
+      "server s${toString id} ${addrOf id}"
+      + lib.optionalString (weightOf id != null) " weight ${toString (weightOf id)}"
+      + lib.optionalString (cfg.maxconn != null) " maxconn ${toString cfg.maxconn}"
+    ) ids
+    ++ lib.imap1 (
+      i: addr:
+      "server s${toString (cfg.backends + i)} ${addr}"
+      + lib.optionalString (cfg.maxconn != null) " maxconn ${toString cfg.maxconn}"
+    ) cfg.extraUpstreams;
+  haBackend = lib.concatLines (
+    [
+      "backend lblab"
+      "    balance ${haBalance}"
+    ]
+    ++ lib.optional cfg.consistent "    hash-type consistent"
+    ++ lib.optional (
+      cfg.hashBalanceFactor != null
+    ) "    hash-balance-factor ${toString cfg.hashBalanceFactor}"
+    ++ map (l: "    ${l}") haServers
+  );
+  # haproxy/haproxy.cfg filled in; nixpkgs puts its own global section (stats socket) first.
+  haproxyConfig =
+    lib.replaceStrings
+      [
+        "{{connect_timeout}}"
+        "{{read_timeout}}"
+        "{{retries}}"
+        "{{listen}}"
+        "{{backend}}"
+      ]
+      [
+        "${toString proxy.connect_timeout_ms}ms"
+        "${toString proxy.read_timeout_ms}ms"
+        (toString (serverCount - 1))
+        "0.0.0.0:${toString cfg.port}"
+        haBackend
+      ]
+      (builtins.readFile ../haproxy/haproxy.cfg);
+
   delayType = lib.types.either lib.types.ints.unsigned (lib.types.strMatching "[0-9]+-[0-9]+");
 
   backendUnit = id: {
@@ -158,14 +226,43 @@ in
       description = "Backend N (from 1) listens on {option}`address`:(basePort + N - 1).";
     };
 
+    proxy = lib.mkOption {
+      type = lib.types.enum [
+        "nginx"
+        "haproxy"
+      ];
+      default = "nginx";
+      description = ''
+        The load balancer in front of the backends: the system nginx, or the system HAProxy
+        through {option}`services.haproxy` (as `lblab --proxy haproxy`).
+      '';
+    };
+
     method = lib.mkOption {
-      type = lib.types.enum (builtins.attrNames methods);
+      type = lib.types.either (lib.types.enum (builtins.attrNames methods)) (
+        lib.types.strMatching haMethodPattern
+      );
       default = "round-robin";
       example = "least-conn";
       description = ''
-        nginx's balancing method. The names and their directives are the keys of
-        `nginx/methods.json`, the same names `lblab --method` takes.
+        The balancing method. nginx's are the keys of `nginx/methods.json`; HAProxy's are
+        roundrobin, static-rr, leastconn, first, source, uri, hdr(NAME) and random(N), and
+        nginx's round-robin, least-conn and random-two (`haproxy/aliases.json`): the same
+        names `lblab --method` takes.
       '';
+    };
+
+    maxconn = lib.mkOption {
+      type = lib.types.nullOr lib.types.ints.positive;
+      default = null;
+      description = "HAProxy only: each server's `maxconn` (the rest wait in its queue); needed by `first`.";
+    };
+
+    hashBalanceFactor = lib.mkOption {
+      type = lib.types.nullOr lib.types.ints.positive;
+      default = null;
+      example = 150;
+      description = "HAProxy only, with `consistent`: `hash-balance-factor`, more than 100.";
     };
 
     hashKey = lib.mkOption {
@@ -180,7 +277,7 @@ in
     consistent = lib.mkOption {
       type = lib.types.bool;
       default = false;
-      description = "Ketama consistent hashing; only with `method = \"hash\"`.";
+      description = "Ketama consistent hashing; only with `method = \"hash\"` (HAProxy: `hash-type consistent`, with source, uri or hdr(NAME)).";
     };
 
     weights = lib.mkOption {
@@ -301,8 +398,35 @@ in
         } (services.lblab.basePort + N - 1): move services.lblab.port or services.lblab.basePort.";
       }
       {
-        assertion = cfg.consistent -> cfg.method == "hash";
+        assertion = cfg.proxy == "nginx" -> cfg.consistent -> cfg.method == "hash";
         message = "services.lblab.consistent only applies to services.lblab.method = \"hash\", not \"${cfg.method}\".";
+      }
+      {
+        assertion = cfg.proxy == "nginx" -> methods ? ${cfg.method};
+        message = "services.lblab.method \"${cfg.method}\" is not nginx's (accepted: ${lib.concatStringsSep ", " (builtins.attrNames methods)}); HAProxy's need services.lblab.proxy = \"haproxy\".";
+      }
+      {
+        assertion =
+          cfg.proxy == "haproxy"
+          -> haAliases ? ${cfg.method} || builtins.match haMethodPattern cfg.method != null;
+        message = "services.lblab.method \"${cfg.method}\" is not HAProxy's (accepted: roundrobin, static-rr, leastconn, first, source, uri, hdr(NAME), random(N), and nginx's ${lib.concatStringsSep ", " (builtins.attrNames haAliases)}).";
+      }
+      {
+        assertion = cfg.proxy == "haproxy" -> cfg.consistent -> haHashes;
+        message = "services.lblab.consistent only applies to HAProxy's hashing methods (source, uri, hdr(NAME)), not \"${cfg.method}\".";
+      }
+      {
+        assertion =
+          (cfg.maxconn != null || cfg.hashBalanceFactor != null) -> cfg.proxy == "haproxy";
+        message = "services.lblab.maxconn and hashBalanceFactor are HAProxy's: set services.lblab.proxy = \"haproxy\".";
+      }
+      {
+        assertion = cfg.hashBalanceFactor != null -> cfg.consistent && cfg.hashBalanceFactor > 100;
+        message = "services.lblab.hashBalanceFactor bounds consistent hashing: it needs services.lblab.consistent and a value above 100.";
+      }
+      {
+        assertion = cfg.proxy == "haproxy" -> cfg.weights == null || lib.all (w: w <= 256) cfg.weights;
+        message = "services.lblab.weights: HAProxy takes weights from 1 to 256.";
       }
       {
         # The rule `lblab` checks --hash-key with (nginx/hash-key.json): printable ASCII, one word,
@@ -330,13 +454,25 @@ in
         # Type=notify backends are ready when their start job ends, so with After= nginx never sends a
         # request to a backend that does not listen yet (which would mark it failed for fail_timeout).
         # Wants=, not Requires=: a backend that dies and is restarted must not take nginx with it.
-        nginx = {
+        ${cfg.proxy} = {
           after = map (id: "${unitOf id}.service") ids;
           wants = map (id: "${unitOf id}.service") ids;
-        };
+        }
+        # A new method is HAProxy's seamless reload (nixpkgs' ExecReload: a config check, then
+        # SIGUSR2 to the master) on switch-to-configuration, not a restart: the backends are not
+        # touched, connections in flight finish. A default only, as nginx's enableReload.
+        // lib.optionalAttrs (cfg.proxy == "haproxy") { reloadIfChanged = lib.mkDefault true; };
       };
 
-    services.nginx = {
+    services.haproxy = lib.mkIf (cfg.proxy == "haproxy") {
+      enable = true;
+      # nixpkgs' global section (its stats socket) comes first; this one sizes HAProxy for a burst.
+      config =
+        lib.optionalString sizing "global\n    maxconn ${toString cfg.workerConnections}\n\n"
+        + haproxyConfig;
+    };
+
+    services.nginx = lib.mkIf (cfg.proxy == "nginx") {
       enable = true;
       # A new method (or weights, or hash key) is an nginx reload on switch-to-configuration,
       # not a restart: connections in flight finish, the backends are not touched. A default

@@ -5,6 +5,7 @@
   rustPlatform,
   installShellFiles,
   nginx,
+  haproxy,
   python3,
 }:
 let
@@ -22,29 +23,32 @@ rustPlatform.buildRustPackage {
       ../Cargo.lock
       ../crates
       ../nginx
+      ../haproxy
     ];
   };
 
   cargoLock.lockFile = ../Cargo.lock;
 
-  # The whole workspace's tests. The end-to-end ones start their own nginx (from PATH) on
-  # loopback ports, which the build sandbox has.
+  # The whole workspace's tests. The end-to-end ones start their own nginx and HAProxy (from
+  # PATH) on loopback ports, which the build sandbox has.
   cargoTestFlags = [ "--workspace" ];
   # Some end-to-end tests assert latencies (least-conn avoids a slow backend, the open model
   # reports a stall); on a busy builder, tests run side by side would starve each other's nginx.
   dontUseCargoParallelTests = true;
-  # nginx for the end-to-end tests; python3 reads the report's first line as Python would
-  # (loadtest's report.rs). Every other tool a test runs is the test's own or stdenv's.
+  # nginx and HAProxy for the end-to-end tests; python3 reads the report's first line as Python
+  # would (loadtest's report.rs). Every other tool a test runs is the test's own or stdenv's.
   nativeCheckInputs = [
     nginx
+    haproxy
     python3
   ];
-  # The two tests that drive a real browser against the dashboard: a browser is not something a
+  # The three tests that drive a real browser against the dashboard: a browser is not something a
   # package build should pull in. They run in `cargo test` on CI (where a missing chromium fails
   # them), and the same checks run where Nix runs as the vm-dashboard VM test (checks/vm.nix).
   checkFlags = [
     "--skip=the_page_shows_the_counts_and_a_click_switches_nginx"
     "--skip=a_browser_reloading_the_lab_sees_the_backends_take_turns"
+    "--skip=the_live_chart_draws_stats_over_time_and_marks_switches_and_bursts"
   ];
 
   # Shell completions and man pages, made by each binary from its own clap definition

@@ -230,9 +230,99 @@ let
   };
   upstreamConfigs = mapAttrs (_: settings: checkAssertions (configWith settings)) upstreamCases;
 
+  # Configurations with proxy = "haproxy" whose HAProxy config (from haproxy/haproxy.cfg on) is
+  # compared with `lblab haproxy-config --listen 0.0.0.0:80` for the same settings.
+  haproxyCases = {
+    default = { };
+    leastconn.method = "leastconn";
+    least-conn-alias.method = "least-conn";
+    first-maxconn = {
+      method = "first";
+      maxconn = 4;
+    };
+    source-weights = {
+      method = "source";
+      weights = [
+        1
+        2
+        3
+      ];
+    };
+    hdr-consistent-bounded = {
+      method = "hdr(X-Key)";
+      consistent = true;
+      hashBalanceFactor = 150;
+    };
+    random-three = {
+      method = "random(3)";
+      backends = 5;
+      basePort = 9001;
+    };
+    random-default.method = "random";
+  };
+  haproxyConfigs = mapAttrs (
+    _: settings: checkAssertions (configWith ({ proxy = "haproxy"; } // settings))
+  ) haproxyCases;
+  haproxyArgvOf =
+    cfg:
+    [
+      "--method"
+      cfg.method
+      "--backends"
+      (toString cfg.backends)
+      "--base-port"
+      (toString cfg.basePort)
+      "--address"
+      cfg.address
+      "--listen"
+      "0.0.0.0:${toString cfg.port}"
+    ]
+    ++ optionals (cfg.weights != null) [
+      "--weights"
+      (concatMapStringsSep "," toString cfg.weights)
+    ]
+    ++ optional cfg.consistent "--consistent"
+    ++ optionals (cfg.maxconn != null) [
+      "--maxconn"
+      (toString cfg.maxconn)
+    ]
+    ++ optionals (cfg.hashBalanceFactor != null) [
+      "--hash-balance-factor"
+      (toString cfg.hashBalanceFactor)
+    ];
+
   # Invalid configurations: evaluating force.<name> must fail, and the error must contain each
   # of `expect` (nix-eval.sh checks both).
   invalidCases = {
+    haproxy-method-on-nginx = {
+      settings.method = "leastconn";
+      expect = [
+        "services.lblab.method"
+        "proxy = \"haproxy\""
+      ];
+    };
+    nginx-method-on-haproxy = {
+      settings = {
+        proxy = "haproxy";
+        method = "ip-hash";
+      };
+      expect = [
+        "services.lblab.method"
+        "roundrobin, static-rr"
+      ];
+    };
+    maxconn-on-nginx = {
+      settings.maxconn = 3;
+      expect = [ "services.lblab.maxconn" ];
+    };
+    haproxy-consistent-leastconn = {
+      settings = {
+        proxy = "haproxy";
+        method = "leastconn";
+        consistent = true;
+      };
+      expect = [ "services.lblab.consistent" ];
+    };
     weights-length = {
       settings.weights = [
         1
@@ -607,11 +697,16 @@ let
           "${lib.replaceStrings [ "{key}" "{consistent}" ] [ "$request_uri" "" ] methodTable.${m}.directive};"
       ++ [ "keepalive 64;" ]
     ) (attrNames methodTable)) "upstream extraConfig: ${toJSON (mapAttrs (_: extraLines) perMethod)}")
-    (check "method type: an enum of the keys of nginx/methods.json" (
+    (check "method type: an enum of the keys of nginx/methods.json, or HAProxy's spellings" (
       let
         type = (evalLab [ ]).options.services.lblab.method.type;
+        nginxNames = type.nestedTypes.left;
       in
-      type.name == "enum" && all (m: lib.hasInfix "\"${m}\"" type.description) (attrNames methodTable)
+      type.name == "either"
+      && nginxNames.name == "enum"
+      && all (m: lib.hasInfix "\"${m}\"" nginxNames.description) (attrNames methodTable)
+      && type.nestedTypes.right.check "hdr(X-Key)"
+      && !(type.nestedTypes.right.check "hdr(a b)")
     ) "")
     (check "the rendered upstream has keepalive after the balancing directive" (all (
       c: keepaliveLast (upstreamConfig c.services.nginx)
@@ -968,11 +1063,12 @@ let
         license = "MIT";
         checkInputs = [
           "nginx"
+          "haproxy"
           "python3"
         ];
       }
     )
-    (expectEq "package source: Cargo.toml, Cargo.lock, crates/ and nginx/ only"
+    (expectEq "package source: Cargo.toml, Cargo.lock, crates/, nginx/ and haproxy/ only"
       {
         inherit (packageArgs.src) root;
         parts = sourceParts;
@@ -984,6 +1080,7 @@ let
           "Cargo.lock"
           "crates"
           "nginx"
+          "haproxy"
         ];
       }
     )
@@ -1046,7 +1143,10 @@ let
   labExport =
     config:
     let
-      units = lib.filterAttrs (n: _: hasPrefix "lblab-" n || n == "nginx") config.systemd.services;
+      units = lib.filterAttrs (
+        n: _: hasPrefix "lblab-" n || n == "nginx" || n == "haproxy"
+      ) config.systemd.services;
+      haproxy = config.services.lblab.proxy == "haproxy";
     in
     {
       units = mapAttrs (_: u: {
@@ -1069,15 +1169,22 @@ let
           hashKey
           consistent
           weights
+          proxy
           ;
       };
-      nginx = {
-        upstream = upstreamConfig config.services.nginx;
-        inherit (config.services.nginx) eventsConfig appendConfig;
-        listen = map (l: "${l.addr}:${toString l.port} ${concatStringsSep " " l.extraParameters}") (
-          config.services.nginx.virtualHosts.lblab.listen
-        );
-      };
+      nginx =
+        if haproxy then
+          null
+        else
+          {
+            upstream = upstreamConfig config.services.nginx;
+            inherit (config.services.nginx) eventsConfig appendConfig;
+            listen = map (l: "${l.addr}:${toString l.port} ${concatStringsSep " " l.extraParameters}") (
+              config.services.nginx.virtualHosts.lblab.listen
+            );
+          };
+      # What services.haproxy.config holds (nixpkgs' own global section comes before it).
+      haproxy = if haproxy then config.services.haproxy.config else null;
     };
   machineExport =
     test: name: number:
@@ -1119,6 +1226,11 @@ let
     (expectEq "VM tests" (attrNames vmTests) [
       "vm-dashboard"
       "vm-failover"
+      "vm-haproxy-first"
+      "vm-haproxy-leastconn"
+      "vm-haproxy-round-robin"
+      "vm-haproxy-source"
+      "vm-haproxy-switch"
       "vm-hash"
       "vm-ip-hash"
       "vm-least-conn"
@@ -1219,6 +1331,25 @@ in
     else
       "FAIL upstream ${name}:\n  module: ${toJSON nixNorm}\n  lblab:  ${toJSON rustNorm}\n"
   ) upstreamConfigs;
+
+  # The HAProxy comparison, one case at a time: the module's services.haproxy.config from
+  # haproxy/haproxy.cfg's first line on (before it: the module's global lines), for nix-eval.sh.
+  haproxyCaseNames = concatStringsSep " " (attrNames haproxyCases);
+  haproxyArgv = mapAttrs (
+    _: config: lib.escapeShellArgs (haproxyArgvOf config.services.lblab)
+  ) haproxyConfigs;
+  haproxyText = mapAttrs (
+    _: config:
+    let
+      text = config.services.haproxy.config;
+      marker = head (splitString "\n" (builtins.readFile (root + "/haproxy/haproxy.cfg")));
+      parts = splitString marker text;
+    in
+    if config.services.haproxy.enable && !config.services.nginx.enable && length parts == 2 then
+      marker + elemAt parts 1
+    else
+      "services.haproxy is not enabled alone, or its config lacks haproxy/haproxy.cfg"
+  ) haproxyConfigs;
 
   # Invalid configurations: "name|expected text|…" lines, and force.<name> to evaluate.
   invalidCases = concatMapStrings (

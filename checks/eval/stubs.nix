@@ -97,6 +97,10 @@ let
         default = { };
         type = types.addCheck (types.attrsOf unitOption) checkService;
       };
+      reloadIfChanged = mkOption {
+        default = false;
+        type = types.bool;
+      };
       environment = mkOption {
         default = { };
         type =
@@ -235,6 +239,15 @@ in
     systemd.services = mkOption {
       default = { };
       type = types.attrsOf (types.submodule serviceOptions);
+    };
+
+    # nixos/modules/services/networking/haproxy.nix
+    services.haproxy = {
+      enable = lib.mkEnableOption "HAProxy";
+      config = mkOption {
+        default = null;
+        type = types.nullOr types.lines;
+      };
     };
 
     # nixos/modules/services/web-servers/nginx/default.nix

@@ -8,7 +8,7 @@ fail() {
 }
 
 # The sandbox itself: nothing of the host may leak in.
-for p in $LBLAB_SANDBOX_NO_HOST /usr/bin/python3 /usr/sbin/nginx /bin/true; do
+for p in $LBLAB_SANDBOX_NO_HOST /usr/bin/python3 /usr/sbin/nginx /usr/sbin/haproxy /bin/true; do
   [ ! -e "$p" ] || fail "$p is visible in the sandbox"
 done
 for tool in chromium chromium-browser google-chrome prlimit curl; do

@@ -35,7 +35,13 @@ DEFAULTS: dict[str, Any] = {
     "backendDelay": None,
     "extraUpstreams": [],
     "workerConnections": 4096,
+    "proxy": "nginx",
+    "maxconn": None,
+    "hashBalanceFactor": None,
 }
+
+# The first line of haproxy/haproxy.cfg: where the module's text and lblab's agree from.
+HAPROXY_MARKER = (ROOT / "haproxy/haproxy.cfg").read_text().splitlines()[0]
 
 
 def host_port(address: str, port: int) -> str:
@@ -67,15 +73,36 @@ def upstream(lblab: str, s: dict[str, Any]) -> str:
     return re.sub(r"(?m)^(\s*server [^\n]*\n)(?!\s*server )", lambda m: m.group(1) + extra, text, count=1)
 
 
+def haproxy_config(lblab: str, s: dict[str, Any]) -> str:
+    """services.haproxy.config as the module writes it: its global lines, then `lblab
+    haproxy-config` from haproxy/haproxy.cfg's first line on (checks/eval proves them equal)."""
+    argv = [lblab, "haproxy-config", "--method", s["method"], "--backends", str(s["backends"]), "--address", s["address"],
+            "--base-port", str(s["basePort"]), "--listen", f"0.0.0.0:{s['port']}"]
+    if s.get("weights"):
+        argv += ["--weights", ",".join(str(w) for w in s["weights"])]
+    if s["consistent"]:
+        argv.append("--consistent")
+    if s["maxconn"] is not None:
+        argv += ["--maxconn", str(s["maxconn"])]
+    if s["hashBalanceFactor"] is not None:
+        argv += ["--hash-balance-factor", str(s["hashBalanceFactor"])]
+    text = subprocess.run(argv, check=True, capture_output=True, text=True).stdout
+    tail = text[text.index(HAPROXY_MARKER):]
+    sizing = f"global\n    maxconn {s['workerConnections']}\n\n" if s["workerConnections"] is not None else ""
+    return sizing + tail
+
+
 def lab(lblab: str, settings: dict[str, Any], units: dict[str, Any]) -> dict[str, Any]:
     s = {**DEFAULTS, **settings}
     ids = range(1, s["backends"] + 1)
     out = {f"lblab-backend-{i}": backend_unit(s, i) for i in ids}
     names = [f"lblab-backend-{i}.service" for i in ids]
-    out["nginx"] = {"description": "", "wantedBy": [], "after": names, "wants": names, "unitConfig": {}, "serviceConfig": {}}
+    out[s["proxy"]] = {"description": "", "wantedBy": [], "after": names, "wants": names, "unitConfig": {}, "serviceConfig": {}}
     for name, u in units.items():
         out[name] = {"description": u.get("description", ""), "wantedBy": u.get("wantedBy", []), "after": u.get("after", []),
                      "wants": u.get("wants", []), "unitConfig": u.get("unitConfig", {}), "serviceConfig": u.get("serviceConfig", {})}
+    if s["proxy"] == "haproxy":
+        return {"units": out, "lblab": s, "nginx": None, "haproxy": haproxy_config(lblab, s)}
     backlog = PROXY["listen_backlog"]
     return {
         "units": out,
@@ -86,6 +113,7 @@ def lab(lblab: str, settings: dict[str, Any], units: dict[str, Any]) -> dict[str
             "appendConfig": f"worker_rlimit_nofile {2 * s['workerConnections']};",
             "listen": [f"0.0.0.0:{s['port']} backlog={backlog}", f"[::]:{s['port']} backlog={backlog}"],
         },
+        "haproxy": None,
     }
 
 

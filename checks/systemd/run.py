@@ -27,7 +27,7 @@ from typing import Any
 from container import Container, cgroup_leftovers, remove_cgroups
 from machine import Machine
 from network import Network, leftovers as netns_leftovers
-from units import nginx_conf, unit_file, with_nginx_service
+from units import haproxy_conf, nginx_conf, unit_file, with_haproxy_service, with_nginx_service
 
 BOOT_TIMEOUT = 30.0
 
@@ -39,6 +39,17 @@ set -e
 case "${{1:-}}" in test | switch) ;; *) echo "usage: switch-to-configuration test|switch" >&2; exit 1 ;; esac
 cp /etc/lblab-specialisation/{name}/nginx.conf /etc/nginx/nginx.conf
 systemctl reload nginx.service
+"""
+
+
+HAPROXY_SWITCH_STAND_IN = """#!/bin/sh
+# Stand-in for switch-to-configuration of specialisation {name}: it differs from the booted
+# configuration in HAProxy's config only, and for that NixOS (the module sets reloadIfChanged on
+# haproxy.service) puts the new /etc/haproxy.cfg in place and reloads HAProxy.
+set -e
+case "${{1:-}}" in test | switch) ;; *) echo "usage: switch-to-configuration test|switch" >&2; exit 1 ;; esac
+cp /etc/lblab-specialisation/{name}/haproxy.cfg /etc/haproxy.cfg
+systemctl reload haproxy.service
 """
 
 
@@ -58,12 +69,24 @@ def hosts_file(machines: dict[str, Any]) -> str:
 
 
 def install_lab(c: Container, lab: dict[str, Any], specialisations: dict[str, Any], lblab: str) -> None:
+    if lab.get("haproxy") is not None:
+        install_haproxy_lab(c, lab, specialisations)
+        return
     for name, unit in with_nginx_service(lab["units"]).items():
         c.add_unit(name, unit_file(unit), wanted="multi-user.target" in unit.get("wantedBy", []))
     c.add_file("nginx/nginx.conf", nginx_conf(lblab, lab))
     for name, sp in specialisations.items():
         c.add_file(f"lblab-specialisation/{name}/nginx.conf", nginx_conf(lblab, sp))
         c.add_file(f"lblab-specialisation/{name}/switch-to-configuration", SWITCH_STAND_IN.format(name=name), 0o755)
+
+
+def install_haproxy_lab(c: Container, lab: dict[str, Any], specialisations: dict[str, Any]) -> None:
+    for name, unit in with_haproxy_service(lab["units"]).items():
+        c.add_unit(name, unit_file(unit), wanted="multi-user.target" in unit.get("wantedBy", []))
+    c.add_file("haproxy.cfg", haproxy_conf(lab))
+    for name, sp in specialisations.items():
+        c.add_file(f"lblab-specialisation/{name}/haproxy.cfg", haproxy_conf(sp))
+        c.add_file(f"lblab-specialisation/{name}/switch-to-configuration", HAPROXY_SWITCH_STAND_IN.format(name=name), 0o755)
 
 
 class Scenario:

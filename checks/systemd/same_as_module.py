@@ -35,9 +35,14 @@ def differences(module: dict[str, Any], fallback: dict[str, Any]) -> list[str]:
                 for unit in sorted(set(a["units"]) | set(b["units"])):
                     if a["units"].get(unit) != b["units"].get(unit):
                         found.append(f"{where}: unit {unit}")
+                if (a["nginx"] is None) != (b["nginx"] is None):
+                    found.append(f"{where}: runs nginx in one and not the other")
+                    continue
                 for key in ("eventsConfig", "appendConfig", "listen"):
-                    if a["nginx"][key] != b["nginx"][key]:
+                    if a["nginx"] is not None and a["nginx"][key] != b["nginx"][key]:
                         found.append(f"{where}: nginx {key}")
+                if a.get("haproxy") != b.get("haproxy"):
+                    found.append(f"{where}: services.haproxy.config")
     return found
 
 

@@ -28,6 +28,29 @@ NGINX_SERVICE: dict[str, Any] = {
 }
 
 
+# HAProxy's unit is services.haproxy's: a stand-in with nixpkgs' shape (Type=notify, master-worker
+# with -Ws, a config check before start and reload, SIGUSR2 to reload), run on Debian's haproxy
+# as root (nixpkgs runs it as the haproxy user), reading /etc/haproxy.cfg as nixpkgs' does.
+HAPROXY_CONF = "/etc/haproxy.cfg"
+HAPROXY_SERVICE: dict[str, Any] = {
+    "Type": "notify",
+    "RuntimeDirectory": "haproxy",
+    "ExecStartPre": f"/usr/sbin/haproxy -c -q -f {HAPROXY_CONF}",
+    "ExecStart": f"/usr/sbin/haproxy -Ws -f {HAPROXY_CONF} -p /run/haproxy/haproxy.pid",
+    "ExecReload": [f"/usr/sbin/haproxy -c -q -f {HAPROXY_CONF}", "/bin/kill -USR2 $MAINPID"],
+    "KillMode": "mixed",
+    "SuccessExitStatus": "143",
+    "Restart": "always",
+}
+# What nixpkgs' services.haproxy writes before services.haproxy.config.
+HAPROXY_GLOBAL = "global\n  stats socket /run/haproxy/haproxy.sock mode 600 expose-fd listeners level user\n\n"
+
+
+def haproxy_conf(lab: dict[str, Any]) -> str:
+    """/etc/haproxy.cfg as nixpkgs writes it from the module's services.haproxy.config."""
+    return HAPROXY_GLOBAL + lab["haproxy"]
+
+
 def value(v: Any) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
@@ -56,6 +79,21 @@ def unit_file(unit: dict[str, Any]) -> str:
     if unit.get("wantedBy"):
         lines += ["", "[Install]", "WantedBy=" + " ".join(unit["wantedBy"])]
     return "\n".join(lines) + "\n"
+
+
+def with_haproxy_service(units: dict[str, Any]) -> dict[str, Any]:
+    """The module's units, HAProxy's filled in with the stand-in's service settings."""
+    units = dict(units)
+    module_part = units.get("haproxy", {})
+    units["haproxy"] = {
+        "description": "HAProxy, as services.haproxy runs it (stand-in unit, ordered by services.lblab)",
+        "after": ["network.target"] + module_part.get("after", []),
+        "wants": module_part.get("wants", []),
+        "wantedBy": ["multi-user.target"],
+        "unitConfig": module_part.get("unitConfig", {}),
+        "serviceConfig": {**HAPROXY_SERVICE, **module_part.get("serviceConfig", {})},
+    }
+    return units
 
 
 def with_nginx_service(units: dict[str, Any]) -> dict[str, Any]:

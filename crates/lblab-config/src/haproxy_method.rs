@@ -11,6 +11,8 @@ use std::sync::OnceLock;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 const METHODS_JSON: &str = include_str!("../../../haproxy/methods.json");
+/// nginx's names HAProxy takes for its own methods, read by the NixOS module too.
+const ALIASES_JSON: &str = include_str!("../../../haproxy/aliases.json");
 
 /// The draws of `random` when none are given: HAProxy's own default.
 pub const DEFAULT_DRAWS: u32 = 2;
@@ -93,12 +95,12 @@ impl HaproxyMethod {
     /// first three octets) is not `source` (the whole address); nginx's `hash` hashes any
     /// expression, HAProxy's `uri` and `hdr(NAME)` one thing each.
     pub fn from_nginx_name(s: &str) -> Option<HaproxyMethod> {
-        match s {
-            "round-robin" => Some(HaproxyMethod::RoundRobin),
-            "least-conn" => Some(HaproxyMethod::LeastConn),
-            "random-two" => Some(HaproxyMethod::Random(2)),
-            _ => None,
-        }
+        static ALIASES: OnceLock<BTreeMap<String, String>> = OnceLock::new();
+        let aliases = ALIASES.get_or_init(|| {
+            serde_json::from_str(ALIASES_JSON).expect("haproxy/aliases.json is valid")
+        });
+        // The table's targets are HAProxy's own spellings, checked by the unit tests below.
+        aliases.get(s)?.parse().ok()
     }
 }
 
@@ -215,6 +217,17 @@ mod tests {
         assert_eq!("random-two".parse(), Ok(HaproxyMethod::Random(2)));
         assert_eq!("least-conn".parse(), Ok(HaproxyMethod::LeastConn));
         assert_eq!(HaproxyMethod::Hdr("X-Key".into()).balance(), "hdr(X-Key)");
+        let aliases: BTreeMap<String, String> = serde_json::from_str(ALIASES_JSON).unwrap();
+        for (nginx, haproxy) in aliases {
+            assert!(
+                nginx.parse::<crate::Method>().is_ok(),
+                "{nginx} is not nginx's"
+            );
+            assert!(
+                HaproxyMethod::from_nginx_name(&nginx).is_some(),
+                "{haproxy}"
+            );
+        }
         for bad in [
             "ip-hash",
             "hash",

@@ -12,7 +12,10 @@ use crate::proxy::proxy;
 use crate::render::fill;
 use crate::weights::Weights;
 
+/// What the module renders too: defaults, frontend and the backend.
 const TEMPLATE: &str = include_str!("../../../haproxy/haproxy.cfg");
+/// The runner's own global section: its prefix, pid file and stats socket.
+const GLOBAL: &str = include_str!("../../../haproxy/global.cfg");
 
 /// HAProxy's largest server weight.
 pub const MAX_HAPROXY_WEIGHT: u32 = 256;
@@ -135,7 +138,7 @@ impl HaproxyConfig {
             ("listen", self.listen.to_string()),
             ("backend", self.backend.render()),
         ];
-        fill(TEMPLATE, &vars)
+        fill(GLOBAL, &vars) + "\n" + &fill(TEMPLATE, &vars)
     }
 }
 

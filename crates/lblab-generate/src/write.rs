@@ -27,8 +27,7 @@ pub fn generate(
             let name = command.get_name().to_owned();
             let mut script = Vec::new();
             clap_complete::generate(target, &mut visible(command), name, &mut script);
-            out.write_all(&script)
-                .and_then(|()| out.flush())
+            quiet_when_gone(out.write_all(&script).and_then(|()| out.flush()))
                 .map_err(|e| format!("cannot write the {} script: {e}", shell.kind()))
         }
         Request::Man(dir) => man_pages(command.clone(), dir, out),
@@ -92,7 +91,8 @@ fn man_pages(command: Command, dir: &Path, out: &mut dyn Write) -> Result<(), St
             .map_err(|e| format!("cannot render a man page: {e}"))?;
         let path = dir.join(man.get_filename());
         write_page(&path, &page).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-        writeln!(out, "{}", path.display()).map_err(|e| format!("cannot write on stdout: {e}"))?;
+        quiet_when_gone(writeln!(out, "{}", path.display()))
+            .map_err(|e| format!("cannot write on stdout: {e}"))?;
     }
     Ok(())
 }
@@ -107,4 +107,12 @@ fn write_page(path: &Path, page: &[u8]) -> io::Result<()> {
         .custom_flags(libc::O_NOFOLLOW)
         .open(path)?;
     file.write_all(page)
+}
+
+/// A reader that stops reading (`| head -1`) ends the output quietly, as everywhere in lblab.
+fn quiet_when_gone(result: io::Result<()>) -> io::Result<()> {
+    match result {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
 }

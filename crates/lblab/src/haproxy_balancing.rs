@@ -18,7 +18,8 @@ pub struct HaproxyBalancing {
 }
 
 impl HaproxyBalancing {
-    pub fn of(method: HaproxyMethod) -> HaproxyBalancing {
+    #[cfg(test)]
+    fn of(method: HaproxyMethod) -> HaproxyBalancing {
         HaproxyBalancing {
             method,
             weights: None,

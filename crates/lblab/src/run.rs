@@ -195,10 +195,13 @@ fn theory_of(spec: &RunSpec, report: &Report, events: &[Event], interrupted: boo
             "not judged: faults and switches change the shares in ways theory does not model",
         );
     }
-    if spec.lab.haproxy().is_some() {
-        return Theory::not_judged("not judged: the theory covers nginx's methods only, so far");
-    }
-    theory::lab::for_run(&spec.lab, spec.lab.balancing(), &spec.load, report)
+    theory::lab::for_run(
+        &spec.lab,
+        spec.lab.proxy(),
+        spec.lab.balancing(),
+        &spec.load,
+        report,
+    )
 }
 
 /// One backend's count against the client's.

@@ -23,15 +23,19 @@ pub enum Scenario {
     Keys,
     /// Keys and clients, then the last backend marked down, then removed: which keys moved.
     LoseBackend,
+    /// Every backend holding each request 20 ms, random against random-two: the power of two
+    /// choices, best seen with many backends (-b 10, -b 50).
+    Spread,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 5] = [
+    pub const ALL: [Scenario; 6] = [
         Scenario::Even,
         Scenario::SlowBackend,
         Scenario::ManyClients,
         Scenario::Keys,
         Scenario::LoseBackend,
+        Scenario::Spread,
     ];
 
     pub fn name(self) -> &'static str {
@@ -41,13 +45,17 @@ impl Scenario {
             Scenario::ManyClients => "many-clients",
             Scenario::Keys => "keys",
             Scenario::LoseBackend => "lose-backend",
+            Scenario::Spread => "spread",
         }
     }
 
-    /// The delays of its lab where --delay gives none: slow-backend slows backend 1 by 50 ms.
+    /// The delays of its lab where --delay gives none: slow-backend slows backend 1 by 50 ms;
+    /// spread holds every request 20 ms, so that a backend's active connections, which random-two
+    /// compares, say how loaded it is (answered at once, they are all 0 or 1).
     pub fn delays(self) -> Vec<(Option<u32>, Delay)> {
         match self {
             Scenario::SlowBackend => vec![(Some(1), Delay::Fixed(Duration::from_millis(50)))],
+            Scenario::Spread => vec![(None, Delay::Fixed(Duration::from_millis(20)))],
             _ => Vec::new(),
         }
     }
@@ -91,6 +99,7 @@ impl Scenario {
                 v
             }
             Scenario::LoseBackend => vec![six[3], consistent, six[2]],
+            Scenario::Spread => vec![six[4], six[5]],
         }
     }
 }
@@ -228,6 +237,12 @@ mod tests {
     #[test]
     fn the_default_methods_fit_the_scenario() {
         assert_eq!(Scenario::Even.default_contenders().len(), 6);
+        let spread: Vec<String> = Scenario::Spread
+            .default_contenders()
+            .iter()
+            .map(|c| c.to_string())
+            .collect();
+        assert_eq!(spread, ["random", "random-two"]);
         let keys: Vec<String> = Scenario::Keys
             .default_contenders()
             .iter()

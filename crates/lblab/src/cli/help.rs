@@ -19,6 +19,7 @@ Examples:
   lblab compare
   lblab compare --scenario slow-backend -n 2000 -c 100 --html report.html
   lblab compare --scenario lose-backend --json
+  lblab compare --scenario spread -b 10 -n 2000 -c 100
   lblab compare --methods round-robin,hash-consistent --scenario keys --svg shares.svg
 
 Exit status: 0 every run passed its expectations and the backends' counts agree with the client's;

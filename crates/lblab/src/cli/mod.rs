@@ -71,12 +71,12 @@ pub struct MethodArgs {
     #[arg(long, default_value = "nginx", value_parser = parse_proxy)]
     pub proxy: Proxy,
 
-    /// With --proxy haproxy: each server's maxconn (requests at once; the rest wait in its queue).
+    /// HAProxy's maxconn of each server: the requests it takes at once; the rest wait in its queue.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub maxconn: Option<u32>,
 
-    /// With --proxy haproxy and --consistent: no server takes more than this percentage of the
-    /// average load (HAProxy's hash-balance-factor, e.g. 150).
+    /// HAProxy's hash-balance-factor, for consistent hashing: no server takes more than this
+    /// percentage of the average load (e.g. 150).
     #[arg(long, value_name = "PERCENT")]
     pub hash_balance_factor: Option<u32>,
 
@@ -164,7 +164,7 @@ pub struct CompareArgs {
     #[arg(long, value_name = "P1,P2", value_delimiter = ',', value_parser = parse_proxy)]
     pub proxies: Vec<Proxy>,
 
-    /// The workload: even, slow-backend, many-clients, keys, lose-backend.
+    /// The workload: even, slow-backend, many-clients, keys, lose-backend, spread.
     #[arg(long, default_value = "even", value_name = "NAME", value_parser = parse_scenario)]
     pub scenario: crate::scenario::Scenario,
 
@@ -294,10 +294,6 @@ pub struct NginxConfigArgs {
     /// Print only the `upstream lblab { … }` block (haproxy-config: the `backend lblab` section).
     #[arg(long)]
     pub upstream_only: bool,
-}
-
-fn parse_method(s: &str) -> Result<Method, String> {
-    s.parse()
 }
 
 fn parse_proxy(s: &str) -> Result<Proxy, String> {

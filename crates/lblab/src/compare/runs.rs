@@ -94,6 +94,9 @@ pub async fn run_all(lab: &mut Lab, spec: &CompareSpec, proxy: Proxy) -> Result<
             let marked_down = moved::movement(&before, &after[0], lost_key);
             let removed = moved::movement(&before, &after[1], lost_key);
             let phase = |p, m: &moved::Movement| {
+                if proxy != Proxy::Nginx {
+                    return Theory::not_judged(theory::lab::NOT_NGINX);
+                }
                 theory::keys::movement(
                     c.method,
                     c.consistent,
@@ -115,7 +118,7 @@ pub async fn run_all(lab: &mut Lab, spec: &CompareSpec, proxy: Proxy) -> Result<
                 removed,
             });
         }
-        let theory = theory::lab::for_run(&spec.lab, &m, &spec.load, &report);
+        let theory = theory::lab::for_run(&spec.lab, proxy, &m, &spec.load, &report);
         measured.push(measure::measure(
             *c,
             (c.method == Method::Hash).then(|| m.hash_key().to_owned()),

@@ -1,6 +1,7 @@
 "use strict";
-// With scripts on, the page polls /state.json every second instead of reloading, and the forms post
-// in the background; without them, the page is the same table refreshed by its <meta> tag.
+// With scripts on, the page polls /state.json twice a second instead of reloading, draws the rolling
+// charts, and the forms post in the background; without them, the page is the same table refreshed
+// by its <meta> tag, without the charts.
 (() => {
   const $ = (id) => document.getElementById(id);
   const shown = (v) => (v === null || v === undefined ? "\u2013" : String(v));
@@ -25,6 +26,116 @@
     if (id) td.id = id;
     td.textContent = text;
     return td;
+  }
+
+  // The rolling charts: each backend's answers per second and requests in flight over the last
+  // minute, one line per backend, every switch and burst a vertical mark. Drawn as inline SVG from
+  // /state.json's series; each line carries its values (data-t, data-values) so that what is drawn
+  // can be read back.
+  const SVG = "http://www.w3.org/2000/svg";
+  const W = 900, H = 170, LEFT = 46, RIGHT = 12, TOP = 10, BOTTOM = 24;
+
+  function el(name, attrs, text) {
+    const e = document.createElementNS(SVG, name);
+    for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
+    if (text !== undefined) e.textContent = text;
+    return e;
+  }
+
+  const PALETTE = ["#2f6fde", "#e8871e", "#2e9e5b", "#8e44ad", "#17a2b8", "#b8860b", "#d6336c", "#495057"];
+  function colour(id) {
+    return id <= PALETTE.length
+      ? PALETTE[id - 1]
+      : `hsl(${((id - 1) * 137.5) % 360}, 60%, 42%)`;
+  }
+
+  // The smallest of 1, 2, 5 × 10^k at least v.
+  function niceMax(v) {
+    if (!(v > 0)) return 1;
+    const p = Math.pow(10, Math.floor(Math.log10(v)));
+    for (const m of [1, 2, 5, 10]) if (m * p >= v) return m * p;
+    return 10 * p;
+  }
+
+  function drawChart(svg, series, key, unit) {
+    const points = series.points;
+    const to = points.length ? points[points.length - 1].t_ms : 0;
+    // A dashboard younger than the window fills the chart with what it has.
+    const from = Math.max(to - series.window_ms, points.length ? points[0].t_ms : 0);
+    const span = Math.max(to - from, 1000);
+    let max = 0;
+    for (const p of points) for (const v of p[key]) if (v !== null && v > max) max = v;
+    const yMax = niceMax(max);
+    const x = (t) => LEFT + ((t - from) / span) * (W - LEFT - RIGHT);
+    const y = (v) => TOP + (H - TOP - BOTTOM) - (v / yMax) * (H - TOP - BOTTOM);
+    const fmt = (v) => (Number.isInteger(v) ? String(v) : v.toFixed(1));
+    svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
+    for (const [k, v] of Object.entries({
+      "data-y-max": yMax, "data-t-from": from, "data-t-to": to,
+      "data-plot-left": LEFT, "data-plot-right": W - RIGHT,
+      "data-plot-top": TOP, "data-plot-bottom": H - BOTTOM,
+    })) svg.setAttribute(k, String(v));
+    const kids = [
+      el("line", { class: "axis", x1: LEFT, y1: TOP, x2: LEFT, y2: H - BOTTOM }),
+      el("line", { class: "axis", x1: LEFT, y1: H - BOTTOM, x2: W - RIGHT, y2: H - BOTTOM }),
+      el("line", { class: "grid", x1: LEFT, y1: TOP, x2: W - RIGHT, y2: TOP }),
+      el("text", { class: "tick", x: LEFT - 6, y: TOP + 4, "text-anchor": "end" }, fmt(yMax)),
+      el("text", { class: "tick", x: LEFT - 6, y: H - BOTTOM + 4, "text-anchor": "end" }, "0"),
+      el("text", { class: "tick", x: LEFT, y: H - 6 }, `\u2212${Math.round(span / 1000)} s`),
+      el("text", { class: "tick", x: W - RIGHT, y: H - 6, "text-anchor": "end" }, "now"),
+      el("text", { class: "unit", x: LEFT + 6, y: TOP + 12 }, unit),
+    ];
+    for (const [i, m] of series.marks.filter((m) => m.t_ms >= from).entries()) {
+      const mx = x(m.t_ms).toFixed(1);
+      kids.push(
+        el("line", {
+          class: "mark " + m.kind, x1: mx, x2: mx, y1: TOP, y2: H - BOTTOM,
+          "data-t": m.t_ms, "data-label": m.label,
+        }),
+        // Labels step down, so that marks close together stay readable.
+        el("text", {
+          class: "mark-label " + m.kind,
+          // Near the right edge a label goes to the left of its line.
+          x: Number(mx) > W - 140 ? Number(mx) - 3 : Number(mx) + 3,
+          "text-anchor": Number(mx) > W - 140 ? "end" : "start",
+          y: TOP + 24 + (i % 4) * 13,
+        }, m.label)
+      );
+    }
+    const n = points.length ? points[0][key].length : 0;
+    for (let i = 0; i < n; i++) {
+      const id = i + 1;
+      const coords = [];
+      for (const p of points) {
+        const v = p[key][i];
+        if (v !== null) coords.push(`${x(p.t_ms).toFixed(1)},${y(v).toFixed(2)}`);
+      }
+      kids.push(
+        el("polyline", {
+          class: "series b" + id, fill: "none", stroke: colour(id), "stroke-width": 1.6,
+          "data-backend": id,
+          "data-t": points.map((p) => p.t_ms).join(","),
+          "data-values": points.map((p) => (p[key][i] === null ? "" : p[key][i])).join(","),
+          points: coords.join(" "),
+        })
+      );
+    }
+    svg.replaceChildren(...kids);
+  }
+
+  function drawLegend(backends) {
+    const legend = $("chart-legend");
+    if (!legend || legend.childElementCount === backends.length) return;
+    legend.replaceChildren(
+      ...backends.map((b) => {
+        const s = document.createElement("span");
+        const swatch = document.createElement("span");
+        swatch.className = "swatch";
+        swatch.style.background = colour(b.id);
+        s.append(swatch, "Server " + b.id);
+        return s;
+      })
+    );
   }
 
   function update(s) {
@@ -75,6 +186,11 @@
       burst.replaceChildren(p, table);
     }
     $("message").textContent = localError || s.message || "";
+    if (s.series) {
+      drawChart($("chart-rps"), s.series, "answers_per_s", "answers per second");
+      drawChart($("chart-in-flight"), s.series, "in_flight", "requests in flight");
+      drawLegend(s.backends);
+    }
   }
 
   async function poll() {
@@ -114,6 +230,7 @@
       }
     });
   }
-  setInterval(poll, 1000);
+  // Twice a second, so that the chart moves at least once a second whatever the timers' drift.
+  setInterval(poll, 500);
   poll();
 })();

@@ -1,5 +1,6 @@
 //! What the page shows of the backends, sampled from their own `/stats` four times a second: totals,
-//! requests per second over the last second, and the answers they gave, newest first.
+//! requests per second over the last second, the answers they gave, newest first, and the last
+//! minute of samples for the chart (`series.rs`).
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -7,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use super::series::Series;
 use crate::probe;
 
 pub const SAMPLE_EVERY: Duration = Duration::from_millis(250);
@@ -21,6 +23,16 @@ pub struct BackendLive {
     pub pid: Option<u32>,
     pub served: Option<u64>,
     pub rps: f64,
+    /// From `/stats`: requests it holds now.
+    pub in_flight: Option<u64>,
+}
+
+/// What a backend's `/stats` said.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Stat {
+    pub served: u64,
+    pub pid: u32,
+    pub in_flight: u64,
 }
 
 /// `times` answers "Hello from Server `backend`!" in a row (within one sample, their order among
@@ -36,6 +48,7 @@ pub struct Live {
     pub backends: Vec<BackendLive>,
     pub recent: VecDeque<Answer>,
     history: VecDeque<(Instant, Vec<Option<u64>>)>,
+    pub series: Series,
 }
 
 impl Live {
@@ -49,15 +62,17 @@ impl Live {
                     pid: None,
                     served: None,
                     rps: 0.0,
+                    in_flight: None,
                 })
                 .collect(),
             recent: VecDeque::new(),
             history: VecDeque::new(),
+            series: Series::new(Instant::now()),
         }
     }
 
     /// Reads every backend's `/stats` (without holding the state) and returns what it said.
-    pub async fn read(addrs: &[SocketAddr]) -> Vec<Option<(u64, u32)>> {
+    pub async fn read(addrs: &[SocketAddr]) -> Vec<Option<Stat>> {
         let mut out = Vec::with_capacity(addrs.len());
         for &a in addrs {
             out.push(stats(a).await.ok());
@@ -66,12 +81,15 @@ impl Live {
     }
 
     /// Takes one sample: the new totals, the rates over the last second, and the new answers.
-    pub fn record(&mut self, at: Instant, sample: Vec<Option<(u64, u32)>>) {
-        let served: Vec<Option<u64>> = sample.iter().map(|s| s.map(|(n, _)| n)).collect();
+    pub fn record(&mut self, at: Instant, sample: Vec<Option<Stat>>) {
+        let served: Vec<Option<u64>> = sample.iter().map(|s| s.map(|s| s.served)).collect();
+        let in_flight: Vec<Option<u64>> = sample.iter().map(|s| s.map(|s| s.in_flight)).collect();
+        self.series.push(at, &served, &in_flight);
         for (b, s) in self.backends.iter_mut().zip(&sample) {
             let before = b.served;
-            b.pid = s.map(|(_, pid)| pid);
-            b.served = s.map(|(n, _)| n);
+            b.pid = s.map(|s| s.pid);
+            b.served = s.map(|s| s.served);
+            b.in_flight = s.map(|s| s.in_flight);
             // A counter that went down is a restarted backend; its answers since are all new.
             let new = match (before, b.served) {
                 (Some(old), Some(now)) if now >= old => now - old,
@@ -110,16 +128,22 @@ impl Live {
     }
 }
 
-/// `(served, pid)` from a backend's `/stats`.
-async fn stats(addr: SocketAddr) -> Result<(u64, u32), String> {
+/// `served`, `pid` and `in_flight` from a backend's `/stats`.
+async fn stats(addr: SocketAddr) -> Result<Stat, String> {
     let (status, body) = probe::get(addr, "/stats").await?;
     let v: serde_json::Value =
         serde_json::from_str(&body).map_err(|e| format!("{addr}/stats answered {status}: {e}"))?;
     let served = v["served"].as_u64();
     let pid = v["pid"].as_u64().and_then(|p| u32::try_from(p).ok());
-    served
-        .zip(pid)
-        .ok_or_else(|| format!("{addr}/stats has no served or pid"))
+    let in_flight = v["in_flight"].as_u64();
+    match (served, pid, in_flight) {
+        (Some(served), Some(pid), Some(in_flight)) => Ok(Stat {
+            served,
+            pid,
+            in_flight,
+        }),
+        _ => Err(format!("{addr}/stats has no served, pid or in_flight")),
+    }
 }
 
 #[cfg(test)]
@@ -131,15 +155,22 @@ mod tests {
         let a: SocketAddr = "127.0.0.1:1".parse().unwrap();
         let mut live = Live::new(&[(1, a), (2, a)]);
         let t = Instant::now();
-        live.record(t, vec![Some((10, 100)), Some((5, 200))]);
+        let st = |served, pid| {
+            Some(Stat {
+                served,
+                pid,
+                in_flight: 0,
+            })
+        };
+        live.record(t, vec![st(10, 100), st(5, 200)]);
         assert!(live.recent.is_empty(), "the first sample is the baseline");
         live.record(
             t + Duration::from_millis(500),
-            vec![Some((11, 100)), Some((5, 200))],
+            vec![st(11, 100), st(5, 200)],
         );
         live.record(
             t + Duration::from_millis(1000),
-            vec![Some((11, 100)), Some((8, 200))],
+            vec![st(11, 100), st(8, 200)],
         );
         let r: Vec<(u32, u64)> = live.recent.iter().map(|a| (a.backend, a.times)).collect();
         assert_eq!(r, [(2, 3), (1, 1)]);
@@ -147,7 +178,7 @@ mod tests {
         assert!((live.backends[0].rps - 1.0).abs() < 1e-9);
         assert!((live.backends[1].rps - 3.0).abs() < 1e-9);
         assert_eq!(live.backends[1].pid, Some(200));
-        live.record(t + Duration::from_millis(1500), vec![None, Some((9, 200))]);
+        live.record(t + Duration::from_millis(1500), vec![None, st(9, 200)]);
         assert_eq!(live.backends[0].served, None);
         assert_eq!(
             live.recent[0].times, 4,

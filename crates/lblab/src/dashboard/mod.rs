@@ -14,6 +14,7 @@ mod guard;
 mod live;
 mod page;
 mod routes;
+mod series;
 mod serve;
 mod token;
 mod view;

@@ -98,6 +98,12 @@ pub fn render(v: &View, token: &Token) -> String {
         h,
         r#"</tbody><tfoot><tr><td colspan="3">total</td><td class="num" id="total-served">{}</td><td></td></tr></tfoot></table>
 </section>
+<section class="card"><h2>Over time <small>the last minute, from each backend's own /stats; a switch or a burst is a vertical line</small></h2>
+<div id="chart-legend" class="legend"></div>
+<svg id="chart-rps" class="chart" role="img" aria-label="answers per second of each backend"></svg>
+<svg id="chart-in-flight" class="chart" role="img" aria-label="requests in flight at each backend"></svg>
+<noscript><p>The charts are drawn by the page's script.</p></noscript>
+</section>
 <div class="cols">
 <section class="card"><h2>Latest answers <small>newest first</small></h2><ol id="recent">
 "#,

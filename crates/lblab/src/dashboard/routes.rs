@@ -257,10 +257,13 @@ async fn switch_to(
             "nothing to change: the lab already balances with {} ({})",
             s.after, s.how
         )),
-        Ok(s) => Ok(format!(
-            "switched {} → {} ({}; backends untouched)",
-            s.before, s.after, s.how
-        )),
+        Ok(s) => {
+            mark_chart(shared, "switch", format!("→ {}", s.after));
+            Ok(format!(
+                "switched {} → {} ({}; backends untouched)",
+                s.before, s.after, s.how
+            ))
+        }
         // The method was valid; the lab could not take it (nginx rejected it, or the record is
         // gone): the lab is as it was.
         Err(e) => Err((
@@ -282,6 +285,7 @@ async fn send_burst(
         ));
     };
     let (url, backends) = (shared.lab.url.clone(), shared.lab.backends.len());
+    mark_chart(shared, "burst", format!("burst of {n}"));
     let result = tokio::spawn(async move { burst::send(&url, n, backends).await })
         .await
         .unwrap_or_else(|e| Err(format!("it did not finish: {e}")))
@@ -318,9 +322,13 @@ fn view(shared: &Shared) -> View {
         ),
         Err(e) => (format!("unknown ({e})"), None),
     };
-    let (backends, recent) = match shared.live.lock() {
-        Ok(l) => (l.backends.clone(), l.recent.iter().cloned().collect()),
-        Err(_) => (Vec::new(), Vec::new()),
+    let (backends, recent, series) = match shared.live.lock() {
+        Ok(l) => (
+            l.backends.clone(),
+            l.recent.iter().cloned().collect(),
+            l.series.view(),
+        ),
+        Err(_) => (Vec::new(), Vec::new(), Default::default()),
     };
     View {
         method,
@@ -331,6 +339,14 @@ fn view(shared: &Shared) -> View {
         recent,
         burst: shared.last_burst.lock().ok().and_then(|b| b.clone()),
         message: shared.message.lock().ok().and_then(|m| m.clone()),
+        series,
+    }
+}
+
+/// Marks a switch or a burst on the chart, now.
+fn mark_chart(shared: &Shared, kind: &'static str, label: String) {
+    if let Ok(mut l) = shared.live.lock() {
+        l.series.mark(std::time::Instant::now(), kind, label);
     }
 }
 

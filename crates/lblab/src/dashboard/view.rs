@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use super::burst::BurstResult;
 use super::live::{Answer, BackendLive};
+use super::series::SeriesView;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct View {
@@ -19,6 +20,8 @@ pub struct View {
     pub burst: Option<BurstResult>,
     /// What the last switch or burst did, or why it failed.
     pub message: Option<String>,
+    /// The last minute, for the chart.
+    pub series: SeriesView,
 }
 
 impl View {

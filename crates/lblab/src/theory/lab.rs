@@ -1,14 +1,26 @@
 //! Theory for a run of a lab: the `Case` made from the lab, its balancing and its load, for `run`
 //! and each of `compare`'s rows alike.
 
+use lblab_config::Proxy;
 use loadtest::Report;
 
 use super::{Case, Theory, mean_delays, predict};
 use crate::load_plan::LoadPlan;
 use crate::spec::{Balancing, LabSpec};
 
-/// What theory predicts for `report`, a run of `load` against `lab` balanced by `balancing`.
-pub fn for_run(lab: &LabSpec, balancing: &Balancing, load: &LoadPlan, report: &Report) -> Theory {
+/// What theory predicts for `report`, a run of `load` against `lab` balanced by `balancing` in
+/// `proxy`. The theory is nginx's: HAProxy's counterparts differ (`source` hashes the whole
+/// address, `random` draws on a ring), so their runs are not judged.
+pub fn for_run(
+    lab: &LabSpec,
+    proxy: Proxy,
+    balancing: &Balancing,
+    load: &LoadPlan,
+    report: &Report,
+) -> Theory {
+    if proxy != Proxy::Nginx {
+        return Theory::not_judged(NOT_NGINX);
+    }
     predict(&Case {
         method: balancing.method,
         consistent: balancing.consistent,
@@ -23,3 +35,7 @@ pub fn for_run(lab: &LabSpec, balancing: &Balancing, load: &LoadPlan, report: &R
         clients: report.clients.as_ref(),
     })
 }
+
+/// Why a run behind HAProxy is not judged.
+pub const NOT_NGINX: &str =
+    "not judged: the theory here is of nginx's methods, and HAProxy's counterparts differ";

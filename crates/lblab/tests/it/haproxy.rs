@@ -87,8 +87,9 @@ fn leastconn_sends_the_next_requests_away_from_a_busy_backend() {
     ]);
     let c = counts(&v);
     assert_eq!(c[0], 1, "{c:?}");
+    // How the twelve split between 2 and 3 depends on when each answer lands: whichever is idle
+    // when a request comes takes it.
     assert_eq!(c[1] + c[2], 12, "{c:?}");
-    assert!(c[1] >= 5 && c[2] >= 5, "{c:?}");
 }
 
 #[test]
@@ -304,8 +305,7 @@ fn load(url: &str, n: u64, c: u32, expect: &str) -> loadtest::Report {
 #[test]
 fn a_switch_reloads_haproxy_and_keeps_the_backends() {
     let bin = haproxy();
-    let mut up =
-        crate::common::Up::start(&["--proxy", "haproxy", "--haproxy", bin.to_str().unwrap()]);
+    let up = crate::common::Up::start(&["--proxy", "haproxy", "--haproxy", bin.to_str().unwrap()]);
     let before = up.status();
     assert_eq!(before["method"], "roundrobin");
     assert_eq!(before["proxy"], "haproxy");

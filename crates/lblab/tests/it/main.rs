@@ -13,6 +13,7 @@
 //!
 //! - `distribution`: which backend answers, method by method, judged by `--expect`.
 //! - `faults`, `open_model`: the load under faults, and the open model's latency.
+//! - `lessons`: the recipes of docs/methods.md's "Scenarios that teach", with their outcomes.
 //! - `lifecycle`: `up`, `switch`, `status` and teardown, the lab's processes.
 //! - `scale`: the largest lab, and the most connections, nginx sized within the open-files limit.
 //! - `state`, `security`: the record of a running lab, when commands race or are killed, and when
@@ -27,8 +28,9 @@
 //!   files a report is written to.
 //! - `theory`: each method's measurement against what theory predicts for it, in `compare` and
 //!   `run`.
-//! - `dashboard`, `dashboard_connections`, `dashboard_browser`, `favicon`: `up --dashboard` over
-//!   HTTP, the connections it holds, and the page in Chromium.
+//! - `dashboard`, `dashboard_connections`, `dashboard_browser`, `dashboard_chart`, `favicon`:
+//!   `up --dashboard` over HTTP, the connections it holds, the page and its rolling chart in
+//!   Chromium.
 //!
 //! `common` starts the runner and reads its answers; `dashboard_support` speaks HTTP to the
 //! dashboard and drives the browser; `svg` reads back the charts lblab draws.
@@ -42,6 +44,7 @@ mod compare;
 mod config_text;
 mod dashboard;
 mod dashboard_browser;
+mod dashboard_chart;
 mod dashboard_connections;
 mod distribution;
 mod errors;
@@ -51,6 +54,7 @@ mod generated_files;
 mod haproxy;
 mod help_examples;
 mod interrupts;
+mod lessons;
 mod lifecycle;
 mod load_flags;
 mod nginx_probe;

@@ -285,8 +285,30 @@ fn run_says_its_theory_and_judges_no_run_with_faults() {
         (Some("exact"), Some(true)),
         "{t}"
     );
-    let v = assert_passed(&["--method", "random", "-n", "600", "-c", "20"]);
+    let dir = scratch();
+    let html = dir.path().join("run.html");
+    let v = assert_passed(&[
+        "--method",
+        "random",
+        "-n",
+        "600",
+        "-c",
+        "20",
+        "--html",
+        html.to_str().unwrap(),
+    ]);
     assert_eq!(v["theory"]["kind"], "band");
+    let page = std::fs::read_to_string(&html).unwrap();
+    let verdict = v["theory"]["fits"]
+        .as_bool()
+        .map_or("no claim", |f| if f { "fits" } else { "OUTSIDE" });
+    assert!(
+        page.contains("Theory beside measurement")
+            && page.contains(&format!(
+                "<p class=\"theory\">{verdict}: each request to a backend at random"
+            )),
+        "the run's page has no theory line"
+    );
     let out = lblab()
         .args(["run", "-n", "300", "-c", "10", "--method", "random"])
         .output()
@@ -308,4 +330,59 @@ fn run_says_its_theory_and_judges_no_run_with_faults() {
         t["expects"].as_str().unwrap().starts_with("not judged"),
         "{t}"
     );
+}
+
+#[test]
+fn haproxy_rows_are_not_judged_by_nginx_theory() {
+    let v = compare_json(&[
+        "--proxies",
+        "nginx,haproxy",
+        "--methods",
+        "round-robin",
+        "-n",
+        "300",
+        "-c",
+        "30",
+    ]);
+    fits(&v, &[("round-robin", "exact")]);
+    let t = theory(&v, "haproxy roundrobin");
+    assert_eq!(
+        (t["kind"].as_str(), t["fits"].is_null()),
+        (Some("none"), true),
+        "{t}"
+    );
+    assert!(
+        t["expects"]
+            .as_str()
+            .unwrap()
+            .contains("HAProxy's counterparts differ"),
+        "{t}"
+    );
+}
+
+/// compare --scenario spread: every backend holds each request 20 ms, so its active connections say
+/// how loaded it is, and random-two (the less busy of two) spreads the answers more evenly than
+/// random over 10 and over 50 backends; random stays inside its binomial band.
+#[test]
+fn spread_random_two_is_more_even_than_random_over_10_and_50_backends() {
+    for (b, n, c) in [("10", "4000", "100"), ("50", "5000", "250")] {
+        let v = compare_json(&["--scenario", "spread", "-b", b, "-n", n, "-c", c]);
+        let names: Vec<&str> = v["methods"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["method"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["random", "random-two"]);
+        fits(&v, &[("random", "band"), ("random-two", "direction")]);
+        let vr = &theory(&v, "random-two")["versus_random"];
+        assert_eq!(vr["lower"], true, "-b {b}: {vr}");
+        let p50 = v["methods"][0]["report"]["latency_ms"]["p50"]
+            .as_f64()
+            .unwrap();
+        assert!(
+            p50 >= 20.0,
+            "-b {b}: the 20 ms hold did not apply ({p50} ms)"
+        );
+    }
 }

@@ -212,6 +212,22 @@ impl Browser {
         Some(text.trim().to_owned())
     }
 
+    /// Every attribute of the element `selector`, read at once (so from one drawing of it), or
+    /// `None` if there is no such element.
+    pub fn attrs(&mut self, selector: &str) -> Option<std::collections::BTreeMap<String, String>> {
+        let node = self.query(selector)?;
+        let a = self
+            .try_call("DOM.getAttributes", json!({"nodeId": node}))
+            .ok()?;
+        // A flat list: name, value, name, value, …
+        let flat = a["attributes"].as_array()?;
+        Some(
+            flat.chunks(2)
+                .filter_map(|p| Some((p[0].as_str()?.to_owned(), p.get(1)?.as_str()?.to_owned())))
+                .collect(),
+        )
+    }
+
     /// A real click: the mouse pressed and released at the middle of `selector`.
     pub fn click(&mut self, selector: &str) {
         let mut q = Value::Null;
@@ -219,6 +235,12 @@ impl Browser {
             let Some(node) = b.query(selector) else {
                 return false;
             };
+            // A mouse clicks only what is in the viewport: a long page is scrolled to it first.
+            if b.try_call("DOM.scrollIntoViewIfNeeded", json!({"nodeId": node}))
+                .is_err()
+            {
+                return false;
+            }
             match b.try_call("DOM.getBoxModel", json!({"nodeId": node})) {
                 Ok(m) => q = m["model"]["content"].clone(),
                 Err(_) => return false,
