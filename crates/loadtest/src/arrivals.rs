@@ -17,7 +17,7 @@ pub enum Arrivals {
     /// Request k due at k / rate.
     #[default]
     Uniform,
-    /// Exponential gaps with mean 1 / rate (seeded by --seed).
+    /// Exponential gaps with mean 1 / rate, drawn from the seed.
     Poisson,
 }
 
