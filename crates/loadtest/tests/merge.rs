@@ -191,4 +191,14 @@ fn files_that_cannot_be_merged_are_named_in_one_line() {
         assert_eq!(err.lines().count(), 1, "{err}");
         assert!(out.stdout.is_empty());
     }
+    // No file, or a threshold that cannot be read: one line, exit 2, as a run's refusals.
+    for args in [
+        vec!["merge"],
+        vec!["merge", fgood.as_str(), "--expect", "p99<5"],
+    ] {
+        let out = loadtest(&args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
 }
