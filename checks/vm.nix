@@ -355,6 +355,62 @@ in
       '';
   };
 
+  # Three client machines load one round-robin lab at the same time, each writing its --json
+  # report; one client merges the three (loadtest merge) and the whole is asserted: every request
+  # counted once, exactly round-robin over all of them, the slowest request the slowest of the three.
+  vm-merge = pkgs.testers.runNixOSTest {
+    name = "lblab-merge";
+    nodes = {
+      lab = labNode { method = "round-robin"; };
+      client1 = clientNode;
+      client2 = clientNode;
+      client3 = clientNode;
+    };
+    testScript = ''
+      import base64
+      import json
+
+      start_all()
+      lab.wait_for_unit("nginx.service")
+      lab.wait_for_open_port(80)
+      clients = [client1, client2, client3]
+      for c in clients:
+          c.wait_for_unit("multi-user.target")
+          c.wait_until_succeeds("loadtest http://lab/ -n 3 -c 1")
+      # 2700 answers in all: whichever backend the lab's round-robin starts at, 900 each.
+      for c in clients:
+          c.succeed(
+              "(rc=0; loadtest http://lab/ --backends 3 -n 900 -c 10 --json > /tmp/part.json"
+              " || rc=$?; echo $rc > /tmp/part.rc) > /tmp/part.log 2>&1 &"
+          )
+      parts = []
+      for i, c in enumerate(clients, 1):
+          c.wait_until_succeeds("test -s /tmp/part.rc", timeout=120)
+          rc = c.succeed("cat /tmp/part.rc").strip()
+          assert rc == "0", f"client{i} failed: " + c.succeed("cat /tmp/part.log")
+          text = c.succeed("cat /tmp/part.json")
+          parts.append(json.loads(text))
+          encoded = base64.b64encode(text.encode()).decode()
+          client1.succeed(f"echo {encoded} | base64 -d > /tmp/client{i}.json")
+
+      merged = json.loads(
+          client1.succeed(
+              "loadtest merge /tmp/client1.json /tmp/client2.json /tmp/client3.json"
+              " --backends 3 --expect round-robin --expect errors=0 --json"
+          )
+      )
+      print(f"merged counts {merged['counts']}, latency {merged['latency_ms']}")
+      assert merged["requests"] == 2700 and merged["ok"] == 2700, merged["requests"]
+      assert merged["counts"] == {"1": 900, "2": 900, "3": 900}, merged["counts"]
+      assert [s["file"] for s in merged["sources"]] == [f"/tmp/client{i}.json" for i in (1, 2, 3)]
+      for b in ("1", "2", "3"):
+          assert merged["counts"][b] == sum(p["counts"][b] for p in parts), b
+      slowest = max(p["latency_ms"]["max"] for p in parts)
+      assert merged["latency_ms"]["max"] == slowest, (merged["latency_ms"], slowest)
+      assert all(e["ok"] for e in merged["expectations"]), merged["expectations"]
+    '';
+  };
+
   # Backend 2 killed with SIGKILL during a load test: nginx retries its requests on the others
   # (no failed request), systemd restarts it, and after fail_timeout it gets traffic again.
   vm-failover = labTest "failover" { method = "round-robin"; } ''

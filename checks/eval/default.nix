@@ -1234,6 +1234,7 @@ let
       "vm-hash"
       "vm-ip-hash"
       "vm-least-conn"
+      "vm-merge"
       "vm-metrics"
       "vm-multi-client"
       "vm-random"

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Who answered a request: a backend's id, or `unknown` when the answer named none.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -25,6 +25,28 @@ impl fmt::Display for BackendKey {
 impl Serialize for BackendKey {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for BackendKey {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<BackendKey, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl std::str::FromStr for BackendKey {
+    type Err = String;
+
+    /// A key as the JSON report writes it: a backend id from 1, or `unknown`.
+    fn from_str(s: &str) -> Result<BackendKey, String> {
+        match s {
+            "unknown" => Ok(BackendKey::Unknown),
+            _ => match s.parse::<u32>() {
+                Ok(id) if id > 0 => Ok(BackendKey::Id(id)),
+                _ => Err(format!("'{s}' is not a backend (an id from 1, or unknown)")),
+            },
+        }
     }
 }
 

@@ -7,6 +7,7 @@ use clap::Args;
 use clap::error::ErrorKind;
 use reqwest::Url;
 
+use crate::arrivals::{Arrivals, check_arrivals};
 use crate::config::{Config, MaxErrors};
 use crate::config::{Engine, default_threads};
 use crate::duration::parse_duration;
@@ -39,6 +40,16 @@ pub struct LoadArgs {
     #[arg(long, value_name = "R", allow_negative_numbers = true, value_parser = parse_rate)]
     pub rate: Option<f64>,
 
+    /// With --rate: how the requests are spaced, evenly (uniform) or as a Poisson process whose
+    /// gaps are random with mean 1/R (poisson, the bursts of independent users).
+    #[arg(long, value_enum, default_value = "uniform")]
+    pub arrivals: Arrivals,
+
+    /// With --arrivals poisson: the seed of the drawn arrivals, so a run can be repeated (default: a
+    /// fresh one, printed in the report).
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+
     /// Send for this long instead of a number of requests (e.g. 10s, 500ms, 2m).
     #[arg(short = 'd', long, allow_hyphen_values = true, value_parser = parse_duration, conflicts_with = "requests")]
     pub duration: Option<Duration>,
@@ -67,9 +78,11 @@ pub struct LoadArgs {
     )]
     pub headers: Vec<HeaderTemplate>,
 
-    /// Fail (exit 1) unless the distribution is as expected; repeatable. One of: round-robin,
+    /// Fail (exit 1) unless the run is as expected; repeatable. The distribution: round-robin,
     /// round-robin:W1,W2,…, one, uniform, uniform:W1,W2,…, backends=K, sticky, max-share:ID=P%,
-    /// min-share:ID=P%.
+    /// min-share:ID=P%. Thresholds (quote them for the shell): p50<T, p90<T, p95<T, p99<T, p999<T,
+    /// max<T, mean<T with T in us, ms or s; errors=0, errors<N, errors<P%; rps>N; one backend's
+    /// latency or rate as backend=ID:p99<50ms.
     #[arg(long = "expect", value_name = "SPEC", value_parser = Expectation::parse)]
     pub expectations: Vec<Expectation>,
 
@@ -100,6 +113,8 @@ impl LoadArgs {
             duration: self.duration,
             concurrency: self.concurrency,
             rate: self.rate,
+            arrivals: self.arrivals,
+            seed: self.seed,
             threads: self.threads.map_or_else(default_threads, |t| t as usize),
             keep_alive: !self.no_keep_alive,
             timeout: self.timeout,
@@ -128,6 +143,7 @@ impl LoadArgs {
         if let Some(k) = backends {
             check_expectations(&self.expectations, k)?;
         }
+        check_arrivals(self.rate, self.arrivals, self.seed)?;
         let ips: Vec<IpAddr> = self.source_ips.iter().flatten().copied().collect();
         check_source_ips(&ips, target)?;
         let threads = self.threads.map_or_else(default_threads, |t| t as usize);

@@ -3,6 +3,7 @@ use std::time::Duration;
 
 use reqwest::Url;
 
+use crate::arrivals::{Arrivals, check_arrivals};
 use crate::expect::{Expectation, check_expectations};
 use crate::header::HeaderTemplate;
 use crate::limits::check_open_files;
@@ -21,6 +22,10 @@ pub struct Config {
     /// Open model: send this many requests per second on a fixed schedule, at most `concurrency`
     /// in flight; `None`: closed model, each task sends its next request when the last is answered.
     pub rate: Option<f64>,
+    /// With `rate`: how the requests are spaced.
+    pub arrivals: Arrivals,
+    /// With Poisson arrivals: the seed of their due times; `None`: a fresh one, reported.
+    pub seed: Option<u64>,
     /// OS threads that send, each with its own single-threaded runtime.
     pub threads: usize,
     pub keep_alive: bool,
@@ -108,6 +113,8 @@ impl Config {
             duration: None,
             concurrency: 1000,
             rate: None,
+            arrivals: Arrivals::Uniform,
+            seed: None,
             threads: default_threads(),
             keep_alive: true,
             timeout: Duration::from_secs(10),
@@ -125,6 +132,7 @@ impl Config {
 
     /// Refuses, before any request, what the run could only get wrong.
     pub fn validate(&self) -> Result<(), String> {
+        check_arrivals(self.rate, self.arrivals, self.seed)?;
         if let Some(k) = self.backends {
             check_expectations(&self.expectations, k)?;
         }

@@ -2,6 +2,7 @@
 //! it, and checks the distribution against an expectation. The `loadtest` binary and `lblab run` both
 //! drive it through [`run`].
 
+mod arrivals;
 mod attribution;
 mod backend_key;
 pub mod cli;
@@ -10,8 +11,10 @@ mod duration;
 mod expect;
 mod failure;
 mod header;
+mod histogram_codec;
 mod http1;
 mod limits;
+pub mod merge;
 mod output;
 mod printer;
 mod progress;
@@ -26,6 +29,7 @@ mod stop;
 mod tally;
 mod timeline;
 
+pub use arrivals::Arrivals;
 pub use backend_key::BackendKey;
 pub use config::{Config, MaxErrors};
 pub use duration::parse_duration;

@@ -12,7 +12,7 @@ const INTERRUPTED_EXIT: u8 = 130;
     name = "loadtest",
     version,
     about = "Fire many HTTP requests at once and report which backend answered each",
-    after_help = "Examples:\n  loadtest http://127.0.0.1:8080/ --backends 3 --expect round-robin\n  loadtest http://127.0.0.1:8080/ -d 10s -c 64 --json\n  loadtest http://127.0.0.1:8080/ --source-ip 127.0.1-30.1 --expect sticky\n\nExit status: 0 when every expectation held and the errors are within --max-errors, 1 when not, 2 on bad input, 130 when interrupted (Ctrl-C; the report of what was done is printed)."
+    after_help = "Examples:\n  loadtest http://127.0.0.1:8080/ --backends 3 --expect round-robin\n  loadtest http://127.0.0.1:8080/ -d 10s -c 64 --json\n  loadtest http://127.0.0.1:8080/ --source-ip 127.0.1-30.1 --expect sticky\n  loadtest merge a.json b.json --expect 'p99<50ms'   # several clients' --json reports as one\n\nExit status: 0 when every expectation held and the errors are within --max-errors, 1 when not, 2 on bad input, 130 when interrupted (Ctrl-C; the report of what was done is printed)."
 )]
 struct Args {
     /// The target.
@@ -33,6 +33,10 @@ fn main() -> ExitCode {
         return code;
     }
     lblab_trace::init();
+    // `loadtest merge FILE…` is the one subcommand; anything else is the URL and flags of a run.
+    if std::env::args_os().nth(1).is_some_and(|a| a == "merge") {
+        return loadtest::merge::main(std::env::args_os().skip(1));
+    }
     let args = match Args::try_parse() {
         Ok(args) => args,
         // One line and exit 2, as every refusal; help and the version as clap prints them.

@@ -49,11 +49,25 @@ pub fn print_text(r: &Report) -> String {
         r.requests, r.ok, r.errors, r.elapsed_s, r.rps, r.errors_per_s
     );
     if r.ok > 0 {
+        // With --rate both latencies, one above the other: the gap between them is the stall
+        // the users of the service saw and the service time alone hides.
+        let from = if r.service_latency_ms.is_some() {
+            ", from when each was due"
+        } else {
+            ""
+        };
         let _ = writeln!(
             s,
-            "latency  min {:.2}  mean {:.2}  p50 {:.2}  p90 {:.2}  p95 {:.2}  p99 {:.2}  p99.9 {:.2}  max {:.2} ms (answered requests)",
+            "latency  min {:.2}  mean {:.2}  p50 {:.2}  p90 {:.2}  p95 {:.2}  p99 {:.2}  p99.9 {:.2}  max {:.2} ms (answered requests{from})",
             l.min, l.mean, l.p50, l.p90, l.p95, l.p99, l.p999, l.max
         );
+        if let Some(v) = &r.service_latency_ms {
+            let _ = writeln!(
+                s,
+                "service  min {:.2}  mean {:.2}  p50 {:.2}  p90 {:.2}  p95 {:.2}  p99 {:.2}  p99.9 {:.2}  max {:.2} ms (answered requests, from when each was sent)",
+                v.min, v.mean, v.p50, v.p90, v.p95, v.p99, v.p999, v.max
+            );
+        }
     } else {
         let _ = writeln!(s, "latency  - (no request was answered)");
     }
@@ -65,6 +79,15 @@ pub fn print_text(r: &Report) -> String {
             s,
             "schedule {} req/s: {} sent late, timed from when they were due; {} never sent",
             sch.rate, sch.late, sch.missed
+        );
+        let seed = sch.seed.map(|n| format!(", seed {n}")).unwrap_or_default();
+        let arrivals = serde_json::to_value(sch.arrivals).unwrap_or_default();
+        let _ = writeln!(
+            s,
+            "delivered {:.1} req/s of {} requested ({} arrivals{seed})",
+            sch.delivered_rate,
+            sch.rate,
+            arrivals.as_str().unwrap_or_default()
         );
     }
     if !r.errors_by_kind.is_empty() {
@@ -116,6 +139,18 @@ pub fn print_text(r: &Report) -> String {
             ),
         };
         let _ = writeln!(s, "FAIL: {what}, more than --max-errors allows");
+    }
+    for src in r.sources.iter().flatten() {
+        let _ = writeln!(
+            s,
+            "from     {}: requests {}  ok {}  errors {}  {:.0} answered/s  {}",
+            src.file,
+            src.requests,
+            src.ok,
+            src.errors,
+            src.rps,
+            crate::backend_key::counts_dict(&src.counts)
+        );
     }
     if r.interrupted {
         let _ = writeln!(

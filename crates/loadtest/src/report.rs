@@ -29,6 +29,9 @@ pub struct BackendReport {
     /// Of the answered requests, 0.0–1.0.
     pub share: f64,
     pub latency_ms: Latency,
+    /// With `--rate`: from the send (service time); `latency_ms` is from when it was due.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_latency_ms: Option<Latency>,
 }
 
 /// The result of a run; `--json` prints it as is (the README documents the schema).
@@ -65,7 +68,15 @@ pub struct Report {
     pub errors_per_s: f64,
     /// Of the answered requests; failed ones are only counted, in `errors`.
     pub latency_ms: Latency,
+    /// With `--rate`: the latencies of the answered requests from their send (service time);
+    /// `latency_ms` is then from when each was due (what the users of the service experience).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_latency_ms: Option<Latency>,
     pub backends: BTreeMap<BackendKey, BackendReport>,
+    /// The latency histograms, exact, for `loadtest merge`; absent only in reports made without
+    /// their samples.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub histograms: Option<Histograms>,
     /// Per client (source address and the values of varying headers) → backend → count; present
     /// when the run used several source addresses or varying headers.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -77,6 +88,21 @@ pub struct Report {
     pub timeline: Option<Timeline>,
     /// No expectation failed and the errors are within `--max-errors`.
     pub passed: bool,
+    /// `loadtest merge` only: each file merged, with its own counts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sources: Option<Vec<crate::merge::Source>>,
+}
+
+/// The run's latency histograms in HdrHistogram's interchange form (V2, compressed, base64): of all
+/// the answered requests and of each backend's; with `--rate` also those from the send.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
+pub struct Histograms {
+    pub latency: String,
+    pub backends: BTreeMap<BackendKey, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_latency: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_backends: Option<BTreeMap<BackendKey, String>>,
 }
 
 impl Report {

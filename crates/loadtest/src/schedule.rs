@@ -4,9 +4,12 @@
 //! (coordinated omission). Here a request that had to wait for a free connection is timed from the
 //! moment it was due, as wrk2 does.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
+
+use crate::arrivals::{Arrivals, Poisson};
 
 /// At most this many requests per second: far beyond any one client, and `1 / R` stays well above
 /// a nanosecond.
@@ -36,12 +39,16 @@ pub fn parse_rate(s: &str) -> Result<f64, String> {
 /// is due at exactly `k * secs / per` seconds, rounded down to the nanosecond once, never per
 /// interval: rounding the interval instead (a third of a second to 333 333 333 ns) makes every due
 /// time early, and a run whose duration is a whole number of intervals gets one request too many.
-#[derive(Debug, Clone, Copy)]
+///
+/// With `--arrivals poisson` the due times are drawn instead (see `arrivals`); the rate is then
+/// their mean.
+#[derive(Clone)]
 pub struct Schedule {
     start: Instant,
     /// Requests per `secs` seconds.
     per: u128,
     secs: u128,
+    poisson: Option<Arc<Poisson>>,
 }
 
 /// Far beyond any run: what a due time that overflows stands for.
@@ -50,12 +57,29 @@ const CENTURY: Duration = Duration::from_secs(100 * 365 * 86_400);
 impl Schedule {
     pub fn new(start: Instant, rate: f64) -> Schedule {
         let (per, secs) = as_fraction(rate);
-        Schedule { start, per, secs }
+        Schedule {
+            start,
+            per,
+            secs,
+            poisson: None,
+        }
+    }
+
+    /// A schedule with `arrivals`, seeded by `seed` when they are drawn.
+    pub fn with_arrivals(start: Instant, rate: f64, arrivals: Arrivals, seed: u64) -> Schedule {
+        let mut s = Schedule::new(start, rate);
+        if arrivals == Arrivals::Poisson {
+            s.poisson = Some(Arc::new(Poisson::new(rate, seed)));
+        }
+        s
     }
 
     /// Nanoseconds from the start to when request `seq` (from 0) is due; `None` past what a u128
     /// holds, which only happens centuries into a run (see `as_fraction`).
     fn offset_nanos(&self, seq: u64) -> Option<u128> {
+        if let Some(p) = &self.poisson {
+            return Some(u128::from(p.offset_nanos(seq)));
+        }
         u128::from(seq)
             .checked_mul(1_000_000_000)?
             .checked_mul(self.secs)
@@ -74,10 +98,18 @@ impl Schedule {
             .unwrap_or(self.start + CENTURY)
     }
 
+    /// With drawn arrivals: their seed.
+    pub fn seed(&self) -> Option<u64> {
+        self.poisson.as_ref().map(|p| p.seed())
+    }
+
     /// Requests due before `end` (after `start`): the `k` with `due(k) < end`. As `due(k)` is
     /// `k * 1e9 * secs / per` rounded down, that is `k * 1e9 * secs < span * per`.
     pub fn due_before(&self, end: Instant) -> u64 {
         let span = end.saturating_duration_since(self.start).as_nanos();
+        if let Some(p) = &self.poisson {
+            return p.due_before(span);
+        }
         let step = 1_000_000_000 * self.secs;
         span.checked_mul(self.per).map_or(u64::MAX, |n| {
             u64::try_from(n.div_ceil(step)).unwrap_or(u64::MAX)
@@ -111,10 +143,20 @@ fn gcd(mut a: u128, mut b: u128) -> u128 {
 }
 
 /// How the run kept its schedule (present in the report only with `--rate`).
-#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+#[derive(Debug, Clone, Copy, Serialize, serde::Deserialize, PartialEq)]
 pub struct ScheduleReport {
     /// The requested rate, per second.
     pub rate: f64,
+    /// The rate the requests went out at: those sent after the first, over the time from the first
+    /// send to the last.
+    #[serde(default)]
+    pub delivered_rate: f64,
+    /// How the requests were spaced.
+    #[serde(default)]
+    pub arrivals: Arrivals,
+    /// With `poisson`: the seed the due times were drawn from (`--seed` repeats the run's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
     /// Requests sent after they were due because every connection was busy; their latency counts
     /// from when they were due.
     pub late: u64,

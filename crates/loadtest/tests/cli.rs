@@ -118,9 +118,10 @@ fn help_ends_with_examples_and_exit_statuses_and_version_works() {
     assert!(examples < statuses, "{help}");
     assert_eq!(
         help[examples..].matches("\n  loadtest ").count(),
-        3,
+        4,
         "{help}"
     );
+    assert!(help[examples..].contains("\n  loadtest merge "), "{help}");
     for status in ["1 when not", "2 on bad input", "130 when interrupted"] {
         assert!(help[statuses..].contains(status), "{help}");
     }

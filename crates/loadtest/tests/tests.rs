@@ -27,11 +27,17 @@ mod invalid_response;
 mod keep_alive;
 /// The lean engine's framing against real servers, and its counts against reqwest's.
 mod lean_engine;
+/// `loadtest merge`: several real runs' reports as one, exactly.
+mod merge;
 /// The open-files limit and `-c`.
 mod open_files;
+/// `--rate`: both latencies, a stall, the delivered rate, Poisson arrivals.
+mod rate;
 /// The text report.
 mod report;
 /// `--source-ip` addresses the run cannot send from.
 mod source_ip;
 /// Which statuses count as answers, and `--ok-status`.
 mod statuses;
+/// Thresholds in `--expect` (latency, errors, rate, per backend) against real backends.
+mod thresholds;

@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use loadtest::BackendKey;
 
 use super::charts::{Page, backend_latency_chart, latency_chart, share_chart};
+use super::rate::rate_table;
 use super::svg::esc;
 use super::time_charts::{bucket_note, time_charts};
 
@@ -27,6 +28,9 @@ pub fn page(p: &Page) -> String {
     );
     s.push_str(&share_chart(p));
     s.push_str(&numbers(p));
+    if let Some(t) = rate_table(p) {
+        s.push_str(&t);
+    }
     if let Some(note) = bucket_note(p) {
         let _ = writeln!(s, "<p class=\"buckets\">{}</p>", esc(&note));
     }

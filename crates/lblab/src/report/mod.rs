@@ -5,6 +5,7 @@ mod args;
 mod charts;
 mod html;
 mod output;
+mod rate;
 mod svg;
 mod time_charts;
 

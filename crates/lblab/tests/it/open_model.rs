@@ -56,3 +56,48 @@ fn a_one_second_stall_is_in_the_open_models_p99_and_hidden_by_the_closed_model()
         closed["latency_ms"]
     );
 }
+
+#[test]
+fn a_fixed_rate_run_reports_both_latencies_in_its_json_and_its_html() {
+    let dir = scratch();
+    let html = dir.path().join("rate.html");
+    let v = assert_passed(&[
+        "--rate",
+        "300",
+        "-n",
+        "300",
+        "-c",
+        "4",
+        "--arrivals",
+        "poisson",
+        "--seed",
+        "9",
+        "--html",
+        html.to_str().unwrap(),
+    ]);
+    let due = &v["latency_ms"];
+    let sent = &v["service_latency_ms"];
+    // No request can be answered before it was sent, and none is sent before it is due.
+    assert!(
+        due["p50"].as_f64().unwrap() >= sent["p50"].as_f64().unwrap() * 0.99,
+        "{v}"
+    );
+    assert_eq!(v["schedule"]["seed"], 9, "{v}");
+    let delivered = v["schedule"]["delivered_rate"].as_f64().unwrap();
+    assert!(delivered > 100.0, "{v}");
+    let page = std::fs::read_to_string(&html).unwrap();
+    let at = page
+        .find("<h2>Fixed rate: latency from the due time and from the send</h2>")
+        .expect("the fixed-rate table");
+    let row = &page[at..];
+    assert!(row.contains("<td>300</td>"), "{row:.600}");
+    assert!(
+        row.contains(&format!("<td>{delivered:.1}</td>")),
+        "{row:.600}"
+    );
+    // A closed-model run has no such table.
+    let closed = dir.path().join("closed.html");
+    assert_passed(&["-n", "30", "--html", closed.to_str().unwrap()]);
+    let page = std::fs::read_to_string(&closed).unwrap();
+    assert!(!page.contains("Fixed rate"), "{page:.300}");
+}

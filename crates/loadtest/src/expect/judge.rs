@@ -67,6 +67,11 @@ pub(super) fn judge(
         Expectation::MaxShare(id, f) => share(&answers, *id, *f, Bound::AtMost),
         Expectation::MinShare(id, f) => share(&answers, *id, *f, Bound::AtLeast),
         Expectation::Sticky => sticky(clients),
+        // `judge_report` holds a threshold against the whole report; the counts alone cannot.
+        Expectation::Threshold(t) => (
+            false,
+            format!("{t} needs the run's latencies and errors, not only its counts"),
+        ),
     }
 }
 

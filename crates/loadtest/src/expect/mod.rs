@@ -2,6 +2,7 @@
 //! holds a run against one.
 
 mod judge;
+mod threshold;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -9,6 +10,8 @@ use std::fmt;
 use serde::Serialize;
 
 use crate::backend_key::BackendKey;
+use crate::report::Report;
+pub use threshold::Threshold;
 
 /// The significance level below which `uniform` is rejected.
 pub const UNIFORM_ALPHA: f64 = 0.001;
@@ -28,6 +31,8 @@ pub enum Expectation {
     /// Backend ID's share of the answers is at most / at least the fraction.
     MaxShare(u32, f64),
     MinShare(u32, f64),
+    /// A latency, error or rate threshold, judged against the whole report.
+    Threshold(Threshold),
 }
 
 /// One expectation's verdict, with the sentence that explains it.
@@ -38,11 +43,14 @@ pub struct Outcome {
     pub message: String,
 }
 
-const ACCEPTED: &str = "round-robin, round-robin:W1,W2,…, one, uniform, uniform:W1,W2,…, backends=K, sticky, max-share:ID=P%, min-share:ID=P%";
+const ACCEPTED: &str = "round-robin, round-robin:W1,W2,…, one, uniform, uniform:W1,W2,…, backends=K, sticky, max-share:ID=P%, min-share:ID=P%, or a threshold such as p99<50ms, errors=0, rps>100";
 
 impl Expectation {
     pub fn parse(s: &str) -> Result<Expectation, String> {
         let s = s.trim();
+        if Threshold::looks_like(s) {
+            return Threshold::parse(s).map(Expectation::Threshold);
+        }
         let bad = || format!("unknown expectation '{s}' (accepted: {ACCEPTED})");
         let weights = |w: &str| -> Result<Vec<u32>, String> {
             w.split(',')
@@ -101,6 +109,7 @@ impl Expectation {
             k => format!("there are {k} backends (1..={k})"),
         };
         match self {
+            Expectation::Threshold(t) => t.fits(backends),
             Expectation::MaxShare(id, _) | Expectation::MinShare(id, _)
                 if *id as usize > backends =>
             {
@@ -140,6 +149,30 @@ impl Expectation {
     }
 }
 
+/// Every expectation held against a finished run's `report`: the distribution's by its counts and
+/// clients, the thresholds by its latencies, errors and rates. A run and `loadtest merge` both judge
+/// through this, so a merged report is judged as one run would be.
+pub fn judge_report(
+    expectations: &[Expectation],
+    report: &Report,
+    backends: Option<usize>,
+) -> Vec<Outcome> {
+    expectations
+        .iter()
+        .map(|e| match e {
+            Expectation::Threshold(t) => {
+                let (ok, message) = t.judge(report);
+                Outcome {
+                    expect: e.to_string(),
+                    ok,
+                    message,
+                }
+            }
+            _ => e.check(&report.counts, backends, report.clients.as_ref()),
+        })
+        .collect()
+}
+
 /// [`Expectation::fits`] for each of `expectations`: the first that does not, as one line.
 pub fn check_expectations(expectations: &[Expectation], backends: usize) -> Result<(), String> {
     expectations.iter().try_for_each(|e| e.fits(backends))
@@ -167,6 +200,7 @@ impl fmt::Display for Expectation {
             Expectation::Backends(k) => write!(f, "backends={k}"),
             Expectation::MaxShare(id, s) => write!(f, "max-share:{id}={}%", s * 100.0),
             Expectation::MinShare(id, s) => write!(f, "min-share:{id}={}%", s * 100.0),
+            Expectation::Threshold(t) => t.fmt(f),
         }
     }
 }

@@ -76,6 +76,7 @@ pub async fn run_until(config: &Config, stop: &Stop) -> Result<Report, String> {
         schedule: shared.schedule.as_ref(),
         deadline: shared.deadline,
         timeline: shared.timeline.as_deref(),
+        service: shared.service.as_ref(),
     };
     Ok(totals.into_report(config, &shared.latencies, ending))
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::{Duration, Instant};
 
+use crate::arrivals::fresh_seed;
 use crate::config::Config;
 use crate::http1::RequestBytes;
 use crate::progress::ProgressCounts;
@@ -35,6 +36,9 @@ pub(crate) struct Shared {
     pub latencies: Latencies,
     /// With `Config::timeline`: the time buckets every task hands its finished requests to.
     pub timeline: Option<Arc<Buckets>>,
+    /// With `--rate`: the latencies from the send (service time); `latencies` are from when each
+    /// request was due.
+    pub service: Option<Latencies>,
     pub progress: Option<Arc<ProgressCounts>>,
     pub track_clients: bool,
     /// How many latency samples a task holds before it records them.
@@ -61,11 +65,15 @@ impl Shared {
                 .duration
                 .map(|d| start + d + DRAIN.min(config.timeout)),
             stop: stop.clone(),
-            schedule: config.rate.map(|r| Schedule::new(start, r)),
+            schedule: config.rate.map(|r| {
+                let seed = config.seed.unwrap_or_else(fresh_seed);
+                Schedule::with_arrivals(start, r, config.arrivals, seed)
+            }),
             latencies: Latencies::default(),
             timeline: config
                 .timeline
                 .then(|| Arc::new(Buckets::new(start, timeline::bucket_width(config)))),
+            service: config.rate.map(|_| Latencies::default()),
             progress: config.progress.then(|| Arc::new(ProgressCounts::default())),
             track_clients: config.tracks_clients(),
             buffer_cap: (SAMPLE_BUDGET / tasks.max(1) as usize).clamp(16, 4096),

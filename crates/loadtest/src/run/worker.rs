@@ -116,7 +116,9 @@ pub(super) async fn worker(
                 timed_from = Some(due);
             }
         }
-        let sent = timed_from.unwrap_or_else(Instant::now);
+        let sent_at = Instant::now();
+        let sent = timed_from.unwrap_or(sent_at);
+        tally.note_send(sent_at);
         busy = true;
         let exchange = send_once(
             &mut transport,
@@ -141,6 +143,9 @@ pub(super) async fn worker(
             answered_before = true;
         }
         let slot_key = tally.push(&outcome, sent, now, &shared.latencies);
+        if let Some(service) = &shared.service {
+            tally.push_service(slot_key, sent_at, now, service);
+        }
         if shared.track_clients
             && let Some(key) = slot_key
         {
@@ -154,6 +159,9 @@ pub(super) async fn worker(
         }
     }
     tally.flush(&shared.latencies);
+    if let Some(service) = &shared.service {
+        tally.flush_service(service);
+    }
     tally
 }
 

@@ -73,12 +73,22 @@ impl Latencies {
     }
 }
 
-fn new_histogram() -> Histogram<u64> {
+impl Latencies {
+    /// A copy of every histogram: per backend, and `None` for the failed requests.
+    pub fn snapshot(&self) -> HashMap<SlotKey, Histogram<u64>> {
+        self.histograms
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+}
+
+pub(crate) fn new_histogram() -> Histogram<u64> {
     // 1 µs to 1 h at 3 significant figures; a handful exist per run, shared by all tasks.
     Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("static histogram bounds are valid")
 }
 
-fn latency(h: Option<&Histogram<u64>>) -> Latency {
+pub(crate) fn latency(h: Option<&Histogram<u64>>) -> Latency {
     let Some(h) = h.filter(|h| !h.is_empty()) else {
         return Latency::default();
     };

@@ -3,7 +3,9 @@
 //! latency samples to the shared [`Latencies`] a buffer at a time, and at the end the tasks'
 //! tallies are merged into [`Totals`], which become the report.
 
+mod histograms;
 mod latencies;
+mod service;
 mod summary;
 mod totals;
 
@@ -11,7 +13,8 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::time::Instant;
 
-pub(crate) use latencies::Latencies;
+pub(crate) use histograms::encoded;
+pub(crate) use latencies::{Latencies, latency, new_histogram};
 pub(crate) use summary::Ending;
 pub(crate) use totals::Totals;
 
@@ -41,6 +44,10 @@ pub(crate) struct TaskTally {
     samples: Vec<u64>,
     /// How many samples are held before they are recorded.
     buffer_cap: usize,
+    /// With `--rate`: the latencies from the send, not yet recorded (see `service`).
+    service_samples: Vec<u64>,
+    /// When this task sent its first and its last request, for the delivered rate.
+    sends: Option<(Instant, Instant)>,
 }
 
 impl TaskTally {
@@ -56,6 +63,8 @@ impl TaskTally {
             timeline,
             samples: Vec::with_capacity(buffer_cap.min(64)),
             buffer_cap,
+            service_samples: Vec::new(),
+            sends: None,
         }
     }
 

@@ -1,6 +1,7 @@
 //! The tasks' tallies merged: counts by backend, error kind, status and client, for the whole run.
 
 use std::collections::BTreeMap;
+use std::time::Instant;
 
 use super::TaskTally;
 use crate::backend_key::BackendKey;
@@ -16,6 +17,8 @@ pub(crate) struct Totals {
     pub(super) resent: u64,
     pub(super) late: u64,
     pub(super) unanswered: u64,
+    /// The first and the last send of the run.
+    pub(super) sends: Option<(Instant, Instant)>,
 }
 
 impl Totals {
@@ -36,6 +39,7 @@ impl Totals {
             resent: 0,
             late: 0,
             unanswered: 0,
+            sends: None,
         }
     }
 
@@ -44,6 +48,7 @@ impl Totals {
         self.resent += task.resent;
         self.unanswered += task.unanswered;
         self.late += task.late;
+        self.sends = super::service::span(self.sends, task.sends);
         for (key, n) in task.slots {
             if let Some(key) = key {
                 *self.counts.entry(key).or_default() += n;

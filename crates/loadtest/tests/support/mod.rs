@@ -1,6 +1,10 @@
 //! What the `loadtest` binary is tested against: the binary itself, and raw TCP servers on loopback
 //! that answer the way a broken or hung target does.
 
+mod backend;
+
+pub use backend::Backend;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Command, Output};
