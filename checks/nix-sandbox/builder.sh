@@ -102,7 +102,10 @@ for bin in lblab loadtest lblab-backend; do
   done
   bash -n "$out/share/bash-completion/completions/$bin.bash" || fail "$bin.bash is not valid bash"
 done
-for sub in run up switch status compare nginx-config; do
+# Every subcommand `lblab --help` lists (the lines under "Commands:", but help).
+subcommands=$("$out/bin/lblab" --help | awk '/^Commands:/ { on = 1; next } on && /^$/ { exit } on && /^  [^ ]/ && $1 != "help" { print $1 }')
+[ -n "$subcommands" ] || fail "lblab --help lists no subcommand"
+for sub in $subcommands; do
   [ -s "$out/share/man/man1/lblab-$sub.1" ] || fail "postInstall did not install lblab-$sub.1"
 done
 echo "builder: man pages: $(cd "$out/share/man/man1" && echo *)"
