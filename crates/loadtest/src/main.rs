@@ -12,7 +12,7 @@ const INTERRUPTED_EXIT: u8 = 130;
     name = "loadtest",
     version,
     about = "Fire many HTTP requests at once and report which backend answered each",
-    after_help = "Examples:\n  loadtest http://127.0.0.1:8080/ --backends 3 --expect round-robin\n  loadtest http://127.0.0.1:8080/ -d 10s -c 64 --json\n  loadtest http://127.0.0.1:8080/ --source-ip 127.0.1-30.1 --expect sticky\n  loadtest merge a.json b.json --expect 'p99<50ms'   # several clients' --json reports as one\n\nExit status: 0 when every expectation held and the errors are within --max-errors, 1 when not, 2 on bad input, 130 when interrupted (Ctrl-C; the report of what was done is printed)."
+    after_help = "Commands:\n  merge  Combine several clients' --json reports into one (loadtest merge --help)\n\nExamples:\n  loadtest http://127.0.0.1:8080/ --backends 3 --expect round-robin\n  loadtest http://127.0.0.1:8080/ -d 10s -c 64 --json\n  loadtest http://127.0.0.1:8080/ --source-ip 127.0.1-30.1 --expect sticky\n  loadtest merge a.json b.json --expect 'p99<50ms'   # several clients' --json reports as one\n\nExit status: 0 when every expectation held and the errors are within --max-errors, 1 when not, 2 on bad input, 130 when interrupted (Ctrl-C; the report of what was done is printed)."
 )]
 struct Args {
     /// The target.
@@ -28,8 +28,11 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    // `loadtest --generate …`: the completions and man pages, for packagers (lblab-generate).
-    if let Some(code) = lblab_generate::on_request(<Args as clap::CommandFactory>::command) {
+    // `loadtest --generate …`: the completions and man pages, for packagers (lblab-generate), with
+    // `merge`, which is picked out below before clap parses, as the subcommand it is.
+    let command =
+        || <Args as clap::CommandFactory>::command().subcommand(loadtest::merge::command());
+    if let Some(code) = lblab_generate::on_request(command) {
         return code;
     }
     lblab_trace::init();

@@ -41,6 +41,12 @@ struct MergeArgs {
 }
 
 /// Runs `loadtest merge` with `args` (the words after `loadtest`).
+/// `merge`'s clap definition as a subcommand of loadtest, for the completions and man pages: the
+/// binary picks `merge` out before clap parses, so loadtest's own definition does not hold it.
+pub fn command() -> clap::Command {
+    <MergeArgs as clap::CommandFactory>::command().name("merge")
+}
+
 pub fn main(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
     let args = match MergeArgs::try_parse_from(args) {
         Ok(a) => a,

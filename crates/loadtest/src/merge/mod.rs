@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
-pub use args::main;
+pub use args::{command, main};
 
 use crate::backend_key::BackendKey;
 use crate::config::MaxErrors;
