@@ -86,9 +86,10 @@ pub struct LoadArgs {
     #[arg(long = "expect", value_name = "SPEC", value_parser = Expectation::parse)]
     pub expectations: Vec<Expectation>,
 
-    /// Failed requests allowed before the run fails: a count (5) or a share (1%).
-    #[arg(long, default_value = "0", allow_hyphen_values = true, value_parser = MaxErrors::parse)]
-    pub max_errors: MaxErrors,
+    /// Failed requests allowed before the run fails: a count (5) or a share (1%). Default 0, or
+    /// no limit of its own when an errors threshold (errors=0, errors<N, errors<P%) is expected.
+    #[arg(long, allow_hyphen_values = true, value_parser = MaxErrors::parse)]
+    pub max_errors: Option<MaxErrors>,
 
     /// The statuses that are answers, as a list of classes and codes (e.g. 2xx, or 2xx,3xx,404);
     /// any other status is an error, `status N` in the report, judged by --max-errors.
@@ -122,7 +123,9 @@ impl LoadArgs {
             headers: self.headers.clone(),
             expectations: self.expectations.clone(),
             backends,
-            max_errors: self.max_errors,
+            max_errors: self
+                .max_errors
+                .unwrap_or_else(|| MaxErrors::default_for(&self.expectations)),
             ok_status: self.ok_status,
             progress: !self.json,
             engine: self.engine,

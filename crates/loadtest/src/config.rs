@@ -63,6 +63,17 @@ pub enum MaxErrors {
 }
 
 impl MaxErrors {
+    /// The allowance when `--max-errors` is not given: none, unless an errors threshold is among
+    /// the expectations, which then judges the failed requests alone (`--expect 'errors<1%'` would
+    /// otherwise fail on the first error, through a limit the user did not write).
+    pub fn default_for(expectations: &[Expectation]) -> MaxErrors {
+        if expectations.iter().any(Expectation::judges_errors) {
+            MaxErrors::Percent(100.0)
+        } else {
+            MaxErrors::Count(0)
+        }
+    }
+
     pub fn parse(s: &str) -> Result<MaxErrors, String> {
         let bad = || {
             format!(

@@ -96,6 +96,29 @@ fn error_thresholds_judge_the_failed_requests() {
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
+    // An errors threshold alone judges the failures: --max-errors then has no limit of its own,
+    // unless it is given, when both judge.
+    let out = loadtest(&[&url, "-n", "10", "-c", "2", "--expect", "errors<11"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(!text.contains("more than --max-errors allows"), "{text}");
+    let out = loadtest(&[
+        &url,
+        "-n",
+        "10",
+        "-c",
+        "2",
+        "--max-errors",
+        "0",
+        "--expect",
+        "errors<11",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("more than --max-errors allows"), "{text}");
+    // Without an errors threshold, the default is still none.
+    let out = loadtest(&[&url, "-n", "10", "-c", "2"]);
+    assert_eq!(out.status.code(), Some(1));
     let fine = Backend::start(1, &[]);
     let out = loadtest(&[&fine.url(), "-n", "50", "-c", "5", "--expect", "errors<1%"]);
     let text = String::from_utf8_lossy(&out.stdout);

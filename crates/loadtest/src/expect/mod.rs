@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use crate::backend_key::BackendKey;
 use crate::report::Report;
+use threshold::Bound;
 pub use threshold::Threshold;
 
 /// The significance level below which `uniform` is rejected.
@@ -46,6 +47,17 @@ pub struct Outcome {
 const ACCEPTED: &str = "round-robin, round-robin:W1,W2,…, one, uniform, uniform:W1,W2,…, backends=K, sticky, max-share:ID=P%, min-share:ID=P%, or a threshold such as p99<50ms, errors=0, rps>100";
 
 impl Expectation {
+    /// Whether this judges the failed requests (errors=0, errors<N, errors<P%).
+    pub fn judges_errors(&self) -> bool {
+        matches!(
+            self,
+            Expectation::Threshold(t) if matches!(
+                t.bound,
+                Bound::NoErrors | Bound::ErrorsBelow(_) | Bound::ErrorsBelowPercent(_)
+            )
+        )
+    }
+
     pub fn parse(s: &str) -> Result<Expectation, String> {
         let s = s.trim();
         if Threshold::looks_like(s) {

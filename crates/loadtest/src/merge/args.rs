@@ -31,9 +31,10 @@ struct MergeArgs {
     #[arg(long, value_parser = crate::cli::parse_backends)]
     backends: Option<u64>,
 
-    /// Failed requests allowed in all, as loadtest's --max-errors.
-    #[arg(long, default_value = "0", value_parser = MaxErrors::parse)]
-    max_errors: MaxErrors,
+    /// Failed requests allowed in all, as loadtest's --max-errors (default 0, or no limit of its own
+    /// when an errors threshold is judged).
+    #[arg(long, value_parser = MaxErrors::parse)]
+    max_errors: Option<MaxErrors>,
 
     /// Print the merged report as JSON (the schema of loadtest --json, with `sources`).
     #[arg(long)]

@@ -41,7 +41,8 @@ pub struct Judging {
     /// Empty: the expectations the files were judged by, each once.
     pub expectations: Vec<Expectation>,
     pub backends: Option<usize>,
-    pub max_errors: MaxErrors,
+    /// `None`: as loadtest's default, by the expectations judged ([`MaxErrors::default_for`]).
+    pub max_errors: Option<MaxErrors>,
 }
 
 /// Reads `files` and merges them; `Err` is one line naming the file and what is wrong with it.
@@ -67,8 +68,11 @@ pub fn merge_files(files: &[PathBuf], judging: &Judging) -> Result<Report, Strin
     }
     let mut report = combine(parts)?;
     report.expectations = judge_report(&expectations, &report, judging.backends);
+    let max_errors = judging
+        .max_errors
+        .unwrap_or_else(|| MaxErrors::default_for(&expectations));
     report.passed = report.expectations.iter().all(|o| o.ok)
-        && judging.max_errors.allows(report.failed(), report.sent());
+        && max_errors.allows(report.failed(), report.sent());
     Ok(report)
 }
 
