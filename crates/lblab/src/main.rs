@@ -34,6 +34,7 @@ mod parse_fuzz;
 mod private;
 mod probe;
 mod procfs;
+mod program;
 mod report;
 mod run;
 mod scenario;
