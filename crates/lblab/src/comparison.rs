@@ -7,7 +7,7 @@ use lblab_config::{Method, Proxy};
 use crate::load_plan::LoadPlan;
 use crate::report::ReportFiles;
 use crate::scenario::{Contender, Scenario};
-use crate::spec::{Balancing, LabSpec};
+use crate::spec::{Balancer, Balancing, LabSpec};
 
 #[derive(Debug)]
 pub struct CompareSpec {
@@ -15,8 +15,6 @@ pub struct CompareSpec {
     /// The balancers, in order, at least one, none twice; each runs every contender (HAProxy its
     /// counterpart) in a lab of its own.
     pub proxies: Vec<Proxy>,
-    /// HAProxy's binary (`--haproxy`), `None`: on PATH, then /usr/sbin.
-    pub haproxy: Option<std::path::PathBuf>,
     /// At least one, none twice, each valid for the lab.
     pub contenders: Vec<Contender>,
     pub lab: LabSpec,
@@ -31,7 +29,7 @@ impl CompareSpec {
     pub fn balancing(&self, c: Contender) -> Balancing {
         balancing_of(
             c,
-            self.lab.balancing().weights.clone(),
+            self.lab.balancer().weights().cloned(),
             self.hash_key.clone(),
         )
     }
@@ -56,9 +54,9 @@ impl CompareSpec {
             Proxy::Nginx => Ok(self.lab.clone()),
             Proxy::Haproxy => {
                 let first = self.contender_on(self.contenders[0], proxy);
-                let b =
-                    crate::pairs::haproxy_balancing(first, self.lab.balancing().weights.clone());
-                self.lab.clone().with_haproxy(b, self.haproxy.clone())
+                let weights = self.lab.balancer().weights().cloned();
+                let b = crate::pairs::haproxy_balancing(first, weights);
+                self.lab.clone().with_balancer(Balancer::Haproxy(b))
             }
         }
     }

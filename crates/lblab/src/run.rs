@@ -259,13 +259,7 @@ fn theory_of(spec: &RunSpec, report: &Report, events: &[Event], interrupted: boo
             "not judged: faults and switches change the shares in ways theory does not model",
         );
     }
-    theory::lab::for_run(
-        &spec.lab,
-        spec.lab.proxy(),
-        spec.lab.balancing(),
-        &spec.load,
-        report,
-    )
+    theory::lab::for_run(&spec.lab, spec.lab.balancer(), &spec.load, report)
 }
 
 /// One backend's count against the client's.
