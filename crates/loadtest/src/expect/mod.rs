@@ -37,7 +37,7 @@ pub enum Expectation {
 }
 
 /// One expectation's verdict, with the sentence that explains it.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct Outcome {
     pub expect: String,
     pub ok: bool,

@@ -21,7 +21,7 @@ use crate::histogram_codec::encode;
 use crate::report::{BackendReport, Histograms, Report};
 use crate::schedule::ScheduleReport;
 use crate::tally::{latency, new_histogram};
-use input::{Decoded, Part};
+use input::Decoded;
 
 /// One merged file, as the merged report lists it.
 #[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
@@ -82,7 +82,7 @@ fn add(into: &mut Histogram<u64>, h: &Histogram<u64>, file: &str) -> Result<(), 
         .map_err(|e| format!("{file}: a histogram does not fit the others ({e:?})"))
 }
 
-fn combine(parts: Vec<(String, (Part, Decoded))>) -> Result<Report, String> {
+fn combine(parts: Vec<(String, (Report, Decoded))>) -> Result<Report, String> {
     let mut all = new_histogram();
     let mut per: BTreeMap<BackendKey, Histogram<u64>> = BTreeMap::new();
     let with_service = parts.iter().all(|(_, (_, d))| d.service.is_some());

@@ -50,7 +50,7 @@ pub fn bucket_width(config: &Config) -> Duration {
 /// What the report carries. Bucket `i` covers `[i × bucket_ms, (i + 1) × bucket_ms)` since the
 /// start; a request belongs to the bucket in which it ended. Every row has one entry per bucket,
 /// and the last bucket ends where the run ended (it may be shorter than `bucket_ms`).
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize, PartialEq)]
 pub struct Timeline {
     /// The width of a bucket, in milliseconds.
     pub bucket_ms: f64,
