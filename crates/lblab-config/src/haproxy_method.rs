@@ -81,6 +81,22 @@ impl HaproxyMethod {
             .replace("{draws}", &draws)
     }
 
+    /// One method of each row of the table, in the table's order, as the dashboard offers them:
+    /// the header hash on `X-Key` (the header the lab's hash examples send), random with HAProxy's
+    /// own number of draws.
+    pub fn one_of_each() -> [HaproxyMethod; 8] {
+        [
+            HaproxyMethod::RoundRobin,
+            HaproxyMethod::StaticRr,
+            HaproxyMethod::LeastConn,
+            HaproxyMethod::First,
+            HaproxyMethod::Source,
+            HaproxyMethod::Uri,
+            HaproxyMethod::Hdr("X-Key".into()),
+            HaproxyMethod::Random(DEFAULT_DRAWS),
+        ]
+    }
+
     /// The methods as the command line takes them, for refusals.
     pub fn names() -> String {
         "roundrobin, static-rr, leastconn, first, source, uri, hdr(NAME), random, random(N) \
@@ -192,20 +208,15 @@ mod tests {
 
     #[test]
     fn every_row_has_a_method_and_every_method_a_row() {
-        let all = [
-            HaproxyMethod::RoundRobin,
-            HaproxyMethod::StaticRr,
-            HaproxyMethod::LeastConn,
-            HaproxyMethod::First,
-            HaproxyMethod::Source,
-            HaproxyMethod::Uri,
-            HaproxyMethod::Hdr("X-Key".into()),
-            HaproxyMethod::Random(3),
-        ];
+        let mut all = HaproxyMethod::one_of_each().to_vec();
+        all.push(HaproxyMethod::Random(3));
         let mut keys: Vec<&str> = all.iter().map(HaproxyMethod::key).collect();
         keys.sort();
+        keys.dedup();
         let table: Vec<&str> = table().keys().map(String::as_str).collect();
         assert_eq!(keys, table);
+        // The dashboard's buttons: one per row, none twice.
+        assert_eq!(HaproxyMethod::one_of_each().len(), table.len());
         for m in all {
             assert_eq!(m.balance().parse::<HaproxyMethod>(), Ok(m.clone()), "{m}");
         }

@@ -22,11 +22,6 @@ pub async fn up(args: UpArgs) -> Outcome {
             other.url, other.runner_pid
         )));
     }
-    if args.dashboard.is_some() && args.lab.method.proxy == lblab_config::Proxy::Haproxy {
-        return Err(Failure::Usage(
-            "--dashboard drives nginx's methods; with --proxy haproxy use `lblab switch` and `lblab status`".into(),
-        ));
-    }
     let dashboard = args
         .dashboard
         .map(|a| dashboard::bind(a, args.dashboard_public))
@@ -61,7 +56,7 @@ pub async fn up(args: UpArgs) -> Outcome {
         banner += &format!("  backend {} pid {} at http://{}/\n", b.id, b.pid, b.addr);
     }
     let dashboard = match dashboard {
-        Some(l) => match dashboard::start(l, dashboard_of(&dir, &info)).await {
+        Some(l) => match dashboard::start(l, dashboard_of(&dir, &info, lab.front.proxy())).await {
             Ok(d) => {
                 banner += &format!("  dashboard {}\n", d.url);
                 Some(d)
@@ -108,9 +103,10 @@ pub async fn up(args: UpArgs) -> Outcome {
     }
 }
 
-fn dashboard_of(dir: &Path, info: &LabInfo) -> dashboard::LabRef {
+fn dashboard_of(dir: &Path, info: &LabInfo, proxy: lblab_config::Proxy) -> dashboard::LabRef {
     dashboard::LabRef {
         state_dir: dir.to_owned(),
+        proxy,
         url: info.url.clone(),
         backends: info.backends.iter().map(|b| (b.id, b.addr)).collect(),
     }

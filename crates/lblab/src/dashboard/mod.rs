@@ -1,5 +1,5 @@
-//! `lblab up --dashboard`: a page that shows the backends' own counts live and switches nginx's
-//! method with a click. It listens on loopback unless told otherwise, answers only requests that
+//! `lblab up --dashboard`: a page that shows the backends' own counts live and switches the
+//! balancer's method (nginx's or HAProxy's, whichever the lab runs) with a click. It listens on loopback unless told otherwise, answers only requests that
 //! name it (DNS rebinding), and changes the lab only on a POST that carries the page's token.
 //!
 //! Only the user who started the lab may see or drive it: on a shared machine every local user can
@@ -12,6 +12,7 @@ mod burst;
 mod form;
 mod guard;
 mod live;
+mod methods;
 mod page;
 mod routes;
 mod series;
@@ -36,7 +37,9 @@ pub struct LabRef {
     /// Where `lblab up` recorded the lab: the method is read from, and switched through, the same
     /// record `lblab status` and `lblab switch` use.
     pub state_dir: PathBuf,
-    /// nginx's URL, where bursts go.
+    /// The balancer the lab runs: its methods are the page's buttons.
+    pub proxy: lblab_config::Proxy,
+    /// The balancer's URL, where bursts go.
     pub url: String,
     /// Each backend's id and address.
     pub backends: Vec<(u32, SocketAddr)>,

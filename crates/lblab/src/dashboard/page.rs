@@ -3,8 +3,6 @@
 
 use std::fmt::Write as _;
 
-use lblab_config::Method;
-
 use super::token::Token;
 use super::view::{View, percent};
 
@@ -55,7 +53,7 @@ pub fn render(v: &View, token: &Token) -> String {
 <link rel="stylesheet" href="/dashboard.css">
 <script src="/dashboard.js" defer></script>
 </head><body>
-<header><h1>lblab</h1><span class="sub">nginx at <a href="{url}">{url}</a></span></header>
+<header><h1>lblab</h1><span class="sub"><span id="proxy">{proxy}</span> at <a href="{url}">{url}</a></span></header>
 <main>
 <section class="card"><h2>Balancing method</h2>
 <p class="method"><strong id="current-method">{method}</strong></p>
@@ -63,17 +61,20 @@ pub fn render(v: &View, token: &Token) -> String {
 <input type="hidden" name="token" value="{t}">
 "#,
         url = esc(&v.lab_url),
+        proxy = esc(&v.proxy),
         method = esc(&v.method),
     );
-    for m in Method::ALL {
-        let current = if v.method_name == Some(m) {
+    for m in &v.methods {
+        let current = if v.method_name.as_ref() == Some(&m.value) {
             r#" class="current" aria-pressed="true""#
         } else {
             ""
         };
         let _ = writeln!(
             h,
-            r#"<button type="submit" name="method" value="{m}" id="method-{m}"{current}>{m}</button>"#
+            r#"<button type="submit" name="method" value="{value}" id="{id}"{current}>{value}</button>"#,
+            value = esc(&m.value),
+            id = esc(&m.id),
         );
     }
     h.push_str(
@@ -155,10 +156,11 @@ pub fn render(v: &View, token: &Token) -> String {
         r#"</div></section></div>
 <p id="message" role="status">{}</p>
 </main>
-<footer>Counts are the backends' own, from their <code>/stats</code>, every second. The method buttons do what <code>lblab switch --method M</code> does: nginx reloads, the backends keep their PIDs.</footer>
+<footer>Counts are the backends' own, from their <code>/stats</code>, every second. The method buttons are {proxy}'s and do what <code>lblab switch --method M</code> does: {proxy} reloads, the backends keep their PIDs.</footer>
 </body></html>
 "#,
-        esc(v.message.as_deref().unwrap_or(""))
+        esc(v.message.as_deref().unwrap_or("")),
+        proxy = esc(&v.proxy),
     );
     h
 }

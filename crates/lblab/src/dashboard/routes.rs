@@ -4,7 +4,6 @@
 
 use std::sync::Arc;
 
-use lblab_config::Method;
 use warp::Filter;
 use warp::http::{HeaderMap, HeaderValue, Method as Verb, Response, StatusCode, header};
 use warp::hyper::body::Bytes;
@@ -13,8 +12,7 @@ use warp::reply::Response as Reply;
 
 use super::serve::Started;
 use super::view::View;
-use super::{Shared, burst, form, page, sample};
-use crate::spec::Change;
+use super::{Shared, burst, form, methods, page, sample};
 use crate::state::State;
 use crate::switch;
 
@@ -236,16 +234,10 @@ async fn switch_to(
     shared: &Shared,
     method: Option<String>,
 ) -> Result<String, (StatusCode, String)> {
-    let bad = |e| (StatusCode::BAD_REQUEST, e);
-    let method: Method = method
-        .ok_or_else(|| format!("no method given (accepted: {})", Method::names()))
-        .and_then(|m| m.parse())
-        .map_err(bad)?;
+    let asked = method.clone().unwrap_or_default();
+    let change =
+        methods::change(shared.lab.proxy, method).map_err(|e| (StatusCode::BAD_REQUEST, e))?;
     let _one = shared.switching.lock().await;
-    let change = Change {
-        method: Some(method),
-        ..Change::default()
-    };
     // Its own task: a browser that goes away mid-switch must not cancel it between nginx's reload
     // and the lab's record.
     let dir = shared.lab.state_dir.clone();
@@ -268,7 +260,7 @@ async fn switch_to(
         // gone): the lab is as it was.
         Err(e) => Err((
             StatusCode::CONFLICT,
-            format!("switch to {method} failed: {e}"),
+            format!("switch to {asked} failed: {e}"),
         )),
     }
 }
@@ -316,10 +308,7 @@ async fn send_burst(
 
 fn view(shared: &Shared) -> View {
     let (method, method_name) = match State::load(&shared.lab.state_dir) {
-        Ok(s) => (
-            s.front.describe(),
-            s.front.nginx_config().map(|c| c.upstream.method),
-        ),
+        Ok(s) => (s.front.describe(), methods::in_force(&s.front)),
         Err(e) => (format!("unknown ({e})"), None),
     };
     let (backends, recent, series) = match shared.live.lock() {
@@ -333,6 +322,8 @@ fn view(shared: &Shared) -> View {
     View {
         method,
         method_name,
+        proxy: shared.lab.proxy.to_string(),
+        methods: methods::buttons(shared.lab.proxy),
         lab_url: shared.lab.url.clone(),
         total_served: backends.iter().filter_map(|b| b.served).sum(),
         backends,

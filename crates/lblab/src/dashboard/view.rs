@@ -1,18 +1,23 @@
 //! What the page and `/state.json` show: one snapshot of the lab.
 
-use lblab_config::Method;
 use serde::Serialize;
 
 use super::burst::BurstResult;
 use super::live::{Answer, BackendLive};
+use super::methods::Button;
 use super::series::SeriesView;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct View {
     /// `hash $http_x_key consistent, weights 1,2,3`, as `lblab status` says it; or why it is not known.
     pub method: String,
-    /// The method in force, for the buttons; `None` when the lab's record could not be read.
-    pub method_name: Option<Method>,
+    /// The value of the button of the method in force; `None` when the lab's record could not be
+    /// read.
+    pub method_name: Option<String>,
+    /// The balancer, `nginx` or `haproxy`.
+    pub proxy: String,
+    /// Its methods, a button each.
+    pub methods: Vec<Button>,
     pub lab_url: String,
     pub backends: Vec<BackendLive>,
     pub total_served: u64,

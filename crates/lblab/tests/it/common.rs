@@ -30,6 +30,18 @@ pub fn nginx() -> PathBuf {
         )
 }
 
+/// The HAProxy the HAProxy tests use: the first on PATH; without it they fail saying how to get it.
+pub fn haproxy() -> PathBuf {
+    std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+        .map(|d| d.join("haproxy"))
+        .find(|p| p.is_file())
+        .expect(
+            "haproxy is required by the HAProxy tests and was not found on PATH: install it with \
+             `apt-get install -y haproxy` (Debian/Ubuntu; it is in /usr/sbin, which an ordinary \
+             user adds to PATH)",
+        )
+}
+
 /// `lblab run ARGS --json`: the exit code and the parsed report.
 pub fn run_json(args: &[&str]) -> (i32, Value) {
     let out = lblab()

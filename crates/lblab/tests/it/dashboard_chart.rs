@@ -9,38 +9,8 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use crate::dashboard_support::cdp::Browser;
+use crate::dashboard_support::chart::line;
 use crate::dashboard_support::{addr_of, get, request, stats_served, up_with_dashboard};
-
-/// One backend's line of a chart: the times (ms since the dashboard started) and the values.
-struct Line {
-    t: Vec<u64>,
-    v: Vec<Option<f64>>,
-}
-
-fn line(b: &mut Browser, chart: &str, backend: u32) -> Option<Line> {
-    let a = b.attrs(&format!("#{chart} polyline[data-backend=\"{backend}\"]"))?;
-    let t = a["data-t"]
-        .split(',')
-        .filter(|s| !s.is_empty())
-        .map(|s| s.parse().unwrap())
-        .collect();
-    let v = a["data-values"]
-        .split(',')
-        .map(|s| (!s.is_empty()).then(|| s.parse().unwrap()))
-        .collect();
-    Some(Line { t, v })
-}
-
-impl Line {
-    /// The answers the line stands for between `from` and `to` (ms): each rate times the time since
-    /// the point before.
-    fn answers(&self, from: u64, to: u64) -> f64 {
-        (1..self.t.len())
-            .filter(|&k| self.t[k] > from && self.t[k] <= to)
-            .map(|k| self.v[k].unwrap_or(0.0) * (self.t[k] - self.t[k - 1]) as f64 / 1000.0)
-            .sum()
-    }
-}
 
 /// `/stats`' in-flight count of the backend at `addr`.
 fn in_flight(addr: SocketAddr) -> u64 {

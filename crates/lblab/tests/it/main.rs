@@ -31,7 +31,7 @@
 //!   `run`.
 //! - `dashboard`, `dashboard_connections`, `dashboard_browser`, `dashboard_chart`, `favicon`:
 //!   `up --dashboard` over HTTP, the connections it holds, the page and its rolling chart in
-//!   Chromium.
+//!   Chromium; `dashboard_haproxy`, the same page in front of HAProxy.
 //!
 //! `common` starts the runner and reads its answers; `dashboard_support` speaks HTTP to the
 //! dashboard and drives the browser; `svg` reads back the charts lblab draws.
@@ -47,6 +47,7 @@ mod dashboard;
 mod dashboard_browser;
 mod dashboard_chart;
 mod dashboard_connections;
+mod dashboard_haproxy;
 mod distribution;
 mod errors;
 mod faults;

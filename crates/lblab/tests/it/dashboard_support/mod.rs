@@ -2,6 +2,7 @@
 //! Origin the test chooses.
 
 pub mod cdp;
+pub mod chart;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
