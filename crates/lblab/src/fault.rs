@@ -4,7 +4,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use lblab_config::Method;
+use lblab_config::{HaproxyMethod, Method, Proxy};
 use loadtest::parse_duration;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -18,8 +18,35 @@ pub enum Action {
     /// SIGKILL, then after a while the same backend started again on the same address: a crash
     /// that a supervisor (systemd's Restart=) repairs.
     Restart(u32, Duration),
-    /// Reload nginx with another method.
-    Switch(Method),
+    /// The balancer reloaded with another method, as `lblab switch --method M` does.
+    Switch(SwitchTo),
+}
+
+/// The method a switch fault changes to: one of the lab's balancer's, so that what the fault names
+/// is what that balancer does.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SwitchTo {
+    Nginx(Method),
+    Haproxy(HaproxyMethod),
+}
+
+impl SwitchTo {
+    /// `method` as `proxy`'s, or why not, naming `proxy`'s methods.
+    pub fn parse(method: &str, proxy: Proxy) -> Result<SwitchTo, String> {
+        Ok(match proxy {
+            Proxy::Nginx => SwitchTo::Nginx(method.parse()?),
+            Proxy::Haproxy => SwitchTo::Haproxy(method.parse()?),
+        })
+    }
+}
+
+impl fmt::Display for SwitchTo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SwitchTo::Nginx(m) => write!(f, "{m}"),
+            SwitchTo::Haproxy(m) => write!(f, "{m}"),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -45,7 +72,8 @@ fn parse_at(s: &str) -> Result<Duration, String> {
 }
 
 impl Fault {
-    pub fn parse(s: &str) -> Result<Fault, String> {
+    /// One `--fault` of a lab that runs `proxy`: a switch names one of its methods.
+    pub fn parse(s: &str, proxy: Proxy) -> Result<Fault, String> {
         let bad = || format!("'{s}' is not a fault (accepted: {ACCEPTED})");
         let (what, when) = s.split_once('@').ok_or_else(bad)?;
         let (kind, arg) = what.split_once(':').ok_or_else(bad)?;
@@ -69,7 +97,10 @@ impl Fault {
                 };
                 (parse_at(at)?, action)
             }
-            "switch" => (parse_at(when)?, Action::Switch(arg.parse()?)),
+            "switch" => (
+                parse_at(when)?,
+                Action::Switch(SwitchTo::parse(arg, proxy)?),
+            ),
             _ => return Err(bad()),
         };
         Ok(Fault { at, action })
@@ -94,7 +125,10 @@ impl fmt::Display for Action {
             Action::Restart(n, d) => {
                 write!(f, "kill -KILL backend {n}, start it again after {d:?}")
             }
-            Action::Switch(m) => write!(f, "switch to {m} (nginx reload)"),
+            Action::Switch(m @ SwitchTo::Nginx(_)) => write!(f, "switch to {m} (nginx reload)"),
+            Action::Switch(m @ SwitchTo::Haproxy(_)) => {
+                write!(f, "switch to {m} (haproxy reload)")
+            }
         }
     }
 }
@@ -117,26 +151,28 @@ mod tests {
     #[test]
     fn parses() {
         assert_eq!(
-            Fault::parse("kill:2@2s"),
+            Fault::parse("kill:2@2s", Proxy::Nginx),
             Ok(Fault {
                 at: Duration::from_secs(2),
                 action: Action::Kill(2)
             })
         );
         assert_eq!(
-            Fault::parse("pause:1@1s+3s").unwrap().action,
+            Fault::parse("pause:1@1s+3s", Proxy::Nginx).unwrap().action,
             Action::Pause(1, Duration::from_secs(3))
         );
         assert_eq!(
-            Fault::parse("restart:2@1s+500ms"),
+            Fault::parse("restart:2@1s+500ms", Proxy::Nginx),
             Ok(Fault {
                 at: Duration::from_secs(1),
                 action: Action::Restart(2, Duration::from_millis(500))
             })
         );
         assert_eq!(
-            Fault::parse("switch:ip-hash@500ms").unwrap().action,
-            Action::Switch(Method::IpHash)
+            Fault::parse("switch:ip-hash@500ms", Proxy::Nginx)
+                .unwrap()
+                .action,
+            Action::Switch(SwitchTo::Nginx(Method::IpHash))
         );
     }
 
@@ -144,18 +180,18 @@ mod tests {
     fn a_fault_may_start_at_zero_but_not_last_zero() {
         for at in ["0", "0s", "0ms", "0.0s"] {
             assert_eq!(
-                Fault::parse(&format!("kill:1@{at}")).map(|f| f.at),
+                Fault::parse(&format!("kill:1@{at}"), Proxy::Nginx).map(|f| f.at),
                 Ok(Duration::ZERO),
                 "{at}"
             );
         }
         assert_eq!(
-            Fault::parse("pause:1@0s+1s").unwrap().action,
+            Fault::parse("pause:1@0s+1s", Proxy::Nginx).unwrap().action,
             Action::Pause(1, Duration::from_secs(1))
         );
-        assert!(Fault::parse("pause:1@0s+0s").is_err());
-        assert!(Fault::parse("kill:1@0x").is_err());
-        assert!(Fault::parse("kill:1@-0").is_err());
+        assert!(Fault::parse("pause:1@0s+0s", Proxy::Nginx).is_err());
+        assert!(Fault::parse("kill:1@0x", Proxy::Nginx).is_err());
+        assert!(Fault::parse("kill:1@-0", Proxy::Nginx).is_err());
     }
 
     #[test]
@@ -171,10 +207,10 @@ mod tests {
             "switch:fast@1s",
             "term:x@1s",
         ] {
-            assert!(Fault::parse(s).is_err(), "{s}");
+            assert!(Fault::parse(s, Proxy::Nginx).is_err(), "{s}");
         }
         assert!(
-            Fault::parse("nuke:1@1s")
+            Fault::parse("nuke:1@1s", Proxy::Nginx)
                 .unwrap_err()
                 .contains("accepted: kill:N@T")
         );

@@ -5,9 +5,10 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::fault::{Action, Fault};
+use crate::fault::{Action, Fault, SwitchTo};
+use crate::front::Front;
 use crate::lab::Lab;
-use crate::spec::Balancing;
+use crate::spec::{Balancing, Change};
 use crate::{probe, procfs};
 
 /// What happened, for the report.
@@ -212,20 +213,7 @@ pub async fn play(
                         };
                         signal(lab, *n, sig)
                     }
-                    Action::Switch(m) => match lab.nginx_config() {
-                        Some(c) => {
-                            let now = &c.upstream;
-                            let balancing = Balancing {
-                                weights: now.weights.clone(),
-                                ..Balancing::of(*m)
-                            };
-                            let upstream = balancing.upstream(now.servers.clone());
-                            lab.run_upstream(upstream).await
-                        }
-                        None => Err(
-                            "a switch fault names nginx's methods; this lab runs haproxy".into(),
-                        ),
-                    },
+                    Action::Switch(to) => switch(lab, to).await,
                 }
             }
         };
@@ -236,6 +224,38 @@ pub async fn play(
         events.push(event);
     }
     events
+}
+
+/// The balancer switched to `to`, the weights kept: nginx through its one door for a new
+/// upstream; HAProxy through the one for a new backend, with what `lblab switch --method M` would
+/// make of the current one (the same merge, the same seamless reload).
+async fn switch(lab: &mut Lab, to: &SwitchTo) -> Result<(), String> {
+    match (to, &lab.front) {
+        (SwitchTo::Nginx(m), Front::Nginx { config, .. }) => {
+            let now = &config.upstream;
+            let balancing = Balancing {
+                weights: now.weights.clone(),
+                ..Balancing::of(*m)
+            };
+            let upstream = balancing.upstream(now.servers.clone());
+            lab.run_upstream(upstream).await
+        }
+        (SwitchTo::Haproxy(m), Front::Haproxy { config, .. }) => {
+            let change = Change {
+                other_method: Some(m.to_string()),
+                ..Change::default()
+            };
+            let balancing = crate::haproxy_switch::merged(&config.backend, &change)?;
+            balancing.validate(lab.backends.len() as u32)?;
+            let backend = balancing.backend(config.backend.servers.clone());
+            lab.run_backend(backend).await
+        }
+        // The faults were parsed against the lab's own balancer (`cli/specs.rs`).
+        (to, front) => Err(format!(
+            "a switch to {to} does not apply to this lab, which runs {}",
+            front.proxy()
+        )),
+    }
 }
 
 /// Reloads nginx with backend `n`'s server marked `down`.

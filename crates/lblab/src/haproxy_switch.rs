@@ -33,7 +33,7 @@ pub fn describe(b: &HaproxyBackend) -> String {
 
 /// The current backend with the changes asked for; `consistent` and the balance factor carry over
 /// only while the method keeps hashing.
-fn merged(now: &HaproxyBackend, change: &Change) -> Result<HaproxyBalancing, String> {
+pub fn merged(now: &HaproxyBackend, change: &Change) -> Result<HaproxyBalancing, String> {
     let method = match (&change.other_method, change.method) {
         (Some(m), _) => m.parse::<HaproxyMethod>()?,
         (None, Some(m)) => m.name().parse::<HaproxyMethod>()?,

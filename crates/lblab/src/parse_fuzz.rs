@@ -23,7 +23,8 @@ fn every_parser(s: &str) {
     let _ = HeaderTemplate::parse(s);
     let _ = MaxErrors::parse(s);
     let _ = parse_source_ips(s);
-    let _ = Fault::parse(s);
+    let _ = Fault::parse(s, lblab_config::Proxy::Nginx);
+    let _ = Fault::parse(s, lblab_config::Proxy::Haproxy);
     let _ = loadtest::cli::parse_url(s);
 }
 

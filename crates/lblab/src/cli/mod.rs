@@ -137,9 +137,10 @@ pub struct RunArgs {
 
     /// Break something while the load runs, repeatable: kill:N@T (SIGKILL backend N at T),
     /// term:N@T (SIGTERM), pause:N@T+D (SIGSTOP for D), restart:N@T+D (SIGKILL, then started
-    /// again on the same address after D), switch:METHOD@T (nginx reload).
-    #[arg(long = "fault", value_name = "SPEC", value_parser = crate::fault::Fault::parse)]
-    pub faults: Vec<crate::fault::Fault>,
+    /// again on the same address after D), switch:METHOD@T (the balancer reloaded with one of
+    /// its methods).
+    #[arg(long = "fault", value_name = "SPEC")]
+    pub faults: Vec<String>,
     #[command(flatten)]
     pub load: LoadArgs,
     #[command(flatten)]

@@ -93,8 +93,13 @@ impl RunArgs {
     /// What `run` runs, or the first thing wrong with the flags.
     pub fn spec(self) -> Result<RunSpec, String> {
         let backends = self.lab.backends;
-        if let Some(n) = self
+        let proxy = self.lab.method.proxy;
+        let faults = self
             .faults
+            .iter()
+            .map(|f| Fault::parse(f, proxy))
+            .collect::<Result<Vec<_>, _>>()?;
+        if let Some(n) = faults
             .iter()
             .filter_map(Fault::backend)
             .find(|&n| n > backends)
@@ -103,29 +108,18 @@ impl RunArgs {
                 "--fault names backend {n}, but the lab has backends 1..={backends}"
             ));
         }
-        if self.lab.method.proxy == Proxy::Haproxy
-            && self
-                .faults
-                .iter()
-                .any(|f| matches!(f.action, crate::fault::Action::Switch(_)))
-        {
-            return Err(
-                "--fault switch:METHOD names nginx's methods; with --proxy haproxy use kill, term, pause or restart"
-                    .into(),
-            );
-        }
         // A run always keeps its timeline: the text names its bucket, the JSON carries it and the
         // HTML draws it; its cost is a buffer per task and a lock per buffer-full.
         let load = load_plan(&self.load, backends, self.lab.listen, |c| {
             c.timeline = true;
         })?;
         if let Some(d) = self.load.duration {
-            crate::fault::check_within(&self.faults, d)?;
+            crate::fault::check_within(&faults, d)?;
         }
         let report = ReportFiles::new(self.report.html, self.report.svg)?;
         Ok(RunSpec {
             lab: self.lab.spec()?,
-            faults: self.faults,
+            faults,
             load,
             report,
         })

@@ -4,21 +4,61 @@
 
 use crate::common::{counts, haproxy, lblab, run_json, stderr};
 
-/// `lblab run --proxy haproxy ARGS --json` with the haproxy on PATH; asserts the run passed (its
-/// expectations, and the three counts agreeing) and returns the report.
-fn passed(args: &[&str]) -> serde_json::Value {
+/// `lblab run --proxy haproxy ARGS --json` with the haproxy on PATH: the exit code and the report.
+fn run_haproxy(args: &[&str]) -> (i32, serde_json::Value) {
     let bin = haproxy();
     let mut all = vec!["--proxy", "haproxy", "--haproxy", bin.to_str().unwrap()];
     all.extend_from_slice(args);
     let (code, v) = run_json(&all);
+    assert_eq!(v["lab"]["proxy"], "haproxy", "{}", v["lab"]);
+    (code, v)
+}
+
+/// [`run_haproxy`], asserted to have passed (its expectations, and the counts agreeing).
+fn passed(args: &[&str]) -> serde_json::Value {
+    let (code, v) = run_haproxy(args);
     assert_eq!(
         code, 0,
-        "lblab run {all:?} failed: expectations {} errors {} counts {} lab {}",
-        v["expectations"], v["errors_by_kind"], v["counts"], v["lab"]
+        "lblab run {args:?} failed: expectations {} errors {} counts {} faults {}",
+        v["expectations"], v["errors_by_kind"], v["counts"], v["faults"]
     );
     assert_eq!(v["reconciled"], true, "{v}");
-    assert_eq!(v["lab"]["proxy"], "haproxy", "{}", v["lab"]);
     v
+}
+
+/// `lblab ARGS` (with a state directory of its own) refused before anything starts: exit 2, one
+/// line, which says `says`.
+fn refused(args: &[&str], says: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = lblab()
+        .args(args)
+        .env("LBLAB_STATE_DIR", dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+    assert!(err.contains(says), "{args:?}: {err}");
+}
+
+/// Each backend's answers bucket by bucket, from the report's timeline.
+fn answered(v: &serde_json::Value) -> Vec<Vec<u64>> {
+    (1..=3)
+        .map(|b| {
+            v["timeline"]["answered"][b.to_string()]
+                .as_array()
+                .expect("a row per backend")
+                .iter()
+                .map(|n| n.as_u64().unwrap())
+                .collect()
+        })
+        .collect()
+}
+
+/// The fault's `fired_ms` as a bucket of the timeline.
+fn bucket_of(v: &serde_json::Value, fault: &serde_json::Value) -> usize {
+    let fired = fault["fired_ms"].as_f64().expect("the fault was done");
+    (fired / v["timeline"]["bucket_ms"].as_f64().unwrap()) as usize
 }
 
 #[test]
@@ -196,7 +236,23 @@ fn random_two_spreads_within_the_binomial_band_and_avoids_a_busy_backend() {
 
 #[test]
 fn a_method_haproxy_lacks_is_refused_in_one_line_naming_its_methods() {
+    let fault = |proxy, method: &str| {
+        [
+            "--proxy".to_owned(),
+            proxy,
+            "--fault".into(),
+            format!("switch:{method}@1s"),
+            "-d".into(),
+            "2s".into(),
+        ]
+    };
+    let haproxy_fault = fault("haproxy".into(), "ip-hash");
+    let nginx_fault = fault("nginx".into(), "leastconn");
+    let haproxy_fault: Vec<&str> = haproxy_fault.iter().map(String::as_str).collect();
+    let nginx_fault: Vec<&str> = nginx_fault.iter().map(String::as_str).collect();
     for (args, names) in [
+        (&haproxy_fault[..], "leastconn, first"),
+        (&nginx_fault[..], "least-conn, ip-hash"),
         (
             &["--proxy", "haproxy", "--method", "ip-hash"][..],
             "leastconn, first",
@@ -223,12 +279,91 @@ fn a_method_haproxy_lacks_is_refused_in_one_line_naming_its_methods() {
             "--consistent",
         ),
     ] {
-        let out = lblab().arg("run").args(args).output().unwrap();
-        assert_eq!(out.status.code(), Some(2), "{args:?}");
-        let err = stderr(&out);
-        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
-        assert!(err.contains(names), "{args:?}: {err}");
+        let mut all = vec!["run"];
+        all.extend_from_slice(args);
+        refused(&all, names);
     }
+}
+
+#[test]
+fn a_switch_fault_reloads_haproxy_mid_run_and_is_marked_where_it_was_done() {
+    let dir = crate::common::scratch();
+    let html = dir.path().join("run.html");
+    // Round-robin, then `first` (no maxconn: server 1 is never full, so it takes everything).
+    let v = passed(&[
+        "-d",
+        "2s",
+        "-c",
+        "10",
+        "--delay",
+        "2",
+        "--fault",
+        "switch:first@800ms",
+        "--html",
+        html.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        v["lab"]["method"], "first",
+        "the method in force at the end"
+    );
+    let switch = &v["faults"][0];
+    assert_eq!(
+        switch["action"], "switch to first (haproxy reload)",
+        "{switch}"
+    );
+    assert!(switch.get("error").is_none(), "{switch}");
+    let k = bucket_of(&v, switch);
+    let rows = answered(&v);
+    for (b, row) in rows.iter().enumerate() {
+        assert_eq!(
+            row.iter().sum::<u64>(),
+            counts(&v)[b],
+            "backend {}: the buckets add up to its count",
+            b + 1
+        );
+        assert!(
+            row[..k.saturating_sub(1)].iter().sum::<u64>() > 0,
+            "backend {} answered nothing before the switch: {row:?}",
+            b + 1
+        );
+    }
+    // The reload returns once the old worker is gone: from the next bucket on, HAProxy's new
+    // worker alone answers, and it runs `first`.
+    for b in [1, 2] {
+        assert_eq!(
+            rows[b][k + 1..].iter().sum::<u64>(),
+            0,
+            "backend {} after the switch in bucket {k}: {:?}",
+            b + 1,
+            rows[b]
+        );
+    }
+    assert!(rows[0][k + 1..].iter().sum::<u64>() > 0, "{:?}", rows[0]);
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        page.contains("switch to first (haproxy reload)"),
+        "the report does not mark the switch"
+    );
+    let text = lblab()
+        .args([
+            "run",
+            "--proxy",
+            "haproxy",
+            "-d",
+            "1s",
+            "-c",
+            "5",
+            "--fault",
+            "switch:leastconn@300ms",
+        ])
+        .output()
+        .unwrap();
+    assert!(text.status.success(), "{}", stderr(&text));
+    let text = crate::common::stdout(&text);
+    assert!(
+        text.contains("(method leastconn at the end, roundrobin at the start)"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -456,32 +591,11 @@ fn what_haproxy_cannot_do_in_the_lab_yet_is_refused_in_one_line() {
     for (args, says) in [
         (&["run", "--haproxy", "haproxy"][..], "add --proxy haproxy"),
         (
-            &[
-                "run",
-                "--proxy",
-                "haproxy",
-                "--fault",
-                "switch:least-conn@1s",
-                "-d",
-                "2s",
-            ][..],
-            "switch:METHOD",
-        ),
-        (
             &["run", "--proxy", "haproxy", "--weights", "1,300,1"][..],
             "1 to 256",
         ),
     ] {
-        let dir = tempfile::tempdir().unwrap();
-        let out = lblab()
-            .args(args)
-            .env("LBLAB_STATE_DIR", dir.path())
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
-        let err = stderr(&out);
-        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
-        assert!(err.contains(says), "{args:?}: {err}");
+        refused(args, says);
     }
 }
 
