@@ -20,6 +20,10 @@ pub enum Action {
     Restart(u32, Duration),
     /// The balancer reloaded with another method, as `lblab switch --method M` does.
     Switch(SwitchTo),
+    /// Backend N taken out of the balancing while its process runs on: nginx reloads with its
+    /// server marked `down`, HAProxy puts it in maintenance through its runtime API. With a
+    /// duration, it is put back after it (`ready` for HAProxy, nginx reloads without `down`).
+    Down(u32, Option<Duration>),
 }
 
 /// The method a switch fault changes to: one of the lab's balancer's, so that what the fault names
@@ -55,7 +59,7 @@ pub struct Fault {
     pub action: Action,
 }
 
-const ACCEPTED: &str = "kill:N@T, term:N@T, pause:N@T+D, restart:N@T+D, switch:METHOD@T (e.g. kill:2@2s, pause:1@1s+3s, restart:2@1s+500ms, switch:ip-hash@500ms)";
+const ACCEPTED: &str = "kill:N@T, term:N@T, pause:N@T+D, restart:N@T+D, switch:METHOD@T, down:N@T, down:N@T+D (e.g. kill:2@2s, pause:1@1s+3s, restart:2@1s+500ms, switch:ip-hash@500ms, down:2@1s+2s)";
 
 /// When a fault happens, from the start of the load: a duration, or zero (`0`, `0s`, `0ms`), which
 /// is a fault as the load starts. Only the time may be zero; a pause or a restart lasts a while.
@@ -101,16 +105,32 @@ impl Fault {
                 parse_at(when)?,
                 Action::Switch(SwitchTo::parse(arg, proxy)?),
             ),
+            "down" => match when.split_once('+') {
+                Some((at, len)) => (
+                    parse_at(at)?,
+                    Action::Down(backend()?, Some(parse_duration(len)?)),
+                ),
+                None => (parse_at(when)?, Action::Down(backend()?, None)),
+            },
             _ => return Err(bad()),
         };
         Ok(Fault { at, action })
     }
 
+    /// Whether HAProxy's own pick counts still equal the client's with this fault: a server taken
+    /// out of the balancing (or put back) stays on the same worker, whose counts go on, and no
+    /// request is retried; a signal to a backend makes HAProxy retry, a switch starts a new worker.
+    pub fn keeps_picks_exact(&self) -> bool {
+        matches!(self.action, Action::Down(..))
+    }
+
     pub fn backend(&self) -> Option<u32> {
         match self.action {
-            Action::Kill(n) | Action::Term(n) | Action::Pause(n, _) | Action::Restart(n, _) => {
-                Some(n)
-            }
+            Action::Kill(n)
+            | Action::Term(n)
+            | Action::Pause(n, _)
+            | Action::Restart(n, _)
+            | Action::Down(n, _) => Some(n),
             Action::Switch(_) => None,
         }
     }
@@ -128,6 +148,10 @@ impl fmt::Display for Action {
             Action::Switch(m @ SwitchTo::Nginx(_)) => write!(f, "switch to {m} (nginx reload)"),
             Action::Switch(m @ SwitchTo::Haproxy(_)) => {
                 write!(f, "switch to {m} (haproxy reload)")
+            }
+            Action::Down(n, None) => write!(f, "take backend {n} out of the balancing"),
+            Action::Down(n, Some(d)) => {
+                write!(f, "take backend {n} out of the balancing for {d:?}")
             }
         }
     }
@@ -190,6 +214,16 @@ mod tests {
             Action::Pause(1, Duration::from_secs(1))
         );
         assert!(Fault::parse("pause:1@0s+0s", Proxy::Nginx).is_err());
+        assert_eq!(
+            Fault::parse("down:2@1s", Proxy::Haproxy).unwrap().action,
+            Action::Down(2, None)
+        );
+        assert_eq!(
+            Fault::parse("down:2@0s+1s", Proxy::Nginx).unwrap().action,
+            Action::Down(2, Some(Duration::from_secs(1)))
+        );
+        assert!(Fault::parse("down:0@1s", Proxy::Nginx).is_err());
+        assert!(Fault::parse("down:1@1s+0s", Proxy::Nginx).is_err());
         assert!(Fault::parse("kill:1@0x", Proxy::Nginx).is_err());
         assert!(Fault::parse("kill:1@-0", Proxy::Nginx).is_err());
     }

@@ -58,11 +58,12 @@ impl Event {
 }
 
 /// One step of the timeline: a pause is a stop and, later, a continue; a restart is a kill and,
-/// later, a start.
+/// later, a start; a down with a duration is a removal and, later, a return.
 enum Step<'a> {
     Fault(&'a Fault),
     Resume(u32),
     Respawn(u32),
+    Return(u32),
 }
 
 /// Plays `faults` against `lab`, timed from `start`, until they are all done or `load_done` says
@@ -80,6 +81,7 @@ pub async fn play(
         match f.action {
             Action::Pause(n, d) => steps.push((f.at + d, Step::Resume(n))),
             Action::Restart(n, d) => steps.push((f.at + d, Step::Respawn(n))),
+            Action::Down(n, Some(d)) => steps.push((f.at + d, Step::Return(n))),
             _ => {}
         }
     }
@@ -96,16 +98,18 @@ pub async fn play(
                 _ = load_done.wait_for(|d| *d) => ended_at = Some(start.elapsed().as_millis() as u64),
             }
         }
-        if let (Some(end), Step::Fault(_) | Step::Respawn(_)) = (ended_at, &step) {
+        if let (Some(end), Step::Fault(_) | Step::Respawn(_) | Step::Return(_)) = (ended_at, &step)
+        {
             events.push(Event {
                 at_ms: at.as_millis() as u64,
                 action: match step {
                     Step::Fault(f) => f.action.to_string(),
+                    Step::Return(n) => format!("put backend {n} back in the balancing"),
                     _ => "start it again".into(),
                 },
                 backend: match step {
                     Step::Fault(f) => f.backend(),
-                    Step::Respawn(n) | Step::Resume(n) => Some(n),
+                    Step::Respawn(n) | Step::Resume(n) | Step::Return(n) => Some(n),
                 },
                 served_before: None,
                 served_at: Vec::new(),
@@ -121,7 +125,7 @@ pub async fn play(
         // stopped one would hold the probe for its whole timeout and delay the schedule.
         let target = match step {
             Step::Fault(f) => f.backend(),
-            Step::Resume(n) | Step::Respawn(n) => Some(n),
+            Step::Resume(n) | Step::Respawn(n) | Step::Return(n) => Some(n),
         };
         let mut served_at = vec![None; lab.backends.len()];
         let mut order: Vec<&crate::backends::Backend> = lab.backends.iter().collect();
@@ -160,6 +164,11 @@ pub async fn play(
                 paused.retain(|&p| p != n);
                 signal(lab, n, libc::SIGCONT)
             }
+            Step::Return(n) => {
+                event.action = format!("put backend {n} back in the balancing");
+                event.backend = Some(n);
+                lab.set_down(n, false).await
+            }
             Step::Respawn(n) => {
                 event.backend = Some(n);
                 match lab.backends.get(n as usize - 1).map(|old| old.addr) {
@@ -170,13 +179,15 @@ pub async fn play(
                             // Whatever holds its address now (another program took the port) is
                             // not backend n: nginx is told to send it nothing more, so that its
                             // answers are not counted as the backend's.
-                            Err(e) => Err(match mark_down(lab, n).await {
-                                Ok(()) => {
-                                    format!("{e}; its server is marked down in nginx from here on")
-                                }
-                                Err(down) => {
-                                    format!("{e}; marking it down in nginx failed too: {down}")
-                                }
+                            Err(e) => Err(match lab.set_down(n, true).await {
+                                Ok(()) => format!(
+                                    "{e}; its server is out of {}'s balancing from here on",
+                                    lab.front.proxy()
+                                ),
+                                Err(down) => format!(
+                                    "{e}; taking it out of {}'s balancing failed too: {down}",
+                                    lab.front.proxy()
+                                ),
                             }),
                         }
                     }
@@ -214,6 +225,7 @@ pub async fn play(
                         signal(lab, *n, sig)
                     }
                     Action::Switch(to) => switch(lab, to).await,
+                    Action::Down(n, _) => lab.set_down(*n, true).await,
                 }
             }
         };
@@ -256,19 +268,6 @@ async fn switch(lab: &mut Lab, to: &SwitchTo) -> Result<(), String> {
             front.proxy()
         )),
     }
-}
-
-/// Reloads nginx with backend `n`'s server marked `down`.
-async fn mark_down(lab: &mut Lab, n: u32) -> Result<(), String> {
-    let i = n as usize - 1;
-    let Some(config) = lab.nginx_config() else {
-        return Err("only nginx's servers can be marked down; this lab runs haproxy".into());
-    };
-    let mut upstream = config.upstream.clone();
-    if !upstream.down.contains(&i) {
-        upstream.down.push(i);
-    }
-    lab.run_upstream(upstream).await
 }
 
 /// The process of backend `n` (the one started again, if it was) still runs.

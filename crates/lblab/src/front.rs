@@ -196,6 +196,26 @@ impl Front {
         Ok(())
     }
 
+    /// Backend `i` (from 0) out of the balancing, or back in: nginx reloads with its server marked
+    /// `down` (or not); HAProxy puts it in maintenance (or makes it ready) through the runtime API,
+    /// without a reload. HAProxy's file does not say so: a later reload reads the servers anew and
+    /// brings it back, which is why a run refuses a switch beside a down fault with HAProxy.
+    pub async fn set_down(&mut self, i: usize, down: bool, pid: u32) -> Result<(), String> {
+        match self {
+            Front::Nginx { config, .. } => {
+                let mut upstream = config.upstream.clone();
+                upstream.down.retain(|&d| d != i);
+                if down {
+                    upstream.down.push(i);
+                }
+                self.run_upstream(upstream, pid).await
+            }
+            Front::Haproxy { config, .. } => {
+                haproxy::set_state(&config.prefix, &lblab_config::server_name(i), !down).await
+            }
+        }
+    }
+
     /// HAProxy's own count of its picks per server (`lbtot`), in backend order; `None` for nginx,
     /// whose open-source build keeps no such count.
     pub async fn picks(&self) -> Option<Result<Vec<u64>, String>> {

@@ -143,6 +143,16 @@ impl Lab {
         self.front.run_backend(backend, self.proxy.pid()).await
     }
 
+    /// Backend `n` out of the balancing (`down`), or back in: the door of the `down` fault, and of a
+    /// restarted backend whose address another program took (see [`Front::set_down`]).
+    pub async fn set_down(&mut self, n: u32, down: bool) -> Result<(), String> {
+        let i = (n as usize)
+            .checked_sub(1)
+            .filter(|&i| i < self.backends.len())
+            .ok_or_else(|| format!("there is no backend {n}"))?;
+        self.front.set_down(i, down, self.proxy.pid()).await
+    }
+
     /// Where the balancer listens.
     pub fn listen(&self) -> std::net::SocketAddr {
         self.front.listen()

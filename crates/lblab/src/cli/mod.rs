@@ -138,7 +138,7 @@ pub struct RunArgs {
     /// Break something while the load runs, repeatable: kill:N@T (SIGKILL backend N at T),
     /// term:N@T (SIGTERM), pause:N@T+D (SIGSTOP for D), restart:N@T+D (SIGKILL, then started
     /// again on the same address after D), switch:METHOD@T (the balancer reloaded with one of
-    /// its methods).
+    /// its methods), down:N@T or down:N@T+D (backend N out of the balancing, back after D).
     #[arg(long = "fault", value_name = "SPEC")]
     pub faults: Vec<String>,
     #[command(flatten)]

@@ -9,7 +9,7 @@ use loadtest::cli::LoadArgs;
 
 use super::{CompareArgs, LabArgs, RunArgs};
 use crate::comparison::{CompareSpec, balancing_of};
-use crate::fault::Fault;
+use crate::fault::{Action, Fault};
 use crate::load_plan::LoadPlan;
 use crate::report::ReportFiles;
 use crate::spec::{Balancer, Binaries, LabSpec};
@@ -107,6 +107,16 @@ impl RunArgs {
             return Err(format!(
                 "--fault names backend {n}, but the lab has backends 1..={backends}"
             ));
+        }
+        let is = |f: fn(&Action) -> bool| faults.iter().any(|x| f(&x.action));
+        if proxy == Proxy::Haproxy
+            && is(|a| matches!(a, Action::Down(..)))
+            && is(|a| matches!(a, Action::Switch(_)))
+        {
+            return Err(
+                "--fault down:N puts HAProxy's server in maintenance at run time, which a switch's reload undoes: give down or switch faults, not both, with --proxy haproxy"
+                    .into(),
+            );
         }
         // A run always keeps its timeline: the text names its bucket, the JSON carries it and the
         // HTML draws it; its cost is a buffer per task and a lock per buffer-full.

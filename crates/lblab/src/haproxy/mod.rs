@@ -14,7 +14,7 @@ use lblab_config::HaproxyConfig;
 use crate::child::Guarded;
 use crate::nginx::StartFailed;
 use crate::program::{Program, master, probe};
-pub use socket::{picks, set_weight};
+pub use socket::{picks, set_state, set_weight};
 
 /// HAProxy as `program::locate` finds it.
 const HAPROXY: Program = Program {

@@ -1,5 +1,5 @@
 //! HAProxy's runtime API on the stats socket in the lab's prefix: `show stat` (each server's pick
-//! count, `lbtot`) and `set server … weight`.
+//! count, `lbtot`), `set server … weight` and `set server … state`.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -94,6 +94,22 @@ pub async fn set_weight(prefix: &Path, server: &str, weight: u32) -> Result<(), 
     } else {
         Err(format!(
             "haproxy refused weight {weight} for {server}: {answer}"
+        ))
+    }
+}
+
+/// A server's administrative state at run time, as `set server lblab/sN state maint|ready`:
+/// `maint` takes it out of the balancing (HAProxy picks it no more, what it holds finishes),
+/// `ready` puts it back. HAProxy answers nothing when it took it.
+pub async fn set_state(prefix: &Path, server: &str, ready: bool) -> Result<(), String> {
+    let state = if ready { "ready" } else { "maint" };
+    let answer = command(prefix, &format!("set server lblab/{server} state {state}")).await?;
+    let answer = answer.trim();
+    if answer.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "haproxy refused state {state} for {server}: {answer}"
         ))
     }
 }

@@ -394,3 +394,47 @@ fn a_fault_at_zero_happens_as_the_load_starts() {
         "{v}"
     );
 }
+
+#[test]
+fn a_down_fault_marks_the_server_down_in_nginx_and_the_others_take_its_share() {
+    let v = assert_passed(&[
+        "-d",
+        "2s",
+        "-c",
+        "10",
+        "--delay",
+        "2",
+        "--fault",
+        "down:2@600ms",
+    ]);
+    let down = &v["faults"][0];
+    assert_eq!(
+        down["action"], "take backend 2 out of the balancing",
+        "{down}"
+    );
+    assert!(down.get("error").is_none(), "{down}");
+    let width = v["timeline"]["bucket_ms"].as_f64().unwrap();
+    let k = (down["fired_ms"].as_f64().expect("done") / width) as usize;
+    let rows: Vec<Vec<u64>> = (1..=3)
+        .map(|b| {
+            v["timeline"]["answered"][b.to_string()]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|n| n.as_u64().unwrap())
+                .collect()
+        })
+        .collect();
+    // nginx's reload returns once the old workers are gone: from the next bucket, backend 2 is
+    // sent nothing, and its process, which still runs, served exactly what the client counted.
+    assert_eq!(rows[1][k + 1..].iter().sum::<u64>(), 0, "{:?}", rows[1]);
+    assert!(rows[1][..k].iter().sum::<u64>() > 0, "{:?}", rows[1]);
+    let after = |b: usize| rows[b][k + 1..].iter().sum::<u64>() as f64;
+    let s = after(0) / (after(0) + after(2));
+    assert!((0.4..0.6).contains(&s), "backend 1's share after: {s}");
+    assert_eq!(
+        v["logged"]["answered"][1], v["counts"]["2"],
+        "{}",
+        v["logged"]
+    );
+}

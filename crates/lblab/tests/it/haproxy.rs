@@ -522,6 +522,71 @@ fn a_switch_reloads_haproxy_and_keeps_the_backends() {
     );
 }
 
+/// Backend `b`'s share (from 1) of what all answered in `buckets`.
+fn share(rows: &[Vec<u64>], b: usize, buckets: std::ops::Range<usize>) -> f64 {
+    let sum = |r: &Vec<u64>| r[buckets.clone()].iter().sum::<u64>();
+    sum(&rows[b - 1]) as f64 / rows.iter().map(sum).sum::<u64>() as f64
+}
+
+#[test]
+fn a_down_fault_puts_the_server_in_maintenance_without_a_reload_and_lbtot_agrees() {
+    let v = passed(&[
+        "-d",
+        "2s",
+        "-c",
+        "10",
+        "--delay",
+        "2",
+        "--fault",
+        "down:2@600ms+800ms",
+    ]);
+    let (down, up) = (&v["faults"][0], &v["faults"][1]);
+    assert_eq!(
+        down["action"], "take backend 2 out of the balancing for 800ms",
+        "{down}"
+    );
+    assert_eq!(up["action"], "put backend 2 back in the balancing", "{up}");
+    assert!(
+        down.get("error").is_none() && up.get("error").is_none(),
+        "{}",
+        v["faults"]
+    );
+    // No reload: the same worker's lbtot goes on through both, and equals the client's counts
+    // (`passed` asserted the witness was judged and agreed).
+    assert_eq!(
+        v["picked"],
+        serde_json::json!(counts(&v)),
+        "{}",
+        v["picked"]
+    );
+    let (kd, ku) = (bucket_of(&v, down), bucket_of(&v, up));
+    assert!(ku > kd + 10, "down in bucket {kd}, up in bucket {ku}");
+    let rows = answered(&v);
+    // From the bucket after it went into maintenance until the one it was made ready in, backend 2
+    // answers nothing, and backends 1 and 3 take half each.
+    assert_eq!(
+        rows[1][kd + 1..ku].iter().sum::<u64>(),
+        0,
+        "backend 2 while in maintenance (buckets {kd}..{ku}): {:?}",
+        rows[1]
+    );
+    for b in [1, 3] {
+        let s = share(&rows, b, kd + 1..ku);
+        assert!(
+            (0.4..0.6).contains(&s),
+            "backend {b}'s share while 2 was out: {s}"
+        );
+    }
+    // Before, a third each; after, backend 2 answers again.
+    let before = 2..kd.saturating_sub(1);
+    assert!(before.len() >= 10, "{before:?}");
+    for b in 1..=3 {
+        let s = share(&rows, b, before.clone());
+        assert!((0.25..0.42).contains(&s), "backend {b}'s share before: {s}");
+    }
+    assert!(rows[1][ku + 1..].iter().sum::<u64>() > 0, "{:?}", rows[1]);
+}
+
 #[test]
 fn compare_puts_each_nginx_method_beside_its_haproxy_counterpart() {
     let bin = haproxy();
@@ -593,6 +658,24 @@ fn what_haproxy_cannot_do_in_the_lab_yet_is_refused_in_one_line() {
         (
             &["run", "--proxy", "haproxy", "--weights", "1,300,1"][..],
             "1 to 256",
+        ),
+        (
+            &[
+                "run",
+                "--proxy",
+                "haproxy",
+                "-d",
+                "2s",
+                "--fault",
+                "down:1@1s",
+                "--fault",
+                "switch:uri@500ms",
+            ][..],
+            "not both",
+        ),
+        (
+            &["run", "-d", "2s", "--fault", "down:4@1s"][..],
+            "backends 1..=3",
         ),
     ] {
         refused(args, says);
