@@ -55,7 +55,7 @@ impl CompareSpec {
             Proxy::Haproxy => {
                 let first = self.contender_on(self.contenders[0], proxy);
                 let weights = self.lab.balancer().weights().cloned();
-                let b = crate::pairs::haproxy_balancing(first, weights);
+                let b = first.haproxy_balancing(weights);
                 self.lab.clone().with_balancer(Balancer::Haproxy(b))
             }
         }
@@ -63,24 +63,18 @@ impl CompareSpec {
 }
 
 /// Refuses, before anything starts, what HAProxy cannot stand beside nginx in: lose-backend (it
-/// marks nginx's servers down), a hash key with no HAProxy counterpart, HAProxy's own settings
-/// (compare pairs nginx's methods), or weights past HAProxy's 256.
+/// marks nginx's servers down), a hash key with no HAProxy counterpart, or weights past HAProxy's
+/// 256.
 pub fn check_haproxy_pairs(
     sc: Scenario,
     contenders: &[Contender],
     hash_key: Option<&str>,
-    method: &crate::cli::MethodArgs,
+    weights: Option<&lblab_config::Weights>,
     backends: u32,
 ) -> Result<(), String> {
     if sc == Scenario::LoseBackend {
         return Err(
             "--scenario lose-backend marks nginx's servers down; it does not run with haproxy yet"
-                .into(),
-        );
-    }
-    if method.maxconn.is_some() || method.hash_balance_factor.is_some() {
-        return Err(
-            "compare pairs nginx's methods with HAProxy's; --maxconn and --hash-balance-factor are for `lblab run --proxy haproxy`"
                 .into(),
         );
     }
@@ -97,7 +91,7 @@ pub fn check_haproxy_pairs(
             keyed: keyed.unwrap_or(false),
             ..*c
         };
-        crate::pairs::haproxy_balancing(c, method.weights.clone()).validate(backends)?;
+        c.haproxy_balancing(weights.cloned()).validate(backends)?;
     }
     Ok(())
 }

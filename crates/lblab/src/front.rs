@@ -55,7 +55,7 @@ impl Front {
                         listen,
                         worker_processes: workers,
                         concurrency,
-                        nofile_limit: crate::lab::hard_nofile_limit(),
+                        nofile_limit: crate::limits::hard_nofile_limit(),
                         upstream: balancing.upstream(Vec::new()),
                         access_log,
                     },
@@ -72,7 +72,7 @@ impl Front {
                         listen,
                         threads: workers,
                         concurrency,
-                        nofile_limit: crate::lab::hard_nofile_limit(),
+                        nofile_limit: crate::limits::hard_nofile_limit(),
                         backend: balancing.backend(Vec::new()),
                     },
                 }
@@ -150,8 +150,8 @@ impl Front {
     /// The balancing in words, as `switch` and `status` say it.
     pub fn describe(&self) -> String {
         match self {
-            Front::Nginx { config, .. } => crate::switch::describe(&config.upstream),
-            Front::Haproxy { config, .. } => crate::haproxy_switch::describe(&config.backend),
+            Front::Nginx { config, .. } => config.upstream.describe(),
+            Front::Haproxy { config, .. } => config.backend.describe(),
         }
     }
 

@@ -21,8 +21,8 @@ mod front;
 mod haproxy;
 mod haproxy_balancing;
 mod haproxy_config;
-mod haproxy_switch;
 mod lab;
+mod limits;
 mod load_plan;
 mod nginx;
 mod nginx_config;
@@ -31,6 +31,7 @@ mod output;
 mod pairs;
 #[cfg(test)]
 mod parse_fuzz;
+mod prefix;
 mod private;
 mod probe;
 mod procfs;

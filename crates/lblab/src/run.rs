@@ -76,7 +76,7 @@ pub async fn run(spec: RunSpec) -> Outcome {
         .iter()
         .map(|b| backend_load::Target::new(b.id, b.addr, b.process.pid()))
         .collect();
-    let every = backend_load::interval(loadtest::bucket_width(&config), lab.backends.len());
+    let every = backend_load::interval(loadtest::bucket_width(config.duration), lab.backends.len());
     let sampled = backend_load::sample(targets, every, start, load_done.clone());
     let mut signalled = None;
     let (outcome, mut events, sampled) = {

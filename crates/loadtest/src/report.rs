@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::backend_key::{BackendKey, counts_dict};
-use crate::expect::Outcome;
 use crate::schedule::ScheduleReport;
 use crate::timeline::Timeline;
 
@@ -91,7 +90,28 @@ pub struct Report {
     pub passed: bool,
     /// `loadtest merge` only: each file merged, with its own counts.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sources: Option<Vec<crate::merge::Source>>,
+    pub sources: Option<Vec<Source>>,
+}
+
+/// One expectation's verdict, with the sentence that explains it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Outcome {
+    pub expect: String,
+    pub ok: bool,
+    pub message: String,
+}
+
+/// One merged file, as the merged report lists it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Source {
+    pub file: String,
+    pub url: String,
+    pub requests: u64,
+    pub ok: u64,
+    pub errors: u64,
+    pub elapsed_s: f64,
+    pub rps: f64,
+    pub counts: BTreeMap<BackendKey, u64>,
 }
 
 /// The run's latency histograms in HdrHistogram's interchange form (V2, compressed, base64): of all

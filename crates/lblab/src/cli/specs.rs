@@ -207,11 +207,17 @@ impl CompareArgs {
             return Err(format!("--proxies names {} twice", dup.1));
         }
         if proxies.contains(&Proxy::Haproxy) {
+            if method.maxconn.is_some() || method.hash_balance_factor.is_some() {
+                return Err(
+                    "compare pairs nginx's methods with HAProxy's; --maxconn and --hash-balance-factor are for `lblab run --proxy haproxy`"
+                        .into(),
+                );
+            }
             crate::comparison::check_haproxy_pairs(
                 sc,
                 &contenders,
                 hash_key.as_deref(),
-                method,
+                method.weights.as_ref(),
                 backends,
             )?;
         } else if self.lab.haproxy.is_some() {

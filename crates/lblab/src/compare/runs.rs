@@ -42,9 +42,7 @@ pub async fn run_all(lab: &mut Lab, spec: &CompareSpec, proxy: Proxy) -> Result<
         let m = spec.balancing(*c);
         let balancer = match proxy {
             Proxy::Nginx => Balancer::Nginx(m.clone()),
-            Proxy::Haproxy => {
-                Balancer::Haproxy(crate::pairs::haproxy_balancing(*c, m.weights.clone()))
-            }
+            Proxy::Haproxy => Balancer::Haproxy(c.haproxy_balancing(m.weights.clone())),
         };
         // From the backends, not nginx's config: the last lose-backend run left one server out.
         let servers: Vec<_> = lab.backends.iter().map(|b| b.addr).collect();
