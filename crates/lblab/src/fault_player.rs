@@ -257,7 +257,7 @@ async fn switch(lab: &mut Lab, to: &SwitchTo) -> Result<(), String> {
                 other_method: Some(m.to_string()),
                 ..Change::default()
             };
-            let balancing = crate::haproxy_switch::merged(&config.backend, &change)?;
+            let balancing = crate::switch::haproxy::merged(&config.backend, &change)?;
             balancing.validate(lab.backends.len() as u32)?;
             let backend = balancing.backend(config.backend.servers.clone());
             lab.run_backend(backend).await

@@ -2,7 +2,7 @@
 //! balancer alone. What is not given keeps its current value. This holds the lock, loads the
 //! record and switches nginx; `haproxy.rs` is what a lab that runs HAProxy does instead.
 
-mod haproxy;
+pub mod haproxy;
 
 use std::path::Path;
 use std::time::Duration;
