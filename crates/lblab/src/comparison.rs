@@ -62,22 +62,14 @@ impl CompareSpec {
     }
 }
 
-/// Refuses, before anything starts, what HAProxy cannot stand beside nginx in: lose-backend (it
-/// marks nginx's servers down), a hash key with no HAProxy counterpart, or weights past HAProxy's
-/// 256.
+/// Refuses, before anything starts, what HAProxy cannot stand beside nginx in: a hash key with no
+/// HAProxy counterpart, or weights past HAProxy's 256.
 pub fn check_haproxy_pairs(
-    sc: Scenario,
     contenders: &[Contender],
     hash_key: Option<&str>,
     weights: Option<&lblab_config::Weights>,
     backends: u32,
 ) -> Result<(), String> {
-    if sc == Scenario::LoseBackend {
-        return Err(
-            "--scenario lose-backend marks nginx's servers down; it does not run with haproxy yet"
-                .into(),
-        );
-    }
     let key = hash_key.unwrap_or(lblab_config::DEFAULT_HASH_KEY);
     let keyed = crate::pairs::keyed(key);
     if contenders.iter().any(|c| c.method == Method::Hash) && keyed.is_none() {

@@ -214,7 +214,6 @@ impl CompareArgs {
                 );
             }
             crate::comparison::check_haproxy_pairs(
-                sc,
                 &contenders,
                 hash_key.as_deref(),
                 method.weights.as_ref(),

@@ -38,7 +38,7 @@ pub async fn compare(spec: CompareSpec) -> Outcome {
     let mut info = None;
     let mut served_sum: Vec<Option<u64>> = Vec::new();
     let mut reconciled = true;
-    let mut movement = None;
+    let mut movements = Vec::new();
     for &proxy in &spec.proxies {
         let lab_spec = spec.lab_on(proxy).map_err(Failure::Usage)?;
         let (measured, moved, served, lab_info, agreed) =
@@ -46,9 +46,10 @@ pub async fn compare(spec: CompareSpec) -> Outcome {
         reconciled &= agreed;
         served_sum = sum(&served_sum, &served);
         info.get_or_insert(lab_info);
-        movement = movement.or(moved);
+        movements.extend(moved);
         by_proxy.push(measured);
     }
+    let movement = beside(movements);
     // Each contender's rows side by side: nginx's method, then its HAProxy counterpart.
     let mut measured = Vec::new();
     let mut rows: Vec<_> = by_proxy.into_iter().map(Vec::into_iter).collect();
@@ -94,6 +95,28 @@ pub async fn compare(spec: CompareSpec) -> Outcome {
         return Err(stopped(s));
     }
     Ok(code)
+}
+
+/// The key movement of every lab in one, each of nginx's methods followed by its HAProxy
+/// counterpart, as the rows of the table are.
+fn beside(movements: Vec<KeyMovement>) -> Option<KeyMovement> {
+    let lost_backend = movements.first()?.lost_backend;
+    let mut each: Vec<_> = movements
+        .into_iter()
+        .map(|m| m.methods.into_iter())
+        .collect();
+    let mut methods = Vec::new();
+    loop {
+        let next: Vec<_> = each.iter_mut().filter_map(Iterator::next).collect();
+        if next.is_empty() {
+            break;
+        }
+        methods.extend(next);
+    }
+    Some(KeyMovement {
+        lost_backend,
+        methods,
+    })
 }
 
 /// Each backend's count over the labs: `None` where any lab could not read it.

@@ -1,5 +1,6 @@
-//! compare's runs: the same load under each contender in turn, nginx switched between them, and
-//! for lose-backend the runs with the last backend marked down and removed.
+//! compare's runs: the same load under each contender in turn, the balancer switched between
+//! them, and for lose-backend the runs with the last backend marked down (HAProxy: in maintenance)
+//! and removed.
 
 use lblab_config::{Method, Proxy};
 use loadtest::{BackendKey, Report, Stop};
@@ -71,20 +72,13 @@ pub async fn run_all(lab: &mut Lab, spec: &CompareSpec, proxy: Proxy) -> Result<
         let m_weighted = m.weights.is_some();
         if let (Scenario::LoseBackend, Some(kind)) = (spec.scenario, c.keys_on()) {
             let before = moved::backend_per_key(&report, kind);
-            let mut down = full.clone();
-            down.down = vec![lost as usize - 1];
-            let mut removed = full.clone();
-            removed.servers.remove(lost as usize - 1);
-            if let Some(w) = &mut removed.weights {
-                w.0.remove(lost as usize - 1);
-            }
             let mut after = Vec::new();
-            for (phase, u) in [("backend marked down", down), ("backend removed", removed)] {
-                // The servers the lab knows stay its backends; a removed server is only left out
-                // of nginx's.
-                lab.run_upstream(u).await.map_err(|e| {
-                    Halt::Failed(format!("compare: the run of {c} ({phase}) failed: {e}"))
-                })?;
+            for (phase, removed) in [("backend marked down", false), ("backend removed", true)] {
+                lose(lab, &balancer, &full, lost, removed)
+                    .await
+                    .map_err(|e| {
+                        Halt::Failed(format!("compare: the run of {c} ({phase}) failed: {e}"))
+                    })?;
                 if let Some(s) = signals::received() {
                     return Err(Halt::Signal(s));
                 }
@@ -136,6 +130,46 @@ pub async fn run_all(lab: &mut Lab, spec: &CompareSpec, proxy: Proxy) -> Result<
         methods: movement,
     });
     Ok((measured, movement, totals))
+}
+
+/// Backend `lost` out of the balancer `balancer` of `lab`, whose nginx upstream with every server
+/// would be `full`: marked down (nginx: `down` in the upstream, a reload; HAProxy: in maintenance
+/// through the runtime API, no reload), or `removed` (its server line left out, a reload). The
+/// servers the lab knows stay its backends: a removed server is only left out of the balancer's
+/// config, and the next contender's switch puts every server back.
+async fn lose(
+    lab: &mut Lab,
+    balancer: &Balancer,
+    full: &lblab_config::UpstreamConfig,
+    lost: u32,
+    removed: bool,
+) -> Result<(), String> {
+    let i = lost as usize - 1;
+    match (balancer, removed) {
+        (Balancer::Nginx(_), false) => {
+            let mut down = full.clone();
+            down.down = vec![i];
+            lab.run_upstream(down).await
+        }
+        (Balancer::Nginx(_), true) => {
+            let mut u = full.clone();
+            u.servers.remove(i);
+            if let Some(w) = &mut u.weights {
+                w.0.remove(i);
+            }
+            lab.run_upstream(u).await
+        }
+        (Balancer::Haproxy(_), false) => lab.set_down(lost, true).await,
+        (Balancer::Haproxy(b), true) => {
+            let mut b = b.clone();
+            if let Some(w) = &mut b.weights {
+                w.0.remove(i);
+            }
+            let mut servers: Vec<_> = lab.backends.iter().map(|b| b.addr).collect();
+            servers.remove(i);
+            lab.run_backend(b.backend(servers)).await
+        }
+    }
 }
 
 /// Each random-two row's max/mean beside random's, when the compare ran both.

@@ -80,15 +80,23 @@ pub fn text(
             "keys moved when backend {} left (a key moved when its backend changed):",
             mv.lost_backend
         );
+        // As wide as the longest method's name (`haproxy hdr(X-Key) consistent`).
+        let w = mv
+            .methods
+            .iter()
+            .map(|m| m.method.to_string().len())
+            .max()
+            .unwrap_or(0)
+            .max(17);
         let _ = writeln!(
             s,
-            "{:<17} {:<8} {:>34} {:>34}",
+            "{:<w$} {:<8} {:>34} {:>34}",
             "method", "key", "marked down", "removed from the upstream"
         );
         for m in &mv.methods {
             let _ = writeln!(
                 s,
-                "{:<17} {:<8} {:>34} {:>34}",
+                "{:<w$} {:<8} {:>34} {:>34}",
                 m.method.to_string(),
                 match m.key {
                     KeyKind::Header => "header",
@@ -102,6 +110,16 @@ pub fn text(
             s,
             "(moved of all keys; in brackets, of the keys that were on the backend that left, and of the others)"
         );
+        if mv
+            .methods
+            .iter()
+            .any(|m| m.method.proxy == lblab_config::Proxy::Haproxy)
+        {
+            let _ = writeln!(
+                s,
+                "(haproxy: marked down is the server in maintenance through the runtime API, without a reload; removed is its server line left out of the backend, by a reload)"
+            );
+        }
     }
     let _ = writeln!(s);
     s.push_str(&super::theory_view::text(measured, movement));
@@ -163,6 +181,6 @@ pub fn movement_html(mv: &KeyMovement) -> String {
             moved(&m.removed)
         );
     }
-    s.push_str("</table>\n<p>A key moved when another backend answered it after the change. In brackets: of the keys that were on the backend that left, how many moved; and how many of the other keys moved.</p>\n");
+    s.push_str("</table>\n<p>A key moved when another backend answered it after the change. In brackets: of the keys that were on the backend that left, how many moved; and how many of the other keys moved. With HAProxy, marked down is the server put in maintenance through the runtime API (no reload), and removed is its server line left out of the backend (a reload).</p>\n");
     s
 }

@@ -636,7 +636,6 @@ fn compare_puts_each_nginx_method_beside_its_haproxy_counterpart() {
     }
     // What HAProxy cannot stand beside nginx in is refused before anything starts.
     for (args, says) in [
-        (&["--scenario", "lose-backend"][..], "lose-backend"),
         (
             &["--hash-key", "$uri", "--methods", "hash"][..],
             "no HAProxy counterpart",
@@ -648,6 +647,95 @@ fn compare_puts_each_nginx_method_beside_its_haproxy_counterpart() {
         let out = lblab().args(&all).output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{all:?}");
         assert!(stderr(&out).contains(says), "{all:?}: {}", stderr(&out));
+    }
+}
+
+#[test]
+fn lose_backend_measures_haproxy_key_movement_beside_nginx() {
+    let bin = haproxy();
+    let out = lblab()
+        .args([
+            "compare",
+            "--proxies",
+            "nginx,haproxy",
+            "--haproxy",
+            bin.to_str().unwrap(),
+            "--scenario",
+            "lose-backend",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["reconciled"], true, "{v}");
+    let mv = &v["key_movement"];
+    assert_eq!(mv["lost_backend"], 3);
+    let methods = mv["methods"].as_array().unwrap();
+    let names: Vec<&str> = methods
+        .iter()
+        .map(|m| m["method"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "hash",
+            "haproxy hdr(X-Key)",
+            "hash consistent",
+            "haproxy hdr(X-Key) consistent",
+            "ip-hash",
+            "haproxy source"
+        ]
+    );
+    let n = |m: &serde_json::Value, phase: &str, k: &str| m[phase][k].as_u64().unwrap();
+    for m in methods {
+        let name = m["method"].as_str().unwrap();
+        for phase in ["marked_down", "removed"] {
+            assert_eq!(n(m, phase, "keys"), 100, "{name} {phase}: {m}");
+            // Whatever the method, every key of the backend that left finds another.
+            assert_eq!(
+                n(m, phase, "moved") - n(m, phase, "moved_others"),
+                n(m, phase, "lost_keys"),
+                "{name} {phase}: {m}"
+            );
+            let theory = &m["theory"][phase];
+            if name.starts_with("haproxy") {
+                // Theory here is nginx's: HAProxy's rows are shown as measured, not judged.
+                assert!(theory["fits"].is_null(), "{name} {phase}: {theory}");
+                assert!(
+                    theory["expects"]
+                        .as_str()
+                        .is_some_and(|e| e.starts_with("not judged: ")),
+                    "{name} {phase}: {theory}"
+                );
+            } else {
+                assert_eq!(theory["fits"], true, "{name} {phase}: {theory}");
+            }
+        }
+    }
+    // HAProxy's consistent hash moves only the lost keys, whether the server is in maintenance or
+    // removed. Its map-based hash (and source, map-based too) rebuilds the map from the servers
+    // that are up, so a server in maintenance moves other keys as well, as many as its removal:
+    // unlike nginx's `down`, which keeps the server's place in the hash.
+    for m in methods {
+        let name = m["method"].as_str().unwrap();
+        match name {
+            "haproxy hdr(X-Key) consistent" => {
+                for phase in ["marked_down", "removed"] {
+                    assert_eq!(n(m, phase, "moved_others"), 0, "{name} {phase}: {m}");
+                }
+            }
+            "haproxy hdr(X-Key)" | "haproxy source" => {
+                assert!(n(m, "marked_down", "moved_others") > 0, "{name}: {m}");
+                assert_eq!(
+                    n(m, "marked_down", "moved"),
+                    n(m, "removed", "moved"),
+                    "{name}: {m}"
+                );
+            }
+            "hash" | "ip-hash" => assert_eq!(n(m, "marked_down", "moved_others"), 0, "{m}"),
+            _ => {}
+        }
     }
 }
 
