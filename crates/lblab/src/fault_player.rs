@@ -249,7 +249,9 @@ async fn switch(lab: &mut Lab, to: &SwitchTo) -> Result<(), String> {
                 weights: now.weights.clone(),
                 ..Balancing::of(*m)
             };
-            let upstream = balancing.upstream(now.servers.clone());
+            let mut upstream = balancing.upstream(now.servers.clone());
+            // A server a down fault (or a failed restart) took out stays out.
+            upstream.down = now.down.clone();
             lab.run_upstream(upstream).await
         }
         (SwitchTo::Haproxy(m), Front::Haproxy { config, .. }) => {

@@ -437,4 +437,24 @@ fn a_down_fault_marks_the_server_down_in_nginx_and_the_others_take_its_share() {
         "{}",
         v["logged"]
     );
+
+    // A switch after it keeps the server marked down.
+    let v = assert_passed(&[
+        "-d",
+        "1500ms",
+        "-c",
+        "10",
+        "--fault",
+        "down:2@300ms",
+        "--fault",
+        "switch:least-conn@700ms",
+    ]);
+    let k = (v["faults"][0]["fired_ms"].as_f64().expect("done")
+        / v["timeline"]["bucket_ms"].as_f64().unwrap()) as usize;
+    let row = &v["timeline"]["answered"]["2"].as_array().unwrap()[k + 1..];
+    assert!(
+        row.iter().all(|n| n == 0),
+        "backend 2 after its down: {row:?}"
+    );
+    assert_eq!(v["lab"]["method"], "least-conn");
 }
