@@ -522,6 +522,21 @@ fn a_switch_reloads_haproxy_and_keeps_the_backends() {
     );
 }
 
+/// `lblab compare --proxies nginx,haproxy ARGS --json` with the haproxy on PATH, asserted to have
+/// passed; its report.
+fn compare_both(args: &[&str]) -> serde_json::Value {
+    let bin = haproxy();
+    let out = lblab()
+        .args(["compare", "--proxies", "nginx,haproxy", "--haproxy"])
+        .arg(&bin)
+        .args(args)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "compare {args:?}: {}", stderr(&out));
+    serde_json::from_slice(&out.stdout).expect("compare --json prints JSON")
+}
+
 /// Backend `b`'s share (from 1) of what all answered in `buckets`.
 fn share(rows: &[Vec<u64>], b: usize, buckets: std::ops::Range<usize>) -> f64 {
     let sum = |r: &Vec<u64>| r[buckets.clone()].iter().sum::<u64>();
@@ -589,26 +604,14 @@ fn a_down_fault_puts_the_server_in_maintenance_without_a_reload_and_lbtot_agrees
 
 #[test]
 fn compare_puts_each_nginx_method_beside_its_haproxy_counterpart() {
-    let bin = haproxy();
-    let out = lblab()
-        .args([
-            "compare",
-            "--proxies",
-            "nginx,haproxy",
-            "--haproxy",
-            bin.to_str().unwrap(),
-            "--methods",
-            "round-robin,least-conn,random-two",
-            "-n",
-            "300",
-            "-c",
-            "30",
-            "--json",
-        ])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = compare_both(&[
+        "--methods",
+        "round-robin,least-conn,random-two",
+        "-n",
+        "300",
+        "-c",
+        "30",
+    ]);
     let rows: Vec<&str> = v["methods"]
         .as_array()
         .unwrap()
@@ -652,22 +655,7 @@ fn compare_puts_each_nginx_method_beside_its_haproxy_counterpart() {
 
 #[test]
 fn lose_backend_measures_haproxy_key_movement_beside_nginx() {
-    let bin = haproxy();
-    let out = lblab()
-        .args([
-            "compare",
-            "--proxies",
-            "nginx,haproxy",
-            "--haproxy",
-            bin.to_str().unwrap(),
-            "--scenario",
-            "lose-backend",
-            "--json",
-        ])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = compare_both(&["--scenario", "lose-backend"]);
     assert_eq!(v["reconciled"], true, "{v}");
     let mv = &v["key_movement"];
     assert_eq!(mv["lost_backend"], 3);
