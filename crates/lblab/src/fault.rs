@@ -103,7 +103,9 @@ impl Fault {
             }
             "switch" => (
                 parse_at(when)?,
-                Action::Switch(SwitchTo::parse(arg, proxy)?),
+                Action::Switch(
+                    SwitchTo::parse(arg, proxy).map_err(|e| format!("--fault {s}: {e}"))?,
+                ),
             ),
             "down" => match when.split_once('+') {
                 Some((at, len)) => (
