@@ -261,8 +261,7 @@ fn theory_of(spec: &RunSpec, report: &Report, events: &[Event], interrupted: boo
     }
     theory::lab::for_run(
         &spec.lab,
-        spec.lab.proxy(),
-        spec.lab.balancing(),
+        theory::lab::Balancer::of(&spec.lab),
         &spec.load,
         report,
     )

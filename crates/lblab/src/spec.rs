@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use lblab_backend::Delay;
-use lblab_config::{DEFAULT_HASH_KEY, Method, Proxy, UpstreamConfig, Weights};
+use lblab_config::{DEFAULT_HASH_KEY, Method, UpstreamConfig, Weights};
 
 use crate::haproxy_balancing::HaproxyBalancing;
 
@@ -156,14 +156,6 @@ impl LabSpec {
         balancing.validate(self.backends)?;
         self.haproxy = Some((balancing, binary));
         Ok(self)
-    }
-
-    /// Which load balancer this lab runs.
-    pub fn proxy(&self) -> Proxy {
-        match self.haproxy {
-            Some(_) => Proxy::Haproxy,
-            None => Proxy::Nginx,
-        }
     }
 
     /// HAProxy's balancing and binary, when the lab runs HAProxy.

@@ -1,26 +1,49 @@
 //! Theory for a run of a lab: the `Case` made from the lab, its balancing and its load, for `run`
 //! and each of `compare`'s rows alike.
 
-use lblab_config::Proxy;
 use loadtest::Report;
 
+use super::haproxy::{self, HaproxyCase};
 use super::{Case, Theory, mean_delays, predict};
+use crate::haproxy_balancing::HaproxyBalancing;
 use crate::load_plan::LoadPlan;
 use crate::spec::{Balancing, LabSpec};
 
-/// What theory predicts for `report`, a run of `load` against `lab` balanced by `balancing` in
-/// `proxy`. The theory is nginx's: HAProxy's counterparts differ (`source` hashes the whole
-/// address, `random` draws on a ring), so their runs are not judged.
-pub fn for_run(
-    lab: &LabSpec,
-    proxy: Proxy,
-    balancing: &Balancing,
-    load: &LoadPlan,
-    report: &Report,
-) -> Theory {
-    if proxy != Proxy::Nginx {
-        return Theory::not_judged(NOT_NGINX);
+/// Which balancer ran, with its balancing: each has its own theory.
+#[derive(Clone, Copy)]
+pub enum Balancer<'a> {
+    Nginx(&'a Balancing),
+    Haproxy(&'a HaproxyBalancing),
+}
+
+impl<'a> Balancer<'a> {
+    /// The balancer of `lab` as it was started.
+    pub fn of(lab: &'a LabSpec) -> Balancer<'a> {
+        match lab.haproxy() {
+            Some((b, _)) => Balancer::Haproxy(b),
+            None => Balancer::Nginx(lab.balancing()),
+        }
     }
+}
+
+/// What theory predicts for `report`, a run of `load` against `lab` balanced by `balancer`:
+/// nginx's methods by `predict`, HAProxy's by `haproxy::predict`, each in its own words.
+pub fn for_run(lab: &LabSpec, balancer: Balancer, load: &LoadPlan, report: &Report) -> Theory {
+    let balancing = match balancer {
+        Balancer::Nginx(b) => b,
+        Balancer::Haproxy(b) => {
+            return haproxy::predict(&HaproxyCase {
+                balancing: b,
+                backends: lab.backends() as usize,
+                concurrency: load.concurrency(),
+                delays_ms: mean_delays(lab),
+                source_ips: load.source_ips(),
+                requests: report.requests,
+                counts: &report.counts,
+                clients: report.clients.as_ref(),
+            });
+        }
+    };
     predict(&Case {
         method: balancing.method,
         consistent: balancing.consistent,
@@ -35,7 +58,3 @@ pub fn for_run(
         clients: report.clients.as_ref(),
     })
 }
-
-/// Why a run behind HAProxy is not judged.
-pub const NOT_NGINX: &str =
-    "not judged: the theory here is of nginx's methods, and HAProxy's counterparts differ";
