@@ -79,6 +79,26 @@ pub fn binomial(counts: &[u64], shares: &[f64]) -> Vec<Band> {
     })
 }
 
+/// Each backend's chance under nginx's `random two` when the two draws tie (no active
+/// connections, one request at a time): nginx draws a backend by weight, then draws again until
+/// it has a different one, and keeps the second on a tie. So j is picked with probability
+/// Σ over i ≠ j of pᵢ · pⱼ/(1 − pᵢ): with equal weights 1/N each, as random; with unequal weights
+/// nearer even than the weights (1:2:3 gives 25%, 40%, 35% where random gives 16.7%, 33.3%, 50%).
+pub fn second_of_two_distinct(shares: &[f64]) -> Vec<f64> {
+    shares
+        .iter()
+        .enumerate()
+        .map(|(j, &pj)| {
+            shares
+                .iter()
+                .enumerate()
+                .filter(|&(i, &pi)| i != j && pi < 1.0)
+                .map(|(_, &pi)| pi * pj / (1.0 - pi))
+                .sum()
+        })
+        .collect()
+}
+
 /// A binomial count's mean and standard deviation: n trials, probability p.
 pub fn mean_sigma(n: u64, p: f64) -> (f64, f64) {
     let n = n as f64;
@@ -167,6 +187,16 @@ mod tests {
         // Clamped: a band never goes below 0 or above n.
         let b = binomial(&[1, 9], &shares(2, Some(&[1, 99])));
         assert!(b[0].low == 0.0 && b[1].high == 10.0, "{b:?}");
+    }
+
+    #[test]
+    fn random_two_one_at_a_time_keeps_the_second_of_two_different_draws() {
+        let p = second_of_two_distinct(&shares(3, Some(&[1, 2, 3])));
+        for (got, want) in p.iter().zip([0.25, 0.4, 0.35]) {
+            assert!((got - want).abs() < 1e-12, "{p:?}");
+        }
+        let even = second_of_two_distinct(&shares(4, None));
+        assert!(even.iter().all(|x| (x - 0.25).abs() < 1e-12), "{even:?}");
     }
 
     #[test]

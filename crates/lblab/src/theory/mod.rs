@@ -267,8 +267,8 @@ fn by_connections(case: &Case, counts: &[u64], shares: &[f64]) -> Theory {
         } else {
             binomial(
                 counts,
-                shares,
-                "one request at a time: both picks have no active connection, so random-two picks as random does",
+                &band::second_of_two_distinct(shares),
+                "one request at a time: both picks have no active connection and the second wins, but nginx draws two different backends, so with unequal weights the light ones get more than random gives them",
             )
         };
     }

@@ -211,6 +211,32 @@ fn one_request_at_a_time_least_conn_is_round_robin_and_random_two_is_random() {
     fits(&v, &[("least-conn", "exact"), ("random-two", "band")]);
 }
 
+/// nginx's random two draws two *different* backends and keeps the second on a tie, so one request
+/// at a time with weights 1:2:3 it gives 25%, 40%, 35%, not random's 1/6, 1/3, 1/2.
+#[test]
+fn one_request_at_a_time_weighted_random_two_keeps_the_second_of_two_different_draws() {
+    let v = compared(&[
+        "--methods",
+        "random-two",
+        "--weights",
+        "1,2,3",
+        "-n",
+        "1200",
+        "-c",
+        "1",
+    ]);
+    fits(&v, &[("random-two", "band")]);
+    let expected: Vec<f64> = theory(&v, "random-two")["bands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["expected"].as_f64().unwrap())
+        .collect();
+    for (got, want) in expected.iter().zip([300.0, 480.0, 420.0]) {
+        assert!((got - want).abs() < 1e-6, "{expected:?}");
+    }
+}
+
 #[test]
 fn ip_hash_is_one_backend_per_24_and_says_the_gotcha() {
     let v = compared(&["--scenario", "many-clients", "--methods", "ip-hash"]);
