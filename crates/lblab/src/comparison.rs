@@ -29,10 +29,12 @@ pub struct CompareSpec {
 impl CompareSpec {
     /// The balancing of one contender.
     pub fn balancing(&self, c: Contender) -> Balancing {
+        let lab = self.lab.balancing();
         balancing_of(
             c,
-            self.lab.balancing().weights.clone(),
+            lab.weights.clone(),
             self.hash_key.clone(),
+            lab.tuning.clone(),
         )
     }
 
@@ -104,16 +106,19 @@ pub fn check_haproxy_pairs(
     Ok(())
 }
 
-/// The balancing of contender `c`: the lab's weights, and the hash key for hash alone.
+/// The balancing of contender `c`: the lab's weights and upstream settings, and the hash key for
+/// hash alone.
 pub fn balancing_of(
     c: Contender,
     weights: Option<lblab_config::Weights>,
     hash_key: Option<String>,
+    tuning: lblab_config::Tuning,
 ) -> Balancing {
     Balancing {
         method: c.method,
         weights,
         hash_key: hash_key.filter(|_| c.method == Method::Hash),
         consistent: c.consistent,
+        tuning,
     }
 }

@@ -217,6 +217,7 @@ pub async fn play(
                             let now = &c.upstream;
                             let balancing = Balancing {
                                 weights: now.weights.clone(),
+                                tuning: now.tuning.clone(),
                                 ..Balancing::of(*m)
                             };
                             let upstream = balancing.upstream(now.servers.clone());

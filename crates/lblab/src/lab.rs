@@ -36,6 +36,9 @@ pub struct LabInfo {
     pub method: String,
     #[serde(default)]
     pub proxy: Proxy,
+    /// nginx's max_fails, fail_timeout, backups and keep-alive pool (none for HAProxy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstream: Option<lblab_config::Tuning>,
     pub url: String,
     pub prefix: PathBuf,
     /// The balancer's pid (nginx's master, or HAProxy's); named so since nginx was the only one.
@@ -200,6 +203,7 @@ impl Lab {
         LabInfo {
             method: self.front.method(),
             proxy: self.front.proxy(),
+            upstream: self.front.tuning().cloned(),
             url: self.url(),
             prefix: self.prefix.path().to_owned(),
             nginx_pid: self.proxy.pid(),

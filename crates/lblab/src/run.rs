@@ -377,6 +377,10 @@ fn describe(
     } else {
         format!("method {} at the end, {first} at the start", info.method)
     };
+    let method = match &info.upstream {
+        Some(t) => format!("{method}; {}", t.summary()),
+        None => method,
+    };
     let _ = writeln!(
         s,
         "lab      {} via {} {} ({method})",

@@ -92,6 +92,7 @@ fn merged(current: &UpstreamConfig, change: &Change) -> Balancing {
             .clone()
             .or_else(|| was_hash.then(|| current.hash_key.clone())),
         consistent: change.consistent.unwrap_or(was_hash && current.consistent),
+        tuning: change.tuning(&current.tuning),
     }
 }
 
@@ -181,6 +182,11 @@ pub fn describe(u: &UpstreamConfig) -> String {
     }
     if let Some(w) = &u.weights {
         s.push_str(&format!(", weights {w}"));
+    }
+    let tuning = u.tuning.describe();
+    if !tuning.is_empty() {
+        s.push_str(", ");
+        s.push_str(&tuning);
     }
     s
 }

@@ -113,6 +113,18 @@ impl RunArgs {
                     .into(),
             );
         }
+        // A switch fault keeps the lab's backups, so its method must take them as the lab's does.
+        let backup = &self.lab.method.upstream.backup;
+        if let Some(m) = self.faults.iter().find_map(|f| match f.action {
+            crate::fault::Action::Switch(m) if !m.takes_backup() => Some(m),
+            _ => None,
+        }) && backup.as_ref().is_some_and(|b| !b.0.is_empty())
+        {
+            return Err(format!(
+                "--fault switch:{m} with --backup: nginx takes backup servers only with {}",
+                Method::backup_names()
+            ));
+        }
         // A run always keeps its timeline: the text names its bucket, the JSON carries it and the
         // HTML draws it; its cost is a buffer per task and a lock per buffer-full.
         let load = load_plan(&self.load, backends, self.lab.listen, |c| {
@@ -174,7 +186,15 @@ impl CompareArgs {
         } else {
             self.methods.clone()
         };
-        let balancing = |c| balancing_of(c, method.weights.clone(), hash_key.clone());
+        let tuning = method.upstream.tuning();
+        let balancing = |c| {
+            balancing_of(
+                c,
+                method.weights.clone(),
+                hash_key.clone(),
+                tuning.clone(),
+            )
+        };
         for c in &contenders {
             balancing(*c).validate(backends)?;
         }
