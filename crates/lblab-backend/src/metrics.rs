@@ -37,6 +37,8 @@ pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 #[derive(Default)]
 pub struct Metrics {
     in_flight: AtomicU64,
+    /// TCP connections accepted: one per request without keep-alive, far fewer with it.
+    connections: AtomicU64,
     /// Each bucket on its own (not cumulative): an answer adds to one bucket only, and the scrape
     /// sums them, for the cumulative buckets and for the count of answers, which is no counter of
     /// its own so that an answer costs one addition less.
@@ -59,6 +61,16 @@ impl Metrics {
             metrics: self,
             started: Instant::now(),
         }
+    }
+
+    /// A TCP connection was accepted.
+    pub fn connected(&self) {
+        self.connections.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// TCP connections accepted since the start.
+    pub fn connections(&self) -> u64 {
+        self.connections.load(Ordering::Relaxed)
     }
 
     /// Requests answered on `/`.
@@ -106,6 +118,13 @@ impl Metrics {
              # TYPE lblab_backend_requests_in_flight gauge\n\
              lblab_backend_requests_in_flight{{{label}}} {}",
             self.in_flight()
+        );
+        let _ = writeln!(
+            out,
+            "# HELP lblab_backend_connections_total TCP connections accepted.\n\
+             # TYPE lblab_backend_connections_total counter\n\
+             lblab_backend_connections_total{{{label}}} {}",
+            self.connections()
         );
         let name = "lblab_backend_request_duration_seconds";
         let _ = writeln!(
@@ -175,9 +194,11 @@ mod tests {
         let m = Metrics::default();
         let before = ALLOCATIONS.with(Cell::get);
         for _ in 0..1000 {
+            m.connected();
             m.start().answered();
             drop(m.start());
         }
+        assert_eq!(m.connections(), 1000);
         assert_eq!(ALLOCATIONS.with(Cell::get), before);
         assert_eq!(m.served(), 1000);
         // The scrape does allocate: the counter sees allocations at all.

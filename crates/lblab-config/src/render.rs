@@ -301,7 +301,10 @@ mod tests {
         c.upstream = u;
         let text = c.render();
         assert!(text.contains("proxy_http_version 1.0;"), "{text}");
-        assert!(text.contains("proxy_set_header Connection close;"), "{text}");
+        assert!(
+            text.contains("proxy_set_header Connection close;"),
+            "{text}"
+        );
         assert_eq!(c.worker_connections(), 2000 + 64);
         let on = config(Method::LeastConn).render();
         assert!(on.contains("proxy_http_version 1.1;"), "{on}");

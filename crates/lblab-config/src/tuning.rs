@@ -210,9 +210,16 @@ mod tests {
         assert_eq!(parse_fail_timeout("2m"), Ok(120));
         for bad in ["500ms", "0", "0s", "", "s", "1.5s", "-1", "61m", "1h", "x"] {
             let e = parse_fail_timeout(bad).unwrap_err();
-            assert!(e.contains("accepted: whole seconds") && !e.contains('\n'), "{e}");
+            assert!(
+                e.contains("accepted: whole seconds") && !e.contains('\n'),
+                "{e}"
+            );
         }
-        assert!(parse_fail_timeout("500ms").unwrap_err().contains("no milliseconds"));
+        assert!(
+            parse_fail_timeout("500ms")
+                .unwrap_err()
+                .contains("no milliseconds")
+        );
     }
 
     #[test]

@@ -26,6 +26,10 @@ pub struct BackendInfo {
     /// Requests it answered on `/`, from its `/stats`; `None` when it could not be asked.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub served: Option<u64>,
+    /// `lblab run`: the TCP connections it accepted from nginx during the load (its own count, the
+    /// runner's requests for counts taken out); `None` where that is not known exactly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connections: Option<u64>,
 }
 
 const READY_WITHIN: Duration = Duration::from_secs(10);
@@ -124,6 +128,7 @@ impl Backend {
             addr: self.addr,
             pid: self.process.pid(),
             served,
+            connections: None,
         }
     }
 }

@@ -188,10 +188,19 @@ impl Lab {
     /// not asked: whatever answers on its address now (another program that took the port after a
     /// kill) is not it.
     pub async fn served(&self) -> Vec<Option<u64>> {
+        self.own_counts("served").await
+    }
+
+    /// Each backend's count of the TCP connections it accepted, asked as [`Lab::served`] asks.
+    pub async fn connections(&self) -> Vec<Option<u64>> {
+        self.own_counts("connections").await
+    }
+
+    async fn own_counts(&self, name: &str) -> Vec<Option<u64>> {
         let mut out = Vec::with_capacity(self.backends.len());
         for b in &self.backends {
             out.push(if crate::procfs::alive(b.process.pid()) {
-                probe::served(b.addr).await.ok()
+                probe::stat(b.addr, name).await.ok()
             } else {
                 None
             });

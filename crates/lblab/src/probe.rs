@@ -56,13 +56,19 @@ pub async fn wait_ok(
 
 /// The `served` counter of a backend's `/stats`.
 pub async fn served(addr: SocketAddr) -> Result<u64, String> {
+    stat(addr, "served").await
+}
+
+/// A counter of a backend's `/stats`: `served`, or `connections` (TCP connections it accepted,
+/// this request's own included).
+pub async fn stat(addr: SocketAddr, name: &str) -> Result<u64, String> {
     let (status, body) = get(addr, "/stats").await?;
     if status != 200 {
         return Err(format!("{addr}/stats answered {status}"));
     }
     let v: serde_json::Value =
         serde_json::from_str(&body).map_err(|e| format!("{addr}/stats: {e}"))?;
-    v["served"]
+    v[name]
         .as_u64()
-        .ok_or_else(|| format!("{addr}/stats has no 'served'"))
+        .ok_or_else(|| format!("{addr}/stats has no '{name}'"))
 }

@@ -60,6 +60,9 @@ pub async fn run(spec: RunSpec) -> Outcome {
             }
         };
     let config = spec.load.aimed_at(lab.listen());
+    // Each backend's connection count before the load, so that the report can say how many nginx
+    // opened during it (one per request without keep-alive).
+    let connections_before = lab.connections().await;
     let start = Instant::now();
     let (done, load_done) = tokio::sync::watch::channel(false);
     // Ctrl-C (or SIGTERM, SIGHUP) ends the load early; the report of what was done is printed
@@ -106,6 +109,8 @@ pub async fn run(spec: RunSpec) -> Outcome {
     }
     // A backend whose process is gone has no count (Lab::served does not ask its address).
     let served = lab.served().await;
+    // After `served`, whose request it counts (Sampled::nginx_connections takes both out).
+    let connections_after = lab.connections().await;
     // Read before the lab is stopped, which removes the prefix the log is in. nginx writes each
     // line unbuffered as the request ends, so every answer the client has is in it by now.
     let addrs: Vec<_> = lab.backends.iter().map(|b| b.addr).collect();
@@ -115,7 +120,12 @@ pub async fn run(spec: RunSpec) -> Outcome {
         .map(|path| access_log::count(&path, &addrs, |c| config.ok_status.contains(c)));
     // HAProxy's own count of its picks, read before it stops; nginx keeps none.
     let picks = lab.picks().await;
-    let info = lab.info(&served);
+    let mut info = lab.info(&served);
+    let ids: Vec<u32> = lab.backends.iter().map(|b| b.id).collect();
+    let opened = sampled.nginx_connections(&ids, &connections_before, &connections_after);
+    for (b, n) in info.backends.iter_mut().zip(opened) {
+        b.connections = n;
+    }
     let peak_rss = lab.peak_rss();
     lab.stop();
     let report = match (outcome, signalled) {
@@ -446,6 +456,22 @@ fn describe(
                 ""
             },
             lines.join("; ")
+        );
+    }
+    // How many connections carried the requests: one each without keep-alive, a pool's worth with.
+    if info.backends.iter().any(|b| b.connections.is_some()) {
+        let conns: Vec<String> = info
+            .backends
+            .iter()
+            .map(|b| match b.connections {
+                Some(n) => format!("{}: {n}", b.id),
+                None => format!("{}: -", b.id),
+            })
+            .collect();
+        let _ = writeln!(
+            s,
+            "conns    TCP connections each backend accepted from nginx during the load: {}",
+            conns.join(", ")
         );
     }
     // What nginx did with the tries that failed: each went on to the next upstream, and the log

@@ -148,7 +148,10 @@ impl Change {
         Tuning {
             max_fails: self.max_fails.unwrap_or(current.max_fails),
             fail_timeout_s: self.fail_timeout_s.unwrap_or(current.fail_timeout_s),
-            backup: self.backup.clone().unwrap_or_else(|| current.backup.clone()),
+            backup: self
+                .backup
+                .clone()
+                .unwrap_or_else(|| current.backup.clone()),
             keepalive: self.keepalive.unwrap_or(current.keepalive),
         }
     }

@@ -187,14 +187,8 @@ impl CompareArgs {
             self.methods.clone()
         };
         let tuning = method.upstream.tuning();
-        let balancing = |c| {
-            balancing_of(
-                c,
-                method.weights.clone(),
-                hash_key.clone(),
-                tuning.clone(),
-            )
-        };
+        let balancing =
+            |c| balancing_of(c, method.weights.clone(), hash_key.clone(), tuning.clone());
         for c in &contenders {
             balancing(*c).validate(backends)?;
         }
