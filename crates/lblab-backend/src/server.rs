@@ -18,12 +18,12 @@ use crate::notify::notify;
 /// to learn the port when started with port 0.
 pub const LISTENING_PREFIX: &str = "listening on http://";
 
-struct State {
+pub(crate) struct State {
     id: u32,
     greeting: &'static str,
     id_header: HeaderValue,
     delay: Option<Delay>,
-    metrics: Metrics,
+    pub(crate) metrics: Metrics,
 }
 
 /// Runs the backend until SIGTERM or SIGINT, then drains: the listener closes, requests in flight
@@ -93,7 +93,10 @@ async fn serve(args: Args) -> std::io::Result<()> {
             () = &mut shutdown => break,
         };
         counted.metrics.connected();
-        let svc = hyper_util::service::TowerToHyperService::new(warp::service(routes.clone()));
+        let svc = crate::conn_count::Counted::new(
+            hyper_util::service::TowerToHyperService::new(warp::service(routes.clone())),
+            counted.clone(),
+        );
         let conn =
             hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new())
                 .serve_connection_with_upgrades(hyper_util::rt::TokioIo::new(stream), svc)
@@ -180,6 +183,7 @@ fn stats(state: &State) -> Reply {
         "served": state.metrics.served(),
         "in_flight": state.metrics.in_flight(),
         "connections": state.metrics.connections(),
+        "request_connections": state.metrics.request_connections(),
         "pid": std::process::id(),
     });
     let mut r = Response::new(body.to_string().into());

@@ -76,8 +76,9 @@ fn endpoints() {
     assert_eq!(v["id"], 7);
     assert_eq!(v["served"], 1);
     assert_eq!(v["pid"], b.child.id());
-    // A connection per request above, this one's included.
+    // A connection per request above, this one's included; two of them asked for `/`.
     assert_eq!(v["connections"], 5);
+    assert_eq!(v["request_connections"], 2);
 }
 
 #[test]

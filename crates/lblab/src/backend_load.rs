@@ -113,29 +113,6 @@ pub async fn sample(
 }
 
 impl Sampled {
-    /// The connections nginx opened to each backend during the load: its count after (`after`,
-    /// read after its `served`) less its count before, the two requests that read `served` and
-    /// `after` and the samples taken of it. `None` where a count is missing or a sample went unanswered, which may or may
-    /// not have connected; in the order of `ids`.
-    pub fn nginx_connections(
-        &self,
-        ids: &[u32],
-        before: &[Option<u64>],
-        after: &[Option<u64>],
-    ) -> Vec<Option<u64>> {
-        ids.iter()
-            .zip(before.iter().zip(after))
-            .map(|(id, (b, a))| {
-                let samples = self.in_flight.get(id).map_or(&[][..], Vec::as_slice);
-                if samples.iter().any(Option::is_none) {
-                    return None;
-                }
-                a.as_ref()?
-                    .checked_sub(b.as_ref()? + 2 + samples.len() as u64)
-            })
-            .collect()
-    }
-
     /// The same samples on a clock that starts `by` later (the load's own start).
     pub fn shifted(mut self, by: Duration) -> Sampled {
         let ms = by.as_secs_f64() * 1000.0;

@@ -26,8 +26,8 @@ pub struct BackendInfo {
     /// Requests it answered on `/`, from its `/stats`; `None` when it could not be asked.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub served: Option<u64>,
-    /// `lblab run`: the TCP connections it accepted from nginx during the load (its own count, the
-    /// runner's requests for counts taken out); `None` where that is not known exactly.
+    /// `lblab run`: the TCP connections nginx opened to it during the load (its own count of those
+    /// that asked for `/`); `None` where that is not known (it was killed, or started again).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connections: Option<u64>,
 }

@@ -191,9 +191,10 @@ impl Lab {
         self.own_counts("served").await
     }
 
-    /// Each backend's count of the TCP connections it accepted, asked as [`Lab::served`] asks.
+    /// Each backend's count of the TCP connections that asked it for `/` (the runner's own checks
+    /// ask for others), asked as [`Lab::served`] asks.
     pub async fn connections(&self) -> Vec<Option<u64>> {
-        self.own_counts("connections").await
+        self.own_counts("request_connections").await
     }
 
     async fn own_counts(&self, name: &str) -> Vec<Option<u64>> {

@@ -59,8 +59,8 @@ pub async fn served(addr: SocketAddr) -> Result<u64, String> {
     stat(addr, "served").await
 }
 
-/// A counter of a backend's `/stats`: `served`, or `connections` (TCP connections it accepted,
-/// this request's own included).
+/// A counter of a backend's `/stats`: `served`, or `request_connections` (TCP connections that
+/// asked it for `/`).
 pub async fn stat(addr: SocketAddr, name: &str) -> Result<u64, String> {
     let (status, body) = get(addr, "/stats").await?;
     if status != 200 {

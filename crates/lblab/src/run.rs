@@ -63,6 +63,7 @@ pub async fn run(spec: RunSpec) -> Outcome {
     // Each backend's connection count before the load, so that the report can say how many nginx
     // opened during it (one per request without keep-alive).
     let connections_before = lab.connections().await;
+    let pids_before: Vec<u32> = lab.backends.iter().map(|b| b.process.pid()).collect();
     let start = Instant::now();
     let (done, load_done) = tokio::sync::watch::channel(false);
     // Ctrl-C (or SIGTERM, SIGHUP) ends the load early; the report of what was done is printed
@@ -109,7 +110,6 @@ pub async fn run(spec: RunSpec) -> Outcome {
     }
     // A backend whose process is gone has no count (Lab::served does not ask its address).
     let served = lab.served().await;
-    // After `served`, whose request it counts (Sampled::nginx_connections takes both out).
     let connections_after = lab.connections().await;
     // Read before the lab is stopped, which removes the prefix the log is in. nginx writes each
     // line unbuffered as the request ends, so every answer the client has is in it by now.
@@ -121,10 +121,17 @@ pub async fn run(spec: RunSpec) -> Outcome {
     // HAProxy's own count of its picks, read before it stops; nginx keeps none.
     let picks = lab.picks().await;
     let mut info = lab.info(&served);
-    let ids: Vec<u32> = lab.backends.iter().map(|b| b.id).collect();
-    let opened = sampled.nginx_connections(&ids, &connections_before, &connections_after);
-    for (b, n) in info.backends.iter_mut().zip(opened) {
-        b.connections = n;
+    // A backend started again counts from 0 in a new process: its difference is not known.
+    for ((b, pid), (before, after)) in info
+        .backends
+        .iter_mut()
+        .zip(&pids_before)
+        .zip(connections_before.iter().zip(&connections_after))
+    {
+        b.connections = after
+            .zip(*before)
+            .filter(|_| b.pid == *pid)
+            .and_then(|(a, b)| a.checked_sub(b));
     }
     let peak_rss = lab.peak_rss();
     lab.stop();
