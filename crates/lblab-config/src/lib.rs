@@ -20,5 +20,5 @@ pub use method::{Method, MethodSpec, check_hash_key, hash_key_accepted};
 pub use proxy::{ProxySettings, proxy};
 pub use proxy_kind::Proxy;
 pub use render::{ACCESS_LOG, DEFAULT_HASH_KEY, NginxConfig, UpstreamConfig, check_prefix};
-pub use tuning::{Keepalive, MAX_FAIL_TIMEOUT_S, MAX_KEEPALIVE, Tuning, parse_fail_timeout};
+pub use tuning::{Keepalive, Tuning, parse_fail_timeout};
 pub use weights::{Weights, parse_weights};

@@ -10,11 +10,6 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::proxy::proxy;
 
-/// The longest `fail_timeout` taken: an hour, well past any lab's run.
-pub const MAX_FAIL_TIMEOUT_S: u32 = 3600;
-/// The largest keep-alive pool taken, per worker.
-pub const MAX_KEEPALIVE: u32 = 10_000;
-
 /// The upstream's failure handling, backups and keep-alive pool.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tuning {
@@ -125,10 +120,11 @@ impl FromStr for Keepalive {
         if s == "off" {
             return Ok(Keepalive::Off);
         }
+        let max = proxy().keepalive_max;
         match s.parse::<u32>() {
-            Ok(n) if (1..=MAX_KEEPALIVE).contains(&n) => Ok(Keepalive::Idle(n)),
+            Ok(n) if (1..=max).contains(&n) => Ok(Keepalive::Idle(n)),
             _ => Err(format!(
-                "keepalive '{s}' is neither off nor a pool size (accepted: off, or idle connections per worker from 1 to {MAX_KEEPALIVE}, e.g. 64)"
+                "keepalive '{s}' is neither off nor a pool size (accepted: off, or idle connections per worker from 1 to {max}, e.g. 64)"
             )),
         }
     }
@@ -163,8 +159,9 @@ impl<'de> Deserialize<'de> for Keepalive {
 /// Parses `--fail-timeout`: whole seconds, as nginx counts them (`3`, `3s`, `2m`). nginx refuses
 /// `ms` in `fail_timeout`, and so does this, saying why.
 pub fn parse_fail_timeout(s: &str) -> Result<u32, String> {
+    let max = proxy().fail_timeout_max_s;
     let accepted = format!(
-        "accepted: whole seconds from 1 to {MAX_FAIL_TIMEOUT_S}, as nginx counts fail_timeout: e.g. 3, 3s or 1m"
+        "accepted: whole seconds from 1 to {max}, as nginx counts fail_timeout: e.g. 3, 3s or 1m"
     );
     let t = s.trim();
     if t.ends_with("ms") {
@@ -180,7 +177,7 @@ pub fn parse_fail_timeout(s: &str) -> Result<u32, String> {
         .parse::<u32>()
         .ok()
         .and_then(|n| n.checked_mul(unit))
-        .filter(|n| (1..=MAX_FAIL_TIMEOUT_S).contains(n));
+        .filter(|n| (1..=max).contains(n));
     secs.ok_or_else(|| format!("fail-timeout '{s}' is not taken ({accepted})"))
 }
 
