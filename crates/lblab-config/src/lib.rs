@@ -3,6 +3,7 @@
 //! `nixos/module.nix`, and the nginx config renderer; HAProxy's methods (`haproxy/methods.json`)
 //! and its config (`haproxy/haproxy.cfg`) likewise.
 
+mod describe;
 mod haproxy_method;
 mod haproxy_render;
 mod method;

@@ -7,7 +7,7 @@ use lblab_config::{Method, Proxy};
 use crate::load_plan::LoadPlan;
 use crate::report::ReportFiles;
 use crate::scenario::{Contender, Scenario};
-use crate::spec::{Balancing, LabSpec};
+use crate::spec::{Balancer, Balancing, LabSpec};
 
 #[derive(Debug)]
 pub struct CompareSpec {
@@ -15,8 +15,6 @@ pub struct CompareSpec {
     /// The balancers, in order, at least one, none twice; each runs every contender (HAProxy its
     /// counterpart) in a lab of its own.
     pub proxies: Vec<Proxy>,
-    /// HAProxy's binary (`--haproxy`), `None`: on PATH, then /usr/sbin.
-    pub haproxy: Option<std::path::PathBuf>,
     /// At least one, none twice, each valid for the lab.
     pub contenders: Vec<Contender>,
     pub lab: LabSpec,
@@ -29,12 +27,11 @@ pub struct CompareSpec {
 impl CompareSpec {
     /// The balancing of one contender.
     pub fn balancing(&self, c: Contender) -> Balancing {
-        let lab = self.lab.balancing();
         balancing_of(
             c,
-            lab.weights.clone(),
+            self.lab.balancer().weights().cloned(),
             self.hash_key.clone(),
-            lab.tuning.clone(),
+            self.lab.balancer().tuning(),
         )
     }
 
@@ -58,33 +55,27 @@ impl CompareSpec {
             Proxy::Nginx => Ok(self.lab.clone()),
             Proxy::Haproxy => {
                 let first = self.contender_on(self.contenders[0], proxy);
-                let b =
-                    crate::pairs::haproxy_balancing(first, self.lab.balancing().weights.clone());
-                self.lab.clone().with_haproxy(b, self.haproxy.clone())
+                let weights = self.lab.balancer().weights().cloned();
+                let b = first.haproxy_balancing(weights);
+                self.lab.clone().with_balancer(Balancer::Haproxy(b))
             }
         }
     }
 }
 
 /// Refuses, before anything starts, what HAProxy cannot stand beside nginx in: lose-backend (it
-/// marks nginx's servers down), a hash key with no HAProxy counterpart, HAProxy's own settings
-/// (compare pairs nginx's methods), or weights past HAProxy's 256.
+/// marks nginx's servers down), a hash key with no HAProxy counterpart, or weights past HAProxy's
+/// 256.
 pub fn check_haproxy_pairs(
     sc: Scenario,
     contenders: &[Contender],
     hash_key: Option<&str>,
-    method: &crate::cli::MethodArgs,
+    weights: Option<&lblab_config::Weights>,
     backends: u32,
 ) -> Result<(), String> {
     if sc == Scenario::LoseBackend {
         return Err(
             "--scenario lose-backend marks nginx's servers down; it does not run with haproxy yet"
-                .into(),
-        );
-    }
-    if method.maxconn.is_some() || method.hash_balance_factor.is_some() {
-        return Err(
-            "compare pairs nginx's methods with HAProxy's; --maxconn and --hash-balance-factor are for `lblab run --proxy haproxy`"
                 .into(),
         );
     }
@@ -101,7 +92,7 @@ pub fn check_haproxy_pairs(
             keyed: keyed.unwrap_or(false),
             ..*c
         };
-        crate::pairs::haproxy_balancing(c, method.weights.clone()).validate(backends)?;
+        c.haproxy_balancing(weights.cloned()).validate(backends)?;
     }
     Ok(())
 }

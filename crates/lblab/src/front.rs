@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::child::Guarded;
 use crate::nginx::StartFailed;
-use crate::spec::LabSpec;
+use crate::spec::{Balancer, LabSpec};
 use crate::{haproxy, nginx};
 
 /// What the lab's balancer runs: its binary and the config it last accepted. The running lab's
@@ -42,9 +42,10 @@ impl Front {
         (concurrency, workers): (u32, u32),
         access_log: bool,
     ) -> Result<Front, String> {
-        Ok(match spec.haproxy() {
-            None => {
-                let bin = nginx::locate(spec.nginx()).await?;
+        let binaries = spec.binaries();
+        Ok(match spec.balancer() {
+            Balancer::Nginx(balancing) => {
+                let bin = nginx::locate(binaries.nginx.as_deref()).await?;
                 lblab_config::check_prefix(prefix)
                     .map_err(|e| format!("{e}; set TMPDIR to another directory"))?;
                 Front::Nginx {
@@ -54,14 +55,14 @@ impl Front {
                         listen,
                         worker_processes: workers,
                         concurrency,
-                        nofile_limit: crate::lab::hard_nofile_limit(),
-                        upstream: spec.balancing().upstream(Vec::new()),
+                        nofile_limit: crate::limits::hard_nofile_limit(),
+                        upstream: balancing.upstream(Vec::new()),
                         access_log,
                     },
                 }
             }
-            Some((balancing, binary)) => {
-                let bin = haproxy::locate(binary).await?;
+            Balancer::Haproxy(balancing) => {
+                let bin = haproxy::locate(binaries.haproxy.as_deref()).await?;
                 lblab_config::check_haproxy_prefix(prefix)
                     .map_err(|e| format!("{e}; set TMPDIR to another directory"))?;
                 Front::Haproxy {
@@ -71,7 +72,7 @@ impl Front {
                         listen,
                         threads: workers,
                         concurrency,
-                        nofile_limit: crate::lab::hard_nofile_limit(),
+                        nofile_limit: crate::limits::hard_nofile_limit(),
                         backend: balancing.backend(Vec::new()),
                     },
                 }
@@ -157,8 +158,8 @@ impl Front {
     /// The balancing in words, as `switch` and `status` say it.
     pub fn describe(&self) -> String {
         match self {
-            Front::Nginx { config, .. } => crate::switch::describe(&config.upstream),
-            Front::Haproxy { config, .. } => crate::haproxy_switch::describe(&config.backend),
+            Front::Nginx { config, .. } => config.upstream.describe(),
+            Front::Haproxy { config, .. } => config.backend.describe(),
         }
     }
 

@@ -14,7 +14,7 @@ pub fn haproxy_config(a: NginxConfigArgs) -> Outcome {
     let config = HaproxyConfig {
         prefix: a.prefix,
         listen: a.listen,
-        threads: a.workers.unwrap_or_else(crate::lab::default_workers),
+        threads: a.workers.unwrap_or_else(crate::limits::default_workers),
         concurrency: a.concurrency,
         nofile_limit: None,
         backend: balancing.backend(servers),

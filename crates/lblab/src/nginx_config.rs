@@ -13,7 +13,7 @@ pub fn nginx_config(a: NginxConfigArgs) -> Outcome {
     let config = NginxConfig {
         prefix: a.prefix,
         listen: a.listen,
-        worker_processes: a.workers.unwrap_or_else(crate::lab::default_workers),
+        worker_processes: a.workers.unwrap_or_else(crate::limits::default_workers),
         concurrency: a.concurrency,
         nofile_limit: None,
         upstream: balancing.upstream(servers),

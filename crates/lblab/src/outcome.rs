@@ -2,7 +2,6 @@
 //! and use `?`; `main` alone says the failure's one line and turns it into the exit status, so that
 //! the exit policy lives in one place and the domain below the commands never sees it.
 
-use crate::lab::NotStarted;
 use crate::signals::Stop;
 
 /// A status the command chose (0, or 1 for a run that did not pass), or why it failed.
@@ -44,15 +43,6 @@ impl Failure {
 impl From<String> for Failure {
     fn from(e: String) -> Self {
         Failure::Usage(e)
-    }
-}
-
-impl From<NotStarted> for Failure {
-    fn from(e: NotStarted) -> Self {
-        match e {
-            NotStarted::Interrupted(s) => Failure::Signal(s),
-            NotStarted::Failed(e) => Failure::Usage(e),
-        }
     }
 }
 

@@ -4,9 +4,6 @@
 
 use lblab_config::{HaproxyMethod, Method};
 
-use crate::haproxy_balancing::HaproxyBalancing;
-use crate::scenario::Contender;
-
 /// The header HAProxy's counterpart of nginx's `hash $http_x_key` hashes.
 pub const KEY_HEADER_NAME: &str = "X-Key";
 
@@ -25,17 +22,6 @@ pub fn haproxy_method(method: Method, keyed: bool) -> HaproxyMethod {
         Method::IpHash => HaproxyMethod::Source,
         Method::Hash if keyed => HaproxyMethod::Hdr(KEY_HEADER_NAME.to_owned()),
         Method::Hash => HaproxyMethod::Uri,
-    }
-}
-
-/// The balancing of `c`'s HAProxy counterpart, with the compare's weights.
-pub fn haproxy_balancing(c: Contender, weights: Option<lblab_config::Weights>) -> HaproxyBalancing {
-    HaproxyBalancing {
-        method: haproxy_method(c.method, c.keyed),
-        weights,
-        consistent: c.consistent,
-        balance_factor: None,
-        maxconn: None,
     }
 }
 

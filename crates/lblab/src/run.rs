@@ -80,7 +80,7 @@ pub async fn run(spec: RunSpec) -> Outcome {
         .iter()
         .map(|b| backend_load::Target::new(b.id, b.addr, b.process.pid()))
         .collect();
-    let every = backend_load::interval(loadtest::bucket_width(&config), lab.backends.len());
+    let every = backend_load::interval(loadtest::bucket_width(config.duration), lab.backends.len());
     let sampled = backend_load::sample(targets, every, start, load_done.clone());
     let mut signalled = None;
     let (outcome, mut events, sampled) = {
@@ -276,13 +276,7 @@ fn theory_of(spec: &RunSpec, report: &Report, events: &[Event], interrupted: boo
             "not judged: faults and switches change the shares in ways theory does not model",
         );
     }
-    theory::lab::for_run(
-        &spec.lab,
-        spec.lab.proxy(),
-        spec.lab.balancing(),
-        &spec.load,
-        report,
-    )
+    theory::lab::for_run(&spec.lab, spec.lab.balancer(), &spec.load, report)
 }
 
 /// One backend's count against the client's.

@@ -10,6 +10,8 @@ use lblab_backend::Delay;
 use lblab_config::{Method, Proxy};
 use serde::{Serialize, Serializer};
 
+use crate::haproxy_balancing::HaproxyBalancing;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Scenario {
     /// Identical backends, one client.
@@ -148,6 +150,18 @@ impl Contender {
             Method::Hash => Some(KeyKind::Header),
             Method::IpHash => Some(KeyKind::Source),
             _ => None,
+        }
+    }
+
+    /// The balancing of this contender's HAProxy counterpart (`pairs.rs`), with the compare's
+    /// weights.
+    pub fn haproxy_balancing(self, weights: Option<lblab_config::Weights>) -> HaproxyBalancing {
+        HaproxyBalancing {
+            method: crate::pairs::haproxy_method(self.method, self.keyed),
+            weights,
+            consistent: self.consistent,
+            balance_factor: None,
+            maxconn: None,
         }
     }
 }

@@ -1,5 +1,5 @@
-//! The lab as the runner's domain knows it: what to start (backends, their delays, the balancing
-//! and nginx's settings), validated. `cli.rs` makes one from the command line in one place; `lab`,
+//! The lab as the runner's domain knows it: what to start (backends, their delays, the balancer in
+//! front with its balancing), validated. `cli.rs` makes one from the command line in one place; `lab`,
 //! `backends`, `fault`, `switch`, `compare` and the dashboard take these, never clap's structs, so
 //! the command line can change without touching the lab.
 
@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use lblab_backend::Delay;
-use lblab_config::{DEFAULT_HASH_KEY, Keepalive, Method, Proxy, Tuning, UpstreamConfig, Weights};
+use lblab_config::{DEFAULT_HASH_KEY, Keepalive, Method, Tuning, UpstreamConfig, Weights};
 
 use crate::haproxy_balancing::HaproxyBalancing;
 
@@ -165,36 +165,73 @@ impl Change {
     }
 }
 
+/// Which balancer a lab runs, with its balancing: the one thing that differs between an nginx lab
+/// and a HAProxy lab. A lab never holds the other's balancing unused.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Balancer {
+    Nginx(Balancing),
+    Haproxy(HaproxyBalancing),
+}
+
+impl Balancer {
+    pub fn weights(&self) -> Option<&Weights> {
+        match self {
+            Balancer::Nginx(b) => b.weights.as_ref(),
+            Balancer::Haproxy(b) => b.weights.as_ref(),
+        }
+    }
+
+    /// nginx's upstream settings; a HAProxy lab has none, and its nginx rows (compare --proxies)
+    /// take nginx/proxy.json's.
+    pub fn tuning(&self) -> Tuning {
+        match self {
+            Balancer::Nginx(b) => b.tuning.clone(),
+            Balancer::Haproxy(_) => Tuning::default(),
+        }
+    }
+
+    fn validate(&self, backends: u32) -> Result<(), String> {
+        match self {
+            Balancer::Nginx(b) => b.validate(backends),
+            Balancer::Haproxy(b) => b.validate(backends),
+        }
+    }
+}
+
+/// The balancers' binaries as given (`--nginx`, `--haproxy`); `None`: on PATH, then /usr/sbin.
+/// Both are kept, as `compare --proxies` starts one lab of each.
+#[derive(Debug, Clone, Default)]
+pub struct Binaries {
+    pub nginx: Option<PathBuf>,
+    pub haproxy: Option<PathBuf>,
+}
+
 /// A lab to start, valid by construction: [`LabSpec::new`] is its one door, so nothing that
 /// starts a lab checks it again.
 #[derive(Debug, Clone)]
 pub struct LabSpec {
-    balancing: Balancing,
+    balancer: Balancer,
     backends: u32,
     /// Delays by backend id; `None` for every backend that has no delay of its own.
     delays: Vec<(Option<u32>, Delay)>,
-    /// Where nginx listens; `None`: a free port on 127.0.0.1.
+    /// Where the balancer listens; `None`: a free port on 127.0.0.1.
     listen: Option<SocketAddr>,
-    /// The nginx binary; `None`: nginx on PATH, then /usr/sbin/nginx.
-    nginx: Option<PathBuf>,
-    /// nginx's worker processes; `None`: one per CPU.
+    binaries: Binaries,
+    /// nginx's worker processes or HAProxy's threads; `None`: one per CPU.
     workers: Option<u32>,
-    /// HAProxy in front instead of nginx, with its balancing and binary (`None`: on PATH, then
-    /// /usr/sbin/haproxy); `balancing` is then unused.
-    haproxy: Option<(HaproxyBalancing, Option<PathBuf>)>,
 }
 
 impl LabSpec {
     /// The lab of these settings, or why they do not make one (in the flags' words).
     pub fn new(
-        balancing: Balancing,
+        balancer: Balancer,
         backends: u32,
         delays: Vec<(Option<u32>, Delay)>,
         listen: Option<SocketAddr>,
-        nginx: Option<PathBuf>,
+        binaries: Binaries,
         workers: Option<u32>,
     ) -> Result<LabSpec, String> {
-        balancing.validate(backends)?;
+        balancer.validate(backends)?;
         if let Some(id) = delays
             .iter()
             .filter_map(|(id, _)| *id)
@@ -205,42 +242,28 @@ impl LabSpec {
             ));
         }
         Ok(LabSpec {
-            balancing,
+            balancer,
             backends,
             delays,
             listen,
-            nginx,
+            binaries,
             workers,
-            haproxy: None,
         })
     }
 
-    /// The same lab with HAProxy in front, balancing as `balancing` says.
-    pub fn with_haproxy(
-        mut self,
-        balancing: HaproxyBalancing,
-        binary: Option<PathBuf>,
-    ) -> Result<LabSpec, String> {
-        balancing.validate(self.backends)?;
-        self.haproxy = Some((balancing, binary));
+    /// The same lab with `balancer` in front (compare's lab of another proxy), validated.
+    pub fn with_balancer(mut self, balancer: Balancer) -> Result<LabSpec, String> {
+        balancer.validate(self.backends)?;
+        self.balancer = balancer;
         Ok(self)
     }
 
-    /// Which load balancer this lab runs.
-    pub fn proxy(&self) -> Proxy {
-        match self.haproxy {
-            Some(_) => Proxy::Haproxy,
-            None => Proxy::Nginx,
-        }
+    pub fn balancer(&self) -> &Balancer {
+        &self.balancer
     }
 
-    /// HAProxy's balancing and binary, when the lab runs HAProxy.
-    pub fn haproxy(&self) -> Option<(&HaproxyBalancing, Option<&std::path::Path>)> {
-        self.haproxy.as_ref().map(|(b, bin)| (b, bin.as_deref()))
-    }
-
-    pub fn balancing(&self) -> &Balancing {
-        &self.balancing
+    pub fn binaries(&self) -> &Binaries {
+        &self.binaries
     }
 
     pub fn backends(&self) -> u32 {
@@ -253,10 +276,6 @@ impl LabSpec {
 
     pub fn listen(&self) -> Option<SocketAddr> {
         self.listen
-    }
-
-    pub fn nginx(&self) -> Option<&std::path::Path> {
-        self.nginx.as_deref()
     }
 
     pub fn workers(&self) -> Option<u32> {

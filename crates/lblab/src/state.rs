@@ -84,7 +84,7 @@ fn remove_stale(dir: &Path) {
     if let Some(stale) = record.filter(|s| !s.runner_alive()) {
         let _ = std::fs::remove_file(&path);
         // Its prefix too, which may be in another $TMPDIR than this run's.
-        crate::lab::remove_if_stale(stale.front.prefix());
+        crate::prefix::remove_if_stale(stale.front.prefix());
     }
 }
 
@@ -116,7 +116,7 @@ impl State {
             let free = Lock::try_take(&up_lock(dir)).ok().flatten();
             let removed = free.is_some() && std::fs::remove_file(&path).is_ok();
             if removed {
-                crate::lab::remove_if_stale(state.front.prefix());
+                crate::prefix::remove_if_stale(state.front.prefix());
             }
             return Err(format!(
                 "no lab is up: {} recorded one whose runner (pid {}) is gone{}",

@@ -3,15 +3,14 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::backend_key::{BackendKey, counts_dict};
-use crate::expect::Outcome;
 use crate::schedule::ScheduleReport;
 use crate::timeline::Timeline;
 
 /// Latency percentiles in milliseconds.
-#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq)]
 pub struct Latency {
     pub p50: f64,
     pub p90: f64,
@@ -23,7 +22,7 @@ pub struct Latency {
     pub p999: f64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BackendReport {
     pub count: u64,
     /// Of the answered requests, 0.0–1.0.
@@ -34,8 +33,9 @@ pub struct BackendReport {
     pub service_latency_ms: Option<Latency>,
 }
 
-/// The result of a run; `--json` prints it as is (the README documents the schema).
-#[derive(Debug, Clone, Serialize)]
+/// The result of a run; `--json` prints it as is (the README documents the schema), and `loadtest
+/// merge` reads it back.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Report {
     pub url: String,
     /// Requests completed: `ok + errors`.
@@ -90,12 +90,33 @@ pub struct Report {
     pub passed: bool,
     /// `loadtest merge` only: each file merged, with its own counts.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sources: Option<Vec<crate::merge::Source>>,
+    pub sources: Option<Vec<Source>>,
+}
+
+/// One expectation's verdict, with the sentence that explains it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Outcome {
+    pub expect: String,
+    pub ok: bool,
+    pub message: String,
+}
+
+/// One merged file, as the merged report lists it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Source {
+    pub file: String,
+    pub url: String,
+    pub requests: u64,
+    pub ok: u64,
+    pub errors: u64,
+    pub elapsed_s: f64,
+    pub rps: f64,
+    pub counts: BTreeMap<BackendKey, u64>,
 }
 
 /// The run's latency histograms in HdrHistogram's interchange form (V2, compressed, base64): of all
 /// the answered requests and of each backend's; with `--rate` also those from the send.
-#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Histograms {
     pub latency: String,
     pub backends: BTreeMap<BackendKey, String>,

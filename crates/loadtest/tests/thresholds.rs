@@ -54,71 +54,40 @@ fn a_latency_threshold_fails_with_the_value_measured_and_a_looser_one_passes() {
     assert!(text.contains("expect rps>100000: FAIL: rps was "), "{text}");
 }
 
+/// Ten requests, two at a time, to `url` with `flags`: the exit code and what was printed.
+fn ten_to(url: &str, flags: &[&str]) -> (Option<i32>, String) {
+    let mut args = vec![url, "-n", "10", "-c", "2"];
+    args.extend_from_slice(flags);
+    let out = loadtest(&args);
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
 #[test]
 fn error_thresholds_judge_the_failed_requests() {
     let url = refusing_url();
     for spec in ["errors=0", "errors<1%", "errors<3"] {
-        let out = loadtest(&[
-            &url,
-            "-n",
-            "10",
-            "-c",
-            "2",
-            "--max-errors",
-            "100%",
-            "--expect",
-            spec,
-        ]);
-        let text = String::from_utf8_lossy(&out.stdout);
-        assert_eq!(out.status.code(), Some(1), "{spec}: {text}");
-        assert!(
-            text.contains(&format!(
-                "expect {spec}: FAIL: errors were 10 of 10 sent (100.00%)"
-            )),
-            "{spec}: {text}"
-        );
+        let (code, text) = ten_to(&url, &["--max-errors", "100%", "--expect", spec]);
+        assert_eq!(code, Some(1), "{spec}: {text}");
+        let verdict = format!("expect {spec}: FAIL: errors were 10 of 10 sent (100.00%)");
+        assert!(text.contains(&verdict), "{spec}: {text}");
     }
     // --max-errors lets them through; a threshold that allows them all passes too.
-    let out = loadtest(&[
-        &url,
-        "-n",
-        "10",
-        "-c",
-        "2",
-        "--max-errors",
-        "100%",
-        "--expect",
-        "errors<11",
-    ]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    let (code, text) = ten_to(&url, &["--max-errors", "100%", "--expect", "errors<11"]);
+    assert_eq!(code, Some(0), "{text}");
     // An errors threshold alone judges the failures: --max-errors then has no limit of its own,
     // unless it is given, when both judge.
-    let out = loadtest(&[&url, "-n", "10", "-c", "2", "--expect", "errors<11"]);
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{text}");
+    let (code, text) = ten_to(&url, &["--expect", "errors<11"]);
+    assert_eq!(code, Some(0), "{text}");
     assert!(!text.contains("more than --max-errors allows"), "{text}");
-    let out = loadtest(&[
-        &url,
-        "-n",
-        "10",
-        "-c",
-        "2",
-        "--max-errors",
-        "0",
-        "--expect",
-        "errors<11",
-    ]);
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{text}");
+    let (code, text) = ten_to(&url, &["--max-errors", "0", "--expect", "errors<11"]);
+    assert_eq!(code, Some(1), "{text}");
     assert!(text.contains("more than --max-errors allows"), "{text}");
     // Without an errors threshold, the default is still none.
-    let out = loadtest(&[&url, "-n", "10", "-c", "2"]);
-    assert_eq!(out.status.code(), Some(1));
+    let (code, text) = ten_to(&url, &[]);
+    assert_eq!(code, Some(1), "{text}");
     let fine = Backend::start(1, &[]);
     let out = loadtest(&[&fine.url(), "-n", "50", "-c", "5", "--expect", "errors<1%"]);
     let text = String::from_utf8_lossy(&out.stdout);

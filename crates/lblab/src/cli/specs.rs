@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 
-use lblab_config::{Method, Proxy};
+use lblab_config::Proxy;
 use loadtest::HeaderTemplate;
 use loadtest::cli::LoadArgs;
 
@@ -12,7 +12,7 @@ use crate::comparison::{CompareSpec, balancing_of};
 use crate::fault::Fault;
 use crate::load_plan::LoadPlan;
 use crate::report::ReportFiles;
-use crate::spec::{Balancing, LabSpec};
+use crate::spec::{Balancer, Binaries, LabSpec};
 
 /// The keyed scenarios' header, and hash's key on it.
 const KEY_HEADER: &str = "X-Key: k{n%100}";
@@ -33,21 +33,18 @@ impl LabArgs {
         if self.haproxy.is_some() && self.method.proxy != Proxy::Haproxy {
             return Err("--haproxy names HAProxy's binary: add --proxy haproxy".into());
         }
-        match self.method.proxy {
-            Proxy::Nginx => self.spec_with(self.method.balancing()?, self.delay.clone()),
-            Proxy::Haproxy => {
-                let balancing = self.method.haproxy_balancing()?;
-                self.spec_with(Balancing::of(Method::RoundRobin), self.delay.clone())?
-                    .with_haproxy(balancing, self.haproxy.clone())
-            }
-        }
+        let balancer = match self.method.proxy {
+            Proxy::Nginx => Balancer::Nginx(self.method.balancing()?),
+            Proxy::Haproxy => Balancer::Haproxy(self.method.haproxy_balancing()?),
+        };
+        self.spec_with(balancer, self.delay.clone())
     }
 
     /// The same with another balancing and delays than the flags' own (compare's first method,
     /// its scenario's delays).
     fn spec_with(
         &self,
-        balancing: Balancing,
+        balancer: Balancer,
         delays: Vec<(Option<u32>, lblab_backend::Delay)>,
     ) -> Result<LabSpec, String> {
         // The lab is open to whoever reaches its address: loopback unless the user says otherwise,
@@ -60,12 +57,16 @@ impl LabArgs {
                 "--listen {addr} is not a loopback address: whoever reaches it can send the lab requests; add --listen-public to mean it, or listen on 127.0.0.1 or [::1]"
             ));
         }
+        let binaries = Binaries {
+            nginx: self.nginx.clone(),
+            haproxy: self.haproxy.clone(),
+        };
         LabSpec::new(
-            balancing,
+            balancer,
             self.backends,
             delays,
             self.listen,
-            self.nginx.clone(),
+            binaries,
             self.workers,
         )
     }
@@ -122,7 +123,7 @@ impl RunArgs {
         {
             return Err(format!(
                 "--fault switch:{m} with --backup: nginx takes backup servers only with {}",
-                Method::backup_names()
+                lblab_config::Method::backup_names()
             ));
         }
         // A run always keeps its timeline: the text names its bucket, the JSON carries it and the
@@ -216,21 +217,28 @@ impl CompareArgs {
             return Err(format!("--proxies names {} twice", dup.1));
         }
         if proxies.contains(&Proxy::Haproxy) {
+            if method.maxconn.is_some() || method.hash_balance_factor.is_some() {
+                return Err(
+                    "compare pairs nginx's methods with HAProxy's; --maxconn and --hash-balance-factor are for `lblab run --proxy haproxy`"
+                        .into(),
+                );
+            }
             crate::comparison::check_haproxy_pairs(
                 sc,
                 &contenders,
                 hash_key.as_deref(),
-                method,
+                method.weights.as_ref(),
                 backends,
             )?;
         } else if self.lab.haproxy.is_some() {
             return Err("--haproxy names HAProxy's binary: add --proxies nginx,haproxy".into());
         }
-        let lab = self.lab.spec_with(balancing(contenders[0]), delays)?;
+        let lab = self
+            .lab
+            .spec_with(Balancer::Nginx(balancing(contenders[0])), delays)?;
         Ok(CompareSpec {
             scenario: sc,
             proxies,
-            haproxy: self.lab.haproxy.clone(),
             contenders,
             lab,
             hash_key,

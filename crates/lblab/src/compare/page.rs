@@ -24,7 +24,7 @@ pub fn what(spec: &CompareSpec, methods: usize) -> String {
     if !delays.is_empty() {
         let _ = write!(s, " ({})", delays.join(", "));
     }
-    if let Some(w) = &spec.lab.balancing().weights {
+    if let Some(w) = &spec.lab.balancer().weights() {
         let _ = write!(s, ", weights {w}");
     }
     let _ = write!(s, "; each method {}", spec.load.sentence());

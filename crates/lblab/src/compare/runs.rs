@@ -10,6 +10,7 @@ use crate::comparison::CompareSpec;
 use crate::lab::Lab;
 use crate::scenario::{Contender, Scenario};
 use crate::signals::{self, interrupted, say};
+use crate::spec::Balancer;
 use crate::theory::{self, Theory, keys::Phase};
 
 /// Why a compare stopped before its end.
@@ -39,17 +40,18 @@ pub async fn run_all(lab: &mut Lab, spec: &CompareSpec, proxy: Proxy) -> Result<
     for (i, c) in spec.contenders.iter().enumerate() {
         let c = &spec.contender_on(*c, proxy);
         let m = spec.balancing(*c);
+        let balancer = match proxy {
+            Proxy::Nginx => Balancer::Nginx(m.clone()),
+            Proxy::Haproxy => Balancer::Haproxy(c.haproxy_balancing(m.weights.clone())),
+        };
         // From the backends, not nginx's config: the last lose-backend run left one server out.
         let servers: Vec<_> = lab.backends.iter().map(|b| b.addr).collect();
         let full = m.upstream(servers.clone());
         let failed = |e: String| Halt::Failed(format!("compare: the run of {c} failed: {e}"));
         if i > 0 {
-            match proxy {
-                Proxy::Nginx => lab.run_upstream(full.clone()).await,
-                Proxy::Haproxy => {
-                    let b = crate::pairs::haproxy_balancing(*c, m.weights.clone());
-                    lab.run_backend(b.backend(servers)).await
-                }
+            match &balancer {
+                Balancer::Nginx(_) => lab.run_upstream(full.clone()).await,
+                Balancer::Haproxy(b) => lab.run_backend(b.backend(servers)).await,
             }
             .map_err(failed)?;
         }
@@ -118,7 +120,7 @@ pub async fn run_all(lab: &mut Lab, spec: &CompareSpec, proxy: Proxy) -> Result<
                 removed,
             });
         }
-        let theory = theory::lab::for_run(&spec.lab, proxy, &m, &spec.load, &report);
+        let theory = theory::lab::for_run(&spec.lab, &balancer, &spec.load, &report);
         measured.push(measure::measure(
             *c,
             (c.method == Method::Hash).then(|| m.hash_key().to_owned()),

@@ -1,22 +1,33 @@
-//! The real HAProxy: found (`locate.rs`), given a config in the lab's private prefix and checked by
-//! `haproxy -c`, started in master-worker mode in the foreground, reloaded seamlessly, and asked
-//! over its stats socket (`socket.rs`) what it picked.
+//! The real HAProxy: found and probed as `program/` finds any balancer, given a config in the lab's
+//! private prefix and checked by `haproxy -c`, started in master-worker mode in the foreground,
+//! reloaded seamlessly, and asked over its stats socket (`socket.rs`) what it picked.
 
-mod locate;
 mod socket;
 pub mod witness;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use lblab_config::HaproxyConfig;
 
 use crate::child::Guarded;
-use crate::nginx::{StartFailed, probe};
-use crate::procfs::{alive, children_of};
-pub use locate::locate;
+use crate::nginx::StartFailed;
+use crate::program::{Program, master, probe};
 pub use socket::{picks, set_weight};
+
+/// HAProxy as `program::locate` finds it.
+const HAPROXY: Program = Program {
+    name: "haproxy",
+    flag: "--haproxy",
+    fallbacks: &["/usr/sbin/haproxy", "/usr/local/sbin/haproxy"],
+    says: "HAProxy version",
+};
+
+/// The HAProxy binary: `--haproxy`, else haproxy on PATH, else where distributions put it.
+pub async fn locate(explicit: Option<&Path>) -> Result<PathBuf, String> {
+    crate::program::locate(&HAPROXY, explicit).await
+}
 
 /// How long `haproxy -c` may take: it reads the config and resolves the addresses, in milliseconds.
 const CHECK_WITHIN: Duration = Duration::from_secs(10);
@@ -62,23 +73,12 @@ fn one_line(text: &str) -> String {
 /// Writes `config` as a candidate beside haproxy.cfg, has HAProxy check it, and renames it over
 /// haproxy.cfg; a rejected candidate is removed and changes nothing.
 pub async fn install(binary: &Path, config: &HaproxyConfig) -> Result<(), String> {
-    let conf = conf_path(&config.prefix);
-    let mut candidate = tempfile::Builder::new()
-        .prefix("haproxy.cfg.candidate-")
-        .tempfile_in(&config.prefix)
-        .map_err(|e| {
-            format!(
-                "cannot create a candidate config in {}: {e}",
-                config.prefix.display()
-            )
-        })?;
-    std::io::Write::write_all(&mut candidate, config.render().as_bytes())
-        .map_err(|e| format!("cannot write {}: {e}", candidate.path().display()))?;
-    check_config(binary, candidate.path()).await?;
-    candidate
-        .persist(&conf)
-        .map(drop)
-        .map_err(|e| format!("cannot replace {}: {}", conf.display(), e.error))
+    master::install(
+        &conf_path(&config.prefix),
+        &config.render(),
+        |candidate| async move { check_config(binary, &candidate).await },
+    )
+    .await
 }
 
 /// Starts HAProxy's master in the foreground (`-W -db`) in a process group of its own, and returns
@@ -115,25 +115,18 @@ async fn start_in_words(binary: &Path, config: &HaproxyConfig) -> Result<Guarded
     // SIGTERM if the runner dies: the master then stops its worker.
     let mut process = Guarded::spawn_group("haproxy".into(), &mut cmd, libc::SIGTERM)
         .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
-    let until = Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Some(status) = process.exited() {
-            let out = std::fs::read_to_string(&stderr_path).unwrap_or_default();
-            return Err(format!("haproxy exited ({status}): {}", one_line(&out)));
-        }
-        if tokio::net::TcpStream::connect(config.listen).await.is_ok()
-            && socket::socket_path(prefix).exists()
-        {
-            return Ok(process);
-        }
-        if Instant::now() >= until {
-            return Err(format!(
-                "haproxy did not listen on {} within 10 s",
-                config.listen
-            ));
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let why = || one_line(&std::fs::read_to_string(&stderr_path).unwrap_or_default());
+    // The runner asks the stats socket for HAProxy's picks: the lab is up once that is there too.
+    let socket = socket::socket_path(prefix);
+    master::await_listening(
+        "haproxy",
+        &mut process,
+        config.listen,
+        || socket.exists(),
+        why,
+    )
+    .await?;
+    Ok(process)
 }
 
 /// Puts `config` in place of the running HAProxy's: checked, installed, then a seamless reload.
@@ -146,30 +139,7 @@ pub async fn apply(binary: &Path, config: &HaproxyConfig, master: u32) -> Result
 /// takes over the listening socket; the old worker finishes what it holds and exits. Returns once
 /// the old workers are gone, so that the next request is balanced by the new config.
 pub async fn reload(master: u32) -> Result<(), String> {
-    let old = children_of(master);
-    // SAFETY: kill(2) on the master PID the lab (or the state file, checked alive) records.
-    if unsafe { libc::kill(master as libc::pid_t, libc::SIGUSR2) } != 0 {
-        return Err(format!(
-            "cannot signal haproxy (pid {master}): {}",
-            std::io::Error::last_os_error()
-        ));
-    }
-    let until = Instant::now() + Duration::from_secs(10);
-    loop {
-        let now = children_of(master);
-        let fresh = now.iter().any(|p| !old.contains(p));
-        let stale = old.iter().any(|&p| alive(p) && now.contains(&p));
-        if fresh && !stale {
-            return Ok(());
-        }
-        if !alive(master) {
-            return Err(format!("haproxy (pid {master}) exited during the reload"));
-        }
-        if Instant::now() >= until {
-            return Err("haproxy's old worker was still running 10 s after the reload".into());
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    master::reload("haproxy", master, libc::SIGUSR2).await
 }
 
 /// Puts `next` in place of `now`, the running HAProxy's config. A change of weights alone goes

@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use lblab_config::NginxConfig;
 
-use super::command::{base_command, probe};
+use super::command::{base_command, refusal};
+use crate::program::probe;
 
 /// How long `nginx -t` may take: it reads the config and opens its files, which takes milliseconds
 /// even on a busy machine.
@@ -34,7 +35,7 @@ pub async fn test_config(binary: &Path, prefix: &Path, conf: &Path) -> Result<()
     if out.status.success() {
         return Ok(());
     }
-    Err(format!("nginx rejected the config: {}", out.refusal()))
+    Err(format!("nginx rejected the config: {}", refusal(&out)))
 }
 
 #[cfg(test)]

@@ -1,25 +1,39 @@
-//! The real nginx: found (`locate.rs`), run briefly (`command.rs`), given a config in a private
-//! prefix (`config.rs`), started in the foreground, reloaded.
+//! The real nginx: found and probed as `program/` finds any balancer, its command line and its
+//! refusals (`command.rs`), given a config in a private prefix (`config.rs`), started in the
+//! foreground, reloaded.
 
 mod command;
 mod config;
-mod locate;
 
 use std::net::{SocketAddr, TcpListener};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::time::{Duration, Instant};
 
 use lblab_config::NginxConfig;
 
 use crate::child::Guarded;
-use crate::procfs::{alive, children_of};
+use crate::program::{Program, master};
 use command::base_command;
 use command::nginx_message;
-pub(crate) use command::{ProbeError, probe};
 pub use config::conf_path;
 use config::{test_config, write_config};
-pub use locate::locate;
+
+/// nginx as `program::locate` finds it.
+const NGINX: Program = Program {
+    name: "nginx",
+    flag: "--nginx",
+    fallbacks: &[
+        "/usr/sbin/nginx",
+        "/usr/local/sbin/nginx",
+        "/usr/local/nginx/sbin/nginx",
+    ],
+    says: "nginx version:",
+};
+
+/// The nginx binary: `--nginx`, else nginx on PATH, else where distributions put it.
+pub async fn locate(explicit: Option<&Path>) -> Result<PathBuf, String> {
+    crate::program::locate(&NGINX, explicit).await
+}
 
 /// A free port on `ip`, for nginx when no --listen was given. The port is free when this returns;
 /// `start` retries with another one should something take it in between.
@@ -88,24 +102,13 @@ async fn start_in_words(binary: &Path, config: &NginxConfig) -> Result<Guarded, 
     // SIGTERM, not SIGKILL, if the runner dies: the master then takes its workers down with it.
     let mut process = Guarded::spawn_group("nginx".into(), &mut cmd, libc::SIGTERM)
         .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
-    let until = Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Some(status) = process.exited() {
-            let out = std::fs::read_to_string(&stderr_path).unwrap_or_default()
-                + &std::fs::read_to_string(prefix.join("error.log")).unwrap_or_default();
-            return Err(format!("nginx exited ({status}): {}", nginx_message(&out)));
-        }
-        if tokio::net::TcpStream::connect(config.listen).await.is_ok() {
-            return Ok(process);
-        }
-        if Instant::now() >= until {
-            return Err(format!(
-                "nginx did not listen on {} within 10 s",
-                config.listen
-            ));
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let why = || {
+        let out = std::fs::read_to_string(&stderr_path).unwrap_or_default()
+            + &std::fs::read_to_string(prefix.join("error.log")).unwrap_or_default();
+        nginx_message(&out)
+    };
+    master::await_listening("nginx", &mut process, config.listen, || true, why).await?;
+    Ok(process)
 }
 
 /// Puts `config` in place of the running nginx's: nginx checks it first (a rejected config changes
@@ -115,55 +118,20 @@ pub async fn apply(binary: &Path, config: &NginxConfig, master: u32) -> Result<(
     reload(master).await
 }
 
-/// The first half of [`apply`]: `config` checked by nginx and renamed over nginx.conf, which a
-/// reload then reads. The candidate has a name of its own, created exclusively, so that two
-/// switches at once never test or install each other's file.
+/// The first half of [`apply`]: `config` checked by nginx (`nginx -t`) and renamed over
+/// nginx.conf, which a reload then reads.
 pub async fn install(binary: &Path, config: &NginxConfig) -> Result<(), String> {
-    let conf = conf_path(&config.prefix);
-    let mut candidate = tempfile::Builder::new()
-        .prefix("nginx.conf.candidate-")
-        .tempfile_in(&config.prefix)
-        .map_err(|e| {
-            format!(
-                "cannot create a candidate config in {}: {e}",
-                config.prefix.display()
-            )
-        })?;
-    std::io::Write::write_all(&mut candidate, config.render().as_bytes())
-        .map_err(|e| format!("cannot write {}: {e}", candidate.path().display()))?;
-    // A failed check drops (and so removes) the candidate.
-    test_config(binary, &config.prefix, candidate.path()).await?;
-    candidate
-        .persist(&conf)
-        .map(drop)
-        .map_err(|e| format!("cannot replace {}: {}", conf.display(), e.error))
+    let prefix = &config.prefix;
+    master::install(
+        &conf_path(prefix),
+        &config.render(),
+        |candidate| async move { test_config(binary, prefix, &candidate).await },
+    )
+    .await
 }
 
 /// Reloads nginx (SIGHUP) with the config already written, and waits until the workers that ran the
 /// old config are gone, so that the next request is balanced by the new method.
 pub async fn reload(master: u32) -> Result<(), String> {
-    let old = children_of(master);
-    // SAFETY: kill(2) on the master PID the state file records, checked alive by the caller.
-    if unsafe { libc::kill(master as libc::pid_t, libc::SIGHUP) } != 0 {
-        return Err(format!(
-            "cannot signal nginx (pid {master}): {}",
-            std::io::Error::last_os_error()
-        ));
-    }
-    let until = Instant::now() + Duration::from_secs(10);
-    loop {
-        let now = children_of(master);
-        let fresh = now.iter().any(|p| !old.contains(p));
-        let stale = old.iter().any(|&p| alive(p) && now.contains(&p));
-        if fresh && !stale {
-            return Ok(());
-        }
-        if !alive(master) {
-            return Err(format!("nginx (pid {master}) exited during the reload"));
-        }
-        if Instant::now() >= until {
-            return Err("nginx's old workers were still running 10 s after the reload".into());
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    master::reload("nginx", master, libc::SIGHUP).await
 }

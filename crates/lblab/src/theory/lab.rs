@@ -1,26 +1,19 @@
 //! Theory for a run of a lab: the `Case` made from the lab, its balancing and its load, for `run`
 //! and each of `compare`'s rows alike.
 
-use lblab_config::Proxy;
 use loadtest::Report;
 
 use super::{Case, Theory, mean_delays, predict};
 use crate::load_plan::LoadPlan;
-use crate::spec::{Balancing, LabSpec};
+use crate::spec::{Balancer, LabSpec};
 
-/// What theory predicts for `report`, a run of `load` against `lab` balanced by `balancing` in
-/// `proxy`. The theory is nginx's: HAProxy's counterparts differ (`source` hashes the whole
-/// address, `random` draws on a ring), so their runs are not judged.
-pub fn for_run(
-    lab: &LabSpec,
-    proxy: Proxy,
-    balancing: &Balancing,
-    load: &LoadPlan,
-    report: &Report,
-) -> Theory {
-    if proxy != Proxy::Nginx {
+/// What theory predicts for `report`, a run of `load` against `lab` balanced by `balancer` (the
+/// lab's own, or a compare row's). The theory is nginx's: HAProxy's counterparts differ (`source`
+/// hashes the whole address, `random` draws on a ring), so their runs are not judged.
+pub fn for_run(lab: &LabSpec, balancer: &Balancer, load: &LoadPlan, report: &Report) -> Theory {
+    let Balancer::Nginx(balancing) = balancer else {
         return Theory::not_judged(NOT_NGINX);
-    }
+    };
     // A backup server is sent nothing while the others are in: its share is a weight of 0.
     let backup = &balancing.tuning.backup;
     let weights: Option<Vec<u32>> = if backup.is_empty() {

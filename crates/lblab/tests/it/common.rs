@@ -239,6 +239,21 @@ impl Up {
     pub fn stop(&mut self) -> std::process::ExitStatus {
         self.stop_with(libc::SIGINT).0
     }
+
+    /// Waits up to `within` for `up` to exit on its own.
+    pub fn exits_within(&mut self, within: Duration) -> std::process::ExitStatus {
+        let until = Instant::now() + within;
+        loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                return s;
+            }
+            assert!(
+                Instant::now() < until,
+                "lblab up still runs after {within:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
 }
 
 impl Drop for Up {

@@ -197,21 +197,6 @@ fn a_killed_runner_takes_its_lab_with_it() {
     assert_all_gone(&all, Duration::from_secs(5));
 }
 
-/// Waits up to `within` for `up` to exit on its own.
-fn exits_within(up: &mut Up, within: Duration) -> std::process::ExitStatus {
-    let until = Instant::now() + within;
-    loop {
-        if let Some(s) = up.child.try_wait().unwrap() {
-            return s;
-        }
-        assert!(
-            Instant::now() < until,
-            "lblab up still runs after {within:?}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 fn up_stderr(up: &mut Up) -> String {
     let mut err = String::new();
     if let Some(mut e) = up.child.stderr.take() {
@@ -250,7 +235,7 @@ fn up_notices_its_nginx_dying_and_takes_the_lab_down() {
     );
     signal(up.child.id(), libc::SIGCONT);
 
-    let code = exits_within(&mut up, Duration::from_secs(5));
+    let code = up.exits_within(Duration::from_secs(5));
     assert_eq!(code.code(), Some(1), "{code}");
     let err = up_stderr(&mut up);
     assert!(
@@ -271,7 +256,7 @@ fn up_notices_a_backend_dying() {
     let mut all = pids(&status);
     all.extend(children_of(status["nginx_pid"].as_u64().unwrap() as u32));
     signal(backend, libc::SIGKILL);
-    let code = exits_within(&mut up, Duration::from_secs(5));
+    let code = up.exits_within(Duration::from_secs(5));
     assert_eq!(code.code(), Some(1));
     assert!(up_stderr(&mut up).contains("backend 2"));
     assert_all_gone(&all, Duration::from_secs(2));

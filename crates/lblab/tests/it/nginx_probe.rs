@@ -126,6 +126,22 @@ fn a_program_that_floods_its_output_is_stopped_at_a_few_kib() {
     assert!(took < Duration::from_secs(4), "it took {took:?}");
 }
 
+/// `lblab run` with `fake` as nginx, Ctrl-C'd once the fake has written the PID to watch into
+/// `pid_file`: that PID, and how lblab ended (waited for at most `within`).
+fn ctrl_c_during(
+    fake: &Path,
+    pid_file: &Path,
+    within: Duration,
+) -> (u64, (Option<i32>, String, Duration)) {
+    let child = spawn_run(fake);
+    let watched = pid_in(pid_file);
+    // lblab has its handler in place by the time the probe runs; a moment more for a slow machine.
+    std::thread::sleep(Duration::from_millis(300));
+    let pressed = Instant::now();
+    crate::common::ctrl_c(child.id());
+    (watched, finish(child, pressed, within))
+}
+
 /// A terminal's Ctrl-C goes to its whole foreground process group: it must reach lblab alone, not
 /// the probe, even one that ignores it.
 #[test]
@@ -140,13 +156,7 @@ fn ctrl_c_while_v_hangs_stops_lblab_at_once_and_the_probe_with_it() {
             pid_file.display()
         ),
     );
-    let child = spawn_run(&fake);
-    let sleeper = pid_in(&pid_file);
-    // lblab has its handler in place by the time the probe runs; a moment more for a slow machine.
-    std::thread::sleep(Duration::from_millis(300));
-    let pressed = Instant::now();
-    crate::common::ctrl_c(child.id());
-    let (code, err, took) = finish(child, pressed, Duration::from_secs(10));
+    let (sleeper, (code, err, took)) = ctrl_c_during(&fake, &pid_file, Duration::from_secs(10));
     assert_eq!(code, Some(130), "{err}");
     assert!(
         took < Duration::from_secs(3),
@@ -170,12 +180,7 @@ fn ctrl_c_during_nginx_t_is_an_interruption_not_a_rejected_config() {
             pid_file.display()
         ),
     );
-    let child = spawn_run(&fake);
-    let tester = pid_in(&pid_file);
-    std::thread::sleep(Duration::from_millis(300));
-    let pressed = Instant::now();
-    crate::common::ctrl_c(child.id());
-    let (code, err, took) = finish(child, pressed, Duration::from_secs(15));
+    let (tester, (code, err, took)) = ctrl_c_during(&fake, &pid_file, Duration::from_secs(15));
     assert_eq!(code, Some(130), "{err}");
     assert!(!err.contains("rejected"), "{err}");
     assert!(

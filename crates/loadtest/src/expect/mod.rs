@@ -7,10 +7,8 @@ mod threshold;
 use std::collections::BTreeMap;
 use std::fmt;
 
-use serde::Serialize;
-
 use crate::backend_key::BackendKey;
-use crate::report::Report;
+use crate::report::{Outcome, Report};
 use threshold::Bound;
 pub use threshold::Threshold;
 
@@ -34,14 +32,6 @@ pub enum Expectation {
     MinShare(u32, f64),
     /// A latency, error or rate threshold, judged against the whole report.
     Threshold(Threshold),
-}
-
-/// One expectation's verdict, with the sentence that explains it.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct Outcome {
-    pub expect: String,
-    pub ok: bool,
-    pub message: String,
 }
 
 const ACCEPTED: &str = "round-robin, round-robin:W1,W2,…, one, uniform, uniform:W1,W2,…, backends=K, sticky, max-share:ID=P%, min-share:ID=P%, or a threshold such as p99<50ms, errors=0, rps>100";

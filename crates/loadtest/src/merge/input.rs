@@ -5,39 +5,10 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use hdrhistogram::Histogram;
-use serde::Deserialize;
 
 use crate::backend_key::BackendKey;
 use crate::histogram_codec::decode;
-use crate::report::Histograms;
-use crate::schedule::ScheduleReport;
-
-/// What a merge takes from one report.
-#[derive(Deserialize)]
-pub(super) struct Part {
-    pub url: String,
-    pub requests: u64,
-    pub ok: u64,
-    pub errors: u64,
-    pub errors_by_kind: BTreeMap<String, u64>,
-    pub status_codes: BTreeMap<u16, u64>,
-    pub resent: u64,
-    pub unanswered: u64,
-    pub interrupted: bool,
-    pub schedule: Option<ScheduleReport>,
-    pub counts: BTreeMap<BackendKey, u64>,
-    pub elapsed_s: f64,
-    pub rps: f64,
-    pub errors_per_s: f64,
-    pub clients: Option<BTreeMap<String, BTreeMap<BackendKey, u64>>>,
-    pub expectations: Vec<Judged>,
-    pub histograms: Option<Histograms>,
-}
-
-#[derive(Deserialize)]
-pub(super) struct Judged {
-    pub expect: String,
-}
+use crate::report::Report;
 
 /// A histogram per backend.
 pub(super) type PerBackend = BTreeMap<BackendKey, Histogram<u64>>;
@@ -51,9 +22,9 @@ pub(super) struct Decoded {
 }
 
 /// Reads and checks `path`.
-pub(super) fn read(path: &Path) -> Result<(Part, Decoded), String> {
+pub(super) fn read(path: &Path) -> Result<(Report, Decoded), String> {
     let text = std::fs::read(path).map_err(|e| format!("cannot be read: {e}"))?;
-    let part: Part = serde_json::from_slice(&text)
+    let part: Report = serde_json::from_slice(&text)
         .map_err(|e| format!("is not a loadtest --json report ({e})"))?;
     let h = part
         .histograms

@@ -10,7 +10,6 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use hdrhistogram::Histogram;
-use serde::Serialize;
 
 pub use args::{command, main};
 
@@ -18,23 +17,10 @@ use crate::backend_key::BackendKey;
 use crate::config::MaxErrors;
 use crate::expect::{Expectation, judge_report};
 use crate::histogram_codec::encode;
-use crate::report::{BackendReport, Histograms, Report};
+use crate::report::{BackendReport, Histograms, Report, Source};
 use crate::schedule::ScheduleReport;
 use crate::tally::{latency, new_histogram};
-use input::{Decoded, Part};
-
-/// One merged file, as the merged report lists it.
-#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
-pub struct Source {
-    pub file: String,
-    pub url: String,
-    pub requests: u64,
-    pub ok: u64,
-    pub errors: u64,
-    pub elapsed_s: f64,
-    pub rps: f64,
-    pub counts: BTreeMap<BackendKey, u64>,
-}
+use input::Decoded;
 
 /// What the merge is asked for besides the files.
 pub struct Judging {
@@ -82,7 +68,7 @@ fn add(into: &mut Histogram<u64>, h: &Histogram<u64>, file: &str) -> Result<(), 
         .map_err(|e| format!("{file}: a histogram does not fit the others ({e:?})"))
 }
 
-fn combine(parts: Vec<(String, (Part, Decoded))>) -> Result<Report, String> {
+fn combine(parts: Vec<(String, (Report, Decoded))>) -> Result<Report, String> {
     let mut all = new_histogram();
     let mut per: BTreeMap<BackendKey, Histogram<u64>> = BTreeMap::new();
     let with_service = parts.iter().all(|(_, (_, d))| d.service.is_some());

@@ -72,7 +72,7 @@ impl Shared {
             latencies: Latencies::default(),
             timeline: config
                 .timeline
-                .then(|| Arc::new(Buckets::new(start, timeline::bucket_width(config)))),
+                .then(|| Arc::new(Buckets::new(start, timeline::bucket_width(config.duration)))),
             service: config.rate.map(|_| Latencies::default()),
             progress: config.progress.then(|| Arc::new(ProgressCounts::default())),
             track_clients: config.tracks_clients(),

@@ -26,7 +26,6 @@ pub(crate) use buckets::Buckets;
 pub(crate) use task::TaskTimeline;
 
 use crate::backend_key::BackendKey;
-use crate::config::Config;
 
 /// About how many buckets a run is cut into.
 pub const TARGET: u64 = 100;
@@ -37,8 +36,8 @@ pub(crate) const MAX_BUCKETS: usize = 400;
 
 /// The bucket a run starts with: its duration over [`TARGET`] (rounded up to a whole millisecond),
 /// or [`MIN_WIDTH`] when its length is not known (`-n`), never less than [`MIN_WIDTH`].
-pub fn bucket_width(config: &Config) -> Duration {
-    match config.duration {
+pub fn bucket_width(duration: Option<Duration>) -> Duration {
+    match duration {
         Some(d) => {
             let ms = (d.as_millis() as u64).div_ceil(TARGET);
             Duration::from_millis(ms).max(MIN_WIDTH)
@@ -50,7 +49,7 @@ pub fn bucket_width(config: &Config) -> Duration {
 /// What the report carries. Bucket `i` covers `[i × bucket_ms, (i + 1) × bucket_ms)` since the
 /// start; a request belongs to the bucket in which it ended. Every row has one entry per bucket,
 /// and the last bucket ends where the run ended (it may be shorter than `bucket_ms`).
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize, PartialEq)]
 pub struct Timeline {
     /// The width of a bucket, in milliseconds.
     pub bucket_ms: f64,

@@ -1,35 +1,17 @@
 //! `lblab switch` for a lab that runs HAProxy: the method, weights or `consistent` changed, checked
 //! by `haproxy -c`, and applied by a seamless reload, or, when only the weights change, through the
-//! runtime API without one. The backends are not touched. `switch.rs` holds the lock and loads the
+//! runtime API without one. The backends are not touched. `mod.rs` holds the lock and loads the
 //! record; this is the HAProxy half of what it then does.
 
 use std::path::Path;
 
 use lblab_config::{HaproxyBackend, HaproxyMethod};
 
+use super::{Failed, Switched};
 use crate::front::Front;
 use crate::haproxy_balancing::HaproxyBalancing;
 use crate::spec::{Change, WeightsChange};
 use crate::state::State;
-use crate::switch::{Failed, Switched};
-
-/// `leastconn, weights 1,2,3`, `hdr(X-Key) consistent, maxconn 4`: the balancing in words.
-pub fn describe(b: &HaproxyBackend) -> String {
-    let mut s = b.method.to_string();
-    if b.consistent {
-        s.push_str(" consistent");
-    }
-    if let Some(f) = b.balance_factor {
-        s.push_str(&format!(", hash-balance-factor {f}"));
-    }
-    if let Some(m) = b.maxconn {
-        s.push_str(&format!(", maxconn {m}"));
-    }
-    if let Some(w) = &b.weights {
-        s.push_str(&format!(", weights {w}"));
-    }
-    s
-}
 
 /// The current backend with the changes asked for; `consistent` and the balance factor carry over
 /// only while the method keeps hashing.
@@ -70,7 +52,7 @@ pub async fn apply(dir: &Path, mut state: State, change: &Change) -> Result<Swit
     let m = merged(&config.backend, change).map_err(Failed::Refused)?;
     m.validate(state.backends.len() as u32)
         .map_err(Failed::Refused)?;
-    let before = describe(&config.backend);
+    let before = config.backend.describe();
     let wanted = m.backend(config.backend.servers.clone());
     let pid = state.nginx_pid;
     if wanted == config.backend {
@@ -90,7 +72,7 @@ pub async fn apply(dir: &Path, mut state: State, change: &Change) -> Result<Swit
         w == next.backend && next.backend.method != HaproxyMethod::StaticRr
     };
     let applied = crate::haproxy::apply_backend(bin, config, &next, pid).await;
-    let after = describe(&next.backend);
+    let after = next.backend.describe();
     // A refused candidate changed nothing; anything after the install leaves haproxy.cfg holding
     // the new config, so the record must say so.
     if let Err(e) = &applied

@@ -1,5 +1,8 @@
-//! `lblab switch`: a new method (or weights, or hash key) for the running lab, by reloading nginx
-//! alone. What is not given keeps its current value.
+//! `lblab switch`: a new method (or weights, or hash key) for the running lab, by reloading its
+//! balancer alone. What is not given keeps its current value. This holds the lock, loads the
+//! record and switches nginx; `haproxy.rs` is what a lab that runs HAProxy does instead.
+
+mod haproxy;
 
 use std::path::Path;
 use std::time::Duration;
@@ -125,7 +128,7 @@ pub async fn apply_or_why(dir: &Path, change: &Change) -> Result<Switched, Faile
         })?;
     let mut state = State::load(dir).map_err(Failed::Refused)?;
     let Front::Nginx { bin, config } = &mut state.front else {
-        return crate::haproxy_switch::apply(dir, state, change).await;
+        return haproxy::apply(dir, state, change).await;
     };
     if let Some(other) = &change.other_method {
         // Not one of nginx's: its refusal names nginx's methods.
@@ -134,7 +137,7 @@ pub async fn apply_or_why(dir: &Path, change: &Change) -> Result<Switched, Faile
     let m = merged(&config.upstream, change);
     m.validate(state.backends.len() as u32)
         .map_err(Failed::Refused)?;
-    let before = describe(&config.upstream);
+    let before = config.upstream.describe();
     let wanted = m.upstream(config.upstream.servers.clone());
     if wanted.render() == config.upstream.render() {
         return Ok(Switched {
@@ -147,7 +150,7 @@ pub async fn apply_or_why(dir: &Path, change: &Change) -> Result<Switched, Faile
     }
     config.upstream = wanted;
     nginx::install(bin, config).await.map_err(Failed::Refused)?;
-    let after = describe(&config.upstream);
+    let after = config.upstream.describe();
     // From here nginx.conf holds the new config, so the record must say so whatever the reload
     // does: a reload that is not confirmed (nginx stopped, or old workers still busy) is still
     // pending, and nginx reads this file when it happens.
@@ -168,25 +171,4 @@ pub async fn apply_or_why(dir: &Path, change: &Change) -> Result<Switched, Faile
             "nginx.conf now holds {after} and nginx was told to reload, but the lab's record could not be updated: {e}"
         ))),
     }
-}
-
-/// `hash $http_x_key consistent, weights 1,2,3`: the method and what goes with it.
-pub fn describe(u: &UpstreamConfig) -> String {
-    let mut s = u.method.to_string();
-    if u.method == Method::Hash {
-        s.push(' ');
-        s.push_str(&u.hash_key);
-        if u.consistent {
-            s.push_str(" consistent");
-        }
-    }
-    if let Some(w) = &u.weights {
-        s.push_str(&format!(", weights {w}"));
-    }
-    let tuning = u.tuning.describe();
-    if !tuning.is_empty() {
-        s.push_str(", ");
-        s.push_str(&tuning);
-    }
-    s
 }
