@@ -241,7 +241,15 @@ fn write_report(
     };
     let page = crate::report::Page {
         title: format!("lblab run --method {label}"),
-        what: format!("{} backends; {}", spec.lab.backends(), spec.load.sentence()),
+        what: match &info.upstream {
+            Some(t) => format!(
+                "{} backends ({}); {}",
+                spec.lab.backends(),
+                t.summary(),
+                spec.load.sentence()
+            ),
+            None => format!("{} backends; {}", spec.lab.backends(), spec.load.sentence()),
+        },
         runs: vec![crate::report::Shown { label, report }],
         backends: spec.lab.backends() as usize,
         // Where each was done, not where it was planned.
@@ -388,15 +396,14 @@ fn describe(
     } else {
         format!("method {} at the end, {first} at the start", info.method)
     };
-    let method = match &info.upstream {
-        Some(t) => format!("{method}; {}", t.summary()),
-        None => method,
-    };
     let _ = writeln!(
         s,
         "lab      {} via {} {} ({method})",
         info.url, info.proxy, info.nginx_pid
     );
+    if let Some(t) = &info.upstream {
+        let _ = writeln!(s, "upstream {}", t.summary());
+    }
     for e in events {
         let _ = write!(s, "fault    +{} ms {}", e.at_ms, e.action);
         if let Some(why) = &e.not_done {

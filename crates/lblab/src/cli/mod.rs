@@ -15,6 +15,7 @@ use help::*;
 
 mod help;
 mod specs;
+mod upstream_help;
 
 pub use specs::RunSpec;
 
@@ -97,26 +98,20 @@ pub struct MethodArgs {
     pub upstream: UpstreamArgs,
 }
 
-/// nginx's upstream settings beside the method; each left out keeps nginx/proxy.json's value.
+/// nginx's upstream settings beside the method; each left out is nginx/proxy.json's (for `switch`,
+/// the lab's own). The help says the defaults from that file, so it is made when clap asks.
 #[derive(Debug, Clone, Default, Args)]
 pub struct UpstreamArgs {
-    /// nginx's max_fails: failed tries within --fail-timeout that take a backend out for
-    /// --fail-timeout; 0 never takes one out (default: 1).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", help = upstream_help::max_fails())]
     pub max_fails: Option<u32>,
 
-    /// nginx's fail_timeout, in whole seconds as nginx counts it: e.g. 3, 3s or 1m (default: 2s).
-    #[arg(long, value_name = "DURATION", value_parser = lblab_config::parse_fail_timeout)]
+    #[arg(long, value_name = "DURATION", value_parser = lblab_config::parse_fail_timeout, help = upstream_help::fail_timeout())]
     pub fail_timeout: Option<u32>,
 
-    /// Backends (ids, comma-separated) nginx sends requests to only while every other is out;
-    /// round-robin and least-conn only.
-    #[arg(long, value_name = "ID[,ID…]", value_parser = parse_backup)]
+    #[arg(long, value_name = "ID[,ID…]", value_parser = parse_backup, help = upstream_help::backup())]
     pub backup: Option<BackupIds>,
 
-    /// The idle keep-alive connections each nginx worker keeps to the backends, or off: a new
-    /// connection per request (default: 64).
-    #[arg(long, value_name = "N|off", value_parser = parse_keepalive)]
+    #[arg(long, value_name = "N|off", value_parser = parse_keepalive, help = upstream_help::keepalive())]
     pub keepalive: Option<Keepalive>,
 }
 
