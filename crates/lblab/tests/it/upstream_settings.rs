@@ -195,3 +195,38 @@ fn switch_changes_the_settings_and_keeps_them_across_methods() {
     assert!(s["upstream"].get("backup").is_none(), "{s}");
     up.stop();
 }
+
+/// The run's report says the settings under its lab line, and the connections nginx opened.
+#[test]
+fn the_run_report_shows_the_settings_and_the_connections() {
+    let out = lblab()
+        .args([
+            "run",
+            "-n",
+            "90",
+            "-c",
+            "3",
+            "--max-fails",
+            "0",
+            "--keepalive",
+            "off",
+        ])
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert!(out.status.success(), "{}{text}", stderr(&out));
+    let lines: Vec<&str> = text.lines().collect();
+    let lab = lines
+        .iter()
+        .position(|l| l.starts_with("lab      "))
+        .expect("a lab line");
+    assert_eq!(
+        lines[lab + 1],
+        "upstream max_fails 0, fail_timeout 2s, backup none, keepalive off",
+        "{text}"
+    );
+    assert!(
+        text.contains("conns    TCP connections each backend accepted from nginx during the load: 1: 30, 2: 30, 3: 30\n"),
+        "{text}"
+    );
+}
