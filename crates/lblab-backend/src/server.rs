@@ -78,7 +78,7 @@ async fn serve(args: Args) -> std::io::Result<()> {
     // detected, each watched so that a shutdown waits for the requests in flight), but accepted
     // here and counted first: warp 0.4 keeps its acceptor trait private, so no counting listener
     // can be handed to it. On shutdown the listener closes, requests in flight complete, idle
-    // keep-alive connections are closed, and the loop's caller returns.
+    // keep-alive connections are closed, and this returns.
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
