@@ -199,20 +199,28 @@ impl Lab {
     /// not asked: whatever answers on its address now (another program that took the port after a
     /// kill) is not it.
     pub async fn served(&self) -> Vec<Option<u64>> {
-        self.own_counts("served").await
-    }
-
-    /// Each backend's count of the TCP connections that asked it for `/` (the runner's own checks
-    /// ask for others), asked as [`Lab::served`] asks.
-    pub async fn connections(&self) -> Vec<Option<u64>> {
-        self.own_counts("request_connections").await
-    }
-
-    async fn own_counts(&self, name: &str) -> Vec<Option<u64>> {
         let mut out = Vec::with_capacity(self.backends.len());
         for b in &self.backends {
             out.push(if crate::procfs::alive(b.process.pid()) {
-                probe::stat(b.addr, name).await.ok()
+                probe::served(b.addr).await.ok()
+            } else {
+                None
+            });
+        }
+        out
+    }
+
+    /// Each backend's count of the TCP connections that asked it for `/` (the runner's own checks
+    /// ask for others), asked over a connection this side closes: read just before a kill, a
+    /// request the backend closed would leave a TIME_WAIT on its port (see [`probe::stats`]).
+    /// A backend whose process is gone is not asked.
+    pub async fn connections(&self) -> Vec<Option<u64>> {
+        let mut out = Vec::with_capacity(self.backends.len());
+        for b in &self.backends {
+            out.push(if crate::procfs::alive(b.process.pid()) {
+                probe::stats(b.addr)
+                    .await
+                    .and_then(|v| v["request_connections"].as_u64())
             } else {
                 None
             });
