@@ -586,9 +586,11 @@ in
   # HAProxy in front instead of nginx (services.lblab.proxy = "haproxy"): round-robin exact,
   # leastconn away from a slow backend, source sticky, first filling backend 1 to its maxconn,
   # and a new method by HAProxy's reload with the backends untouched.
-  vm-haproxy-round-robin = haproxyTest "round-robin" {
-    method = "roundrobin";
-  } ''client.succeed("loadtest http://lab/ --backends 3 -n 300 -c 30 --expect round-robin")'';
+  # The frontend binds where nginx's would: over IPv6 too (the lab's own loopback, ::1).
+  vm-haproxy-round-robin = haproxyTest "round-robin" { method = "roundrobin"; } ''
+    client.succeed("loadtest http://lab/ --backends 3 -n 300 -c 30 --expect round-robin")
+    lab.succeed("loadtest 'http://[::1]/' --backends 3 -n 30 -c 3 --expect round-robin")
+  '';
 
   vm-haproxy-leastconn = haproxyTest "leastconn" {
     method = "leastconn";

@@ -182,6 +182,15 @@ let
     ) "    hash-balance-factor ${toString cfg.hashBalanceFactor}"
     ++ map (l: "    ${l}") haServers
   );
+  # Where the lab's front listens, nginx or HAProxy alike: every IPv4 address, and every IPv6
+  # one when the host has IPv6.
+  frontAddresses = [ "0.0.0.0" ] ++ lib.optional config.networking.enableIPv6 "[::]";
+  # HAProxy's bind takes a comma-separated list. v6only keeps [::] to IPv6, as nginx's listen
+  # [::] is by default (ipv6only=on), so that IPv4 is 0.0.0.0's alone; HAProxy ignores it for
+  # an IPv4 address.
+  haBind =
+    lib.concatMapStringsSep "," (addr: "${addr}:${toString cfg.port}") frontAddresses
+    + lib.optionalString config.networking.enableIPv6 " v6only";
   # haproxy/haproxy.cfg filled in; nixpkgs puts its own global section (stats socket) first.
   haproxyConfig =
     lib.replaceStrings
@@ -196,7 +205,7 @@ let
         "${toString proxy.connect_timeout_ms}ms"
         "${toString proxy.read_timeout_ms}ms"
         (toString (serverCount - 1))
-        "0.0.0.0:${toString cfg.port}"
+        haBind
         haBackend
       ]
       (builtins.readFile ../haproxy/haproxy.cfg);
@@ -580,7 +589,7 @@ in
           inherit (cfg) port;
           # A burst of connects at once overflows the default accept queue (511).
           extraParameters = [ "backlog=${toString proxy.listen_backlog}" ];
-        }) ([ "0.0.0.0" ] ++ lib.optional config.networking.enableIPv6 "[::]");
+        }) frontAddresses;
         # The location blocks of nginx/lblab.conf.
         locations."/" = {
           proxyPass = "http://lblab";

@@ -270,7 +270,9 @@ let
   upstreamConfigs = mapAttrs (_: settings: checkAssertions (configWith settings)) upstreamCases;
 
   # Configurations with proxy = "haproxy" whose HAProxy config (from haproxy/haproxy.cfg on) is
-  # compared with `lblab haproxy-config --listen 0.0.0.0:80` for the same settings.
+  # compared with `lblab haproxy-config --listen 0.0.0.0:80` for the same settings, on a host
+  # without IPv6: the runner listens on one address, the module on nginx's (IPv6 too where the
+  # host has it, checked by haproxyBind below).
   haproxyCases = {
     default = { };
     leastconn.method = "leastconn";
@@ -299,9 +301,26 @@ let
     };
     random-default.method = "random";
   };
-  haproxyConfigs = mapAttrs (
-    _: settings: checkAssertions (configWith ({ proxy = "haproxy"; } // settings))
-  ) haproxyCases;
+  haproxyOn =
+    ipv6: settings:
+    checkAssertions
+      (evalLab [
+        {
+          services.lblab = {
+            enable = true;
+            proxy = "haproxy";
+          }
+          // settings;
+          networking.enableIPv6 = ipv6;
+        }
+      ]).config;
+  haproxyConfigs = mapAttrs (_: haproxyOn false) haproxyCases;
+  # The bind lines of HAProxy's frontend, with and without IPv6 on the host.
+  haproxyBind =
+    ipv6:
+    filter (hasPrefix "    bind ") (
+      splitString "\n" (haproxyOn ipv6 { port = 8080; }).services.haproxy.config
+    );
   haproxyArgvOf =
     cfg:
     [
@@ -874,6 +893,13 @@ let
     )
     (expectEq "vhost without IPv6" (map (l: l.addr) noIPv6.services.nginx.virtualHosts.lblab.listen) [
       "0.0.0.0"
+    ])
+    (expectEq "HAProxy's frontend binds where nginx listens: IPv4 and IPv6 (v6only, as nginx's [::])"
+      (haproxyBind true)
+      [ "    bind 0.0.0.0:8080,[::]:8080 v6only" ]
+    )
+    (expectEq "HAProxy's frontend without IPv6: IPv4 alone" (haproxyBind false) [
+      "    bind 0.0.0.0:8080"
     ])
     (expectEq "location / proxies to the upstream" (location d).proxyPass "http://lblab")
     (expectEq "location directives as in nginx/lblab.conf"

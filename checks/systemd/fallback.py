@@ -88,6 +88,12 @@ def haproxy_config(lblab: str, s: dict[str, Any]) -> str:
         argv += ["--hash-balance-factor", str(s["hashBalanceFactor"])]
     text = subprocess.run(argv, check=True, capture_output=True, text=True).stdout
     tail = text[text.index(HAPROXY_MARKER):]
+    # The module binds where nginx listens: IPv6 too on these hosts, as nginx's [::] (its
+    # frontAddresses); the runner listens on one address.
+    one = f"    bind 0.0.0.0:{s['port']}\n"
+    if one not in tail:
+        raise SystemExit(f"lblab haproxy-config has no `{one.strip()}` line to widen")
+    tail = tail.replace(one, f"    bind 0.0.0.0:{s['port']},[::]:{s['port']} v6only\n")
     sizing = f"global\n    maxconn {s['workerConnections']}\n\n" if s["workerConnections"] is not None else ""
     return sizing + tail
 

@@ -49,6 +49,10 @@ pub struct HaproxyConfig {
     /// printed for another machine). HAProxy refuses to start when its maxconn needs more.
     #[serde(default)]
     pub nofile_limit: Option<u64>,
+    /// The uid and gid HAProxy's workers drop to (`uid`, `gid` in its global section): the
+    /// runner's choice when it is root, `None` otherwise (the workers are then the runner's user).
+    #[serde(default)]
+    pub run_as: Option<(u32, u32)>,
     pub backend: HaproxyBackend,
 }
 
@@ -123,7 +127,11 @@ impl HaproxyConfig {
 
     pub fn render(&self) -> String {
         let p = proxy();
-        let vars: [(&str, String); 8] = [
+        let run_as = self.run_as.map_or(String::new(), |(u, g)| {
+            format!("    uid {u}\n    gid {g}\n")
+        });
+        let vars: [(&str, String); 9] = [
+            ("run_as", run_as),
             ("maxconn", self.maxconn().to_string()),
             ("threads", self.threads.max(1).to_string()),
             ("prefix", self.prefix.display().to_string()),
@@ -177,9 +185,21 @@ mod tests {
             threads: 2,
             concurrency: 1000,
             nofile_limit: None,
+            run_as: None,
             backend: HaproxyBackend::new(HaproxyMethod::RoundRobin, addrs()),
         };
         let r = c.render();
+        assert!(!r.contains("    uid ") && !r.contains("    gid "), "{r}");
+        let dropped = HaproxyConfig {
+            run_as: Some((65534, 65533)),
+            ..c.clone()
+        }
+        .render();
+        assert!(
+            dropped.contains("expose-fd listeners\n    # Run by root")
+                && dropped.contains("\n    uid 65534\n    gid 65533\n"),
+            "{dropped}"
+        );
         assert!(!r.contains("{{"), "{r}");
         assert!(r.contains("pidfile '/tmp/p q/haproxy.pid'"), "{r}");
         assert!(r.contains("    bind 127.0.0.1:8080\n"), "{r}");

@@ -73,6 +73,7 @@ impl Front {
                         threads: workers,
                         concurrency,
                         nofile_limit: crate::limits::hard_nofile_limit(),
+                        run_as: crate::unprivileged::haproxy_run_as(),
                         backend: balancing.backend(Vec::new()),
                     },
                 }

@@ -17,6 +17,8 @@ pub fn haproxy_config(a: NginxConfigArgs) -> Outcome {
         threads: a.workers.unwrap_or_else(crate::limits::default_workers),
         concurrency: a.concurrency,
         nofile_limit: None,
+        // What a lab of this user would run: nobody's workers when root.
+        run_as: crate::unprivileged::haproxy_run_as(),
         backend: balancing.backend(servers),
     };
     let text = if a.upstream_only {

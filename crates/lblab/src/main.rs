@@ -45,6 +45,7 @@ mod state;
 mod status;
 mod switch;
 mod theory;
+mod unprivileged;
 mod up;
 
 use cli::{Cli, Command};

@@ -96,8 +96,15 @@ pub async fn run_all(lab: &mut Lab, spec: &CompareSpec, proxy: Proxy) -> Result<
             let marked_down = moved::movement(&before, &after[0], lost_key);
             let removed = moved::movement(&before, &after[1], lost_key);
             let phase = |p, m: &moved::Movement| {
-                if proxy != Proxy::Nginx {
-                    return Theory::not_judged(theory::lab::NOT_NGINX);
+                if proxy == Proxy::Haproxy {
+                    return theory::keys::movement_haproxy(
+                        c.consistent,
+                        lab.backends.len(),
+                        m_weighted,
+                        lost,
+                        p,
+                        m.moved(),
+                    );
                 }
                 theory::keys::movement(
                     c.method,
@@ -138,18 +145,21 @@ pub async fn run_all(lab: &mut Lab, spec: &CompareSpec, proxy: Proxy) -> Result<
     Ok((measured, movement, totals))
 }
 
-/// Each random-two row's max/mean beside random's, when the compare ran both.
+/// Each random-two row's max/mean beside random's of the same balancer (HAProxy's random(2)
+/// beside its random(1)), when the compare ran both.
 fn beside_random(measured: &mut [Measured]) {
-    let random: Option<Theory> = measured
-        .iter()
-        .find(|m| m.method.method == Method::Random)
-        .map(|m| m.theory.clone());
-    if let Some(r) = random {
-        for m in measured
-            .iter_mut()
-            .filter(|m| m.method.method == Method::RandomTwo)
-        {
-            m.theory.set_versus_random(&r);
+    for proxy in [Proxy::Nginx, Proxy::Haproxy] {
+        let random: Option<Theory> = measured
+            .iter()
+            .find(|m| m.method.method == Method::Random && m.method.proxy == proxy)
+            .map(|m| m.theory.clone());
+        if let Some(r) = random {
+            for m in measured
+                .iter_mut()
+                .filter(|m| m.method.method == Method::RandomTwo && m.method.proxy == proxy)
+            {
+                m.theory.set_versus_random(&r);
+            }
         }
     }
 }

@@ -48,7 +48,7 @@ pub fn html(measured: &[Measured], movement: Option<&KeyMovement>) -> String {
             );
         }
     }
-    s.push_str("</table>\n<p>Exact: each backend within one answer of its weighted share. Band: each backend's count inside mean ± 3σ of a binomial count (outside it by chance about 0.27% of the time per backend). Sticky: each client network or key answered by one backend. Direction: no band, only which way it should lean. Theory judges nothing the run fails on.</p>\n");
+    s.push_str("</table>\n<p>Exact: each backend within one answer of its weighted share (HAProxy's weighted roundrobin two, its weighted static-rr two under and one over). Band: each backend's count inside mean ± 3σ of a binomial count (outside it by chance about 0.27% of the time per backend; HAProxy's random widened by its ring's unevenness). Sticky: each client network or key answered by one backend. Direction: no band, only which way it should lean. Theory judges nothing the run fails on.</p>\n");
     s
 }
 

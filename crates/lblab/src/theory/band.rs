@@ -33,10 +33,35 @@ pub fn shares(backends: usize, weights: Option<&[u32]>) -> Vec<f64> {
 
 /// Round-robin's band: each backend within one answer of its weighted share of `counts`' total.
 pub fn exact(counts: &[u64], shares: &[f64]) -> Vec<Band> {
+    within(counts, shares, 1.0, 1.0)
+}
+
+/// A deterministic method's band when it strays further than one answer: each backend from
+/// `below` under to `above` over its weighted share (HAProxy's static-rr map: −2 to +1).
+pub fn within(counts: &[u64], shares: &[f64], below: f64, above: f64) -> Vec<Band> {
     let n: u64 = counts.iter().sum();
     bands(counts, shares, |p| {
         let mean = n as f64 * p;
-        (mean, mean - 1.0, mean + 1.0)
+        (mean, mean - below, mean + above)
+    })
+}
+
+/// HAProxy's `random`: each draw lands on a consistent-hash ring where each server has
+/// `points_per_weight` points per unit of weight, at hashed places, and takes the server whose
+/// point is nearest. A server's chance is then its share of the ring, which is its weight share
+/// only on average: with its m of the ring's T points placed as if at random, that share has a
+/// standard deviation of about √(p·(1−p)/(2T)). A run of n draws adds the binomial spread, so a
+/// count's variance is n·p·(1−p)·(1 + n/(2T)); the band is mean ± 3σ of that, clamped to 0..=n.
+pub fn ring(counts: &[u64], shares: &[f64], points: f64) -> Vec<Band> {
+    let n: u64 = counts.iter().sum();
+    bands(counts, shares, |p| {
+        let (mean, sigma) = mean_sigma(n, p);
+        let sigma = sigma * (1.0 + n as f64 / (2.0 * points.max(1.0))).sqrt();
+        (
+            mean,
+            (mean - SIGMAS * sigma).max(0.0),
+            (mean + SIGMAS * sigma).min(n as f64),
+        )
     })
 }
 
@@ -52,6 +77,26 @@ pub fn binomial(counts: &[u64], shares: &[f64]) -> Vec<Band> {
             (mean + SIGMAS * sigma).min(n as f64),
         )
     })
+}
+
+/// Each backend's chance under nginx's `random two` when the two draws tie (no active
+/// connections, one request at a time): nginx draws a backend by weight, then draws again until
+/// it has a different one, and keeps the second on a tie. So j is picked with probability
+/// Σ over i ≠ j of pᵢ · pⱼ/(1 − pᵢ): with equal weights 1/N each, as random; with unequal weights
+/// nearer even than the weights (1:2:3 gives 25%, 40%, 35% where random gives 16.7%, 33.3%, 50%).
+pub fn second_of_two_distinct(shares: &[f64]) -> Vec<f64> {
+    shares
+        .iter()
+        .enumerate()
+        .map(|(j, &pj)| {
+            shares
+                .iter()
+                .enumerate()
+                .filter(|&(i, &pi)| i != j && pi < 1.0)
+                .map(|(_, &pi)| pi * pj / (1.0 - pi))
+                .sum()
+        })
+        .collect()
 }
 
 /// A binomial count's mean and standard deviation: n trials, probability p.
@@ -142,6 +187,34 @@ mod tests {
         // Clamped: a band never goes below 0 or above n.
         let b = binomial(&[1, 9], &shares(2, Some(&[1, 99])));
         assert!(b[0].low == 0.0 && b[1].high == 10.0, "{b:?}");
+    }
+
+    #[test]
+    fn random_two_one_at_a_time_keeps_the_second_of_two_different_draws() {
+        let p = second_of_two_distinct(&shares(3, Some(&[1, 2, 3])));
+        for (got, want) in p.iter().zip([0.25, 0.4, 0.35]) {
+            assert!((got - want).abs() < 1e-12, "{p:?}");
+        }
+        let even = second_of_two_distinct(&shares(4, None));
+        assert!(even.iter().all(|x| (x - 0.25).abs() < 1e-12), "{even:?}");
+    }
+
+    #[test]
+    fn static_rr_and_the_ring_widen_the_bands() {
+        let even = shares(3, None);
+        let b = within(&[98, 101, 101], &even, 2.0, 1.0);
+        assert_eq!((b[0].low, b[0].high), (98.0, 101.0), "{b:?}");
+        assert!(b.iter().all(|b| b.inside));
+        assert!(!within(&[102, 101, 97], &even, 2.0, 1.0)[0].inside);
+        // 48 points (three servers of weight 1), 30000 draws: σ = √(10000·2/3·(1 + 30000/96)).
+        let b = ring(&[10498, 8757, 10745], &even, 48.0);
+        let sigma = (30000.0 / 3.0 * 2.0 / 3.0 * (1.0 + 30000.0 / 96.0f64)).sqrt();
+        assert!((b[1].high - (10000.0 + 3.0 * sigma)).abs() < 1e-6, "{b:?}");
+        assert!(b.iter().all(|b| b.inside), "{b:?}");
+        // Few draws on a big ring: nearly the binomial band.
+        let b = ring(&[300, 258, 342], &even, 1e9);
+        assert!(b.iter().all(|b| b.inside), "{b:?}");
+        assert!(!ring(&[300, 257, 343], &even, 1e9)[1].inside);
     }
 
     #[test]

@@ -90,6 +90,57 @@ pub fn movement(
     }
 }
 
+/// The theory of a HAProxy hashing method's movement (source, uri, hdr(NAME)) when server `lost`
+/// of `backends` left as `phase`. On the consistent-hash ring the other servers keep their points,
+/// so only the lost server's keys move, however it left. Map-based (HAProxy's default), the map is
+/// rebuilt over the servers left whether the server was marked down or removed (nginx instead
+/// keeps a server marked down in the hash): the hash is taken modulo the new total weight, and
+/// about (n−1)/n of all keys move.
+pub fn movement_haproxy(
+    consistent: bool,
+    backends: usize,
+    weighted: bool,
+    lost: u32,
+    phase: Phase,
+    m: Moved,
+) -> Theory {
+    let why = match phase {
+        Phase::MarkedDown => "HAProxy takes a server marked down out of the map",
+        Phase::Removed => "the server line taken out",
+    };
+    if consistent {
+        let mut t = movement(
+            Method::Hash,
+            true,
+            backends,
+            weighted,
+            lost,
+            Phase::Removed,
+            m,
+        );
+        t.expects = t.expects.replace(
+            "ketama: the other backends keep their points on the ring",
+            "HAProxy's consistent-hash ring: the other servers keep their points",
+        );
+        return t;
+    }
+    let mut t = movement(
+        Method::Hash,
+        false,
+        backends,
+        weighted,
+        lost,
+        Phase::Removed,
+        m,
+    );
+    t.expects = format!(
+        "{why}: {}",
+        t.expects
+            .replace("servers left", "servers left (map-based)")
+    );
+    t
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,6 +166,37 @@ mod tests {
             assert!(t.expects.contains("about 1/3 = 33.3%"), "{}", t.expects);
             let t = movement(m, c, 3, false, 3, phase, moved(100, 33, 31, 2));
             assert_eq!(t.fits, Some(false));
+        }
+    }
+
+    #[test]
+    fn haproxy_moves_the_map_even_for_a_server_marked_down() {
+        let t = movement_haproxy(
+            false,
+            3,
+            false,
+            3,
+            Phase::MarkedDown,
+            moved(100, 66, 33, 33),
+        );
+        assert_eq!((t.kind, t.fits), (Kind::Band, Some(true)), "{t:?}");
+        assert!(
+            t.expects
+                .starts_with("HAProxy takes a server marked down out of the map"),
+            "{}",
+            t.expects
+        );
+        // Only the lost keys moving is what the ring does, not the map.
+        let t = movement_haproxy(false, 3, false, 3, Phase::MarkedDown, moved(100, 33, 33, 0));
+        assert_eq!(t.fits, Some(false));
+        for phase in [Phase::MarkedDown, Phase::Removed] {
+            let t = movement_haproxy(true, 3, false, 3, phase, moved(100, 31, 31, 0));
+            assert_eq!((t.kind, t.fits), (Kind::Exact, Some(true)), "{t:?}");
+            assert!(
+                t.expects.contains("HAProxy's consistent-hash ring"),
+                "{}",
+                t.expects
+            );
         }
     }
 

@@ -1,18 +1,31 @@
-//! Theory for a run of a lab: the `Case` made from the lab, its balancing and its load, for `run`
-//! and each of `compare`'s rows alike.
+//! Theory for a run of a lab: the case made from the lab, its balancer and its load, for `run` and
+//! each of `compare`'s rows alike.
 
 use loadtest::Report;
 
+use super::haproxy::{self, HaproxyCase};
 use super::{Case, Theory, mean_delays, predict};
 use crate::load_plan::LoadPlan;
 use crate::spec::{Balancer, LabSpec};
 
 /// What theory predicts for `report`, a run of `load` against `lab` balanced by `balancer` (the
-/// lab's own, or a compare row's). The theory is nginx's: HAProxy's counterparts differ (`source`
-/// hashes the whole address, `random` draws on a ring), so their runs are not judged.
+/// lab's own, or a compare row's): nginx's methods by `predict`, HAProxy's by `haproxy::predict`,
+/// each in its own words.
 pub fn for_run(lab: &LabSpec, balancer: &Balancer, load: &LoadPlan, report: &Report) -> Theory {
-    let Balancer::Nginx(balancing) = balancer else {
-        return Theory::not_judged(NOT_NGINX);
+    let balancing = match balancer {
+        Balancer::Nginx(b) => b,
+        Balancer::Haproxy(b) => {
+            return haproxy::predict(&HaproxyCase {
+                balancing: b,
+                backends: lab.backends() as usize,
+                concurrency: load.concurrency(),
+                delays_ms: mean_delays(lab),
+                source_ips: load.source_ips(),
+                requests: report.requests,
+                counts: &report.counts,
+                clients: report.clients.as_ref(),
+            });
+        }
     };
     // A backup server is sent nothing while the others are in: its share is a weight of 0.
     let backup = &balancing.tuning.backup;
@@ -43,7 +56,3 @@ pub fn for_run(lab: &LabSpec, balancer: &Balancer, load: &LoadPlan, report: &Rep
         clients: report.clients.as_ref(),
     })
 }
-
-/// Why a run behind HAProxy is not judged.
-pub const NOT_NGINX: &str =
-    "not judged: the theory here is of nginx's methods, and HAProxy's counterparts differ";

@@ -6,6 +6,7 @@
 //! it judges nothing they fail on: a random count outside mean ± 3σ happens by chance too.
 
 pub mod band;
+pub mod haproxy;
 pub mod keys;
 pub mod lab;
 pub mod sticky;
@@ -114,13 +115,25 @@ impl Theory {
     /// A table cell: the kind of claim and the verdict.
     pub fn cell(&self) -> String {
         let kind = match self.kind {
-            Kind::Exact => "exact ±1",
+            Kind::Exact => return format!("exact {}: {}", self.exact_width(), self.verdict()),
             Kind::Band => "±3σ band",
             Kind::Sticky => "1 per key",
             Kind::Direction => "direction",
             Kind::None => return "no claim".into(),
         };
         format!("{kind}: {}", self.verdict())
+    }
+
+    /// How far an exact claim lets a count stray: `±1`, or `−2/+1` for static-rr's map.
+    fn exact_width(&self) -> String {
+        let (below, above) = self.bands.iter().fold((0.0f64, 0.0f64), |(b, a), x| {
+            (b.max(x.expected - x.low), a.max(x.high - x.expected))
+        });
+        if (below - above).abs() < 1e-9 {
+            format!("±{above:.0}")
+        } else {
+            format!("−{below:.0}/+{above:.0}")
+        }
     }
 
     /// The verdict, then the claim with its numbers and notes: one line of a report.
@@ -174,29 +187,41 @@ pub fn predict(case: &Case) -> Theory {
         .iter()
         .map(|k| case.counts.get(k).copied().unwrap_or(0))
         .collect();
-    let answered: u64 = counts.iter().sum();
     let shares = band::shares(case.backends, case.weights);
-    let mut t = match case.method {
+    let t = match case.method {
         Method::RoundRobin => exact(&counts, &shares, "each backend in turn by its weight"),
         Method::Random => binomial(&counts, &shares, "each request to a backend at random"),
         Method::LeastConn | Method::RandomTwo => by_connections(case, &counts, &shares),
         Method::IpHash => ip_hash(case, &counts),
         Method::Hash => hash(case, &counts),
     };
+    finish(t, &counts, &shares, case.requests, case.backends)
+}
+
+/// What every prediction ends with: its max/mean where it bounds the counts, and a note of the
+/// requests that no backend answered.
+pub(super) fn finish(
+    mut t: Theory,
+    counts: &[u64],
+    shares: &[f64],
+    requests: u64,
+    backends: usize,
+) -> Theory {
+    let answered: u64 = counts.iter().sum();
     if t.max_over_mean.is_none() && matches!(t.kind, Kind::Exact | Kind::Band | Kind::Direction) {
-        t.max_over_mean = band::max_over_mean(&counts, &shares);
+        t.max_over_mean = band::max_over_mean(counts, shares);
     }
-    let others = case.requests.saturating_sub(answered);
+    let others = requests.saturating_sub(answered);
     if others > 0 {
         t.notes.push(format!(
             "{others} of {} requests failed or named no backend: judged on the {answered} answered by backends 1..={}",
-            case.requests, case.backends
+            requests, backends
         ));
     }
     t
 }
 
-fn exact(counts: &[u64], shares: &[f64], why: &str) -> Theory {
+pub(super) fn exact(counts: &[u64], shares: &[f64], why: &str) -> Theory {
     let bands = band::exact(counts, shares);
     Theory {
         kind: Kind::Exact,
@@ -211,7 +236,7 @@ fn exact(counts: &[u64], shares: &[f64], why: &str) -> Theory {
     }
 }
 
-fn binomial(counts: &[u64], shares: &[f64], why: &str) -> Theory {
+pub(super) fn binomial(counts: &[u64], shares: &[f64], why: &str) -> Theory {
     let bands = band::binomial(counts, shares);
     Theory {
         kind: Kind::Band,
@@ -242,35 +267,13 @@ fn by_connections(case: &Case, counts: &[u64], shares: &[f64]) -> Theory {
         } else {
             binomial(
                 counts,
-                shares,
-                "one request at a time: both picks have no active connection, so random-two picks as random does",
+                &band::second_of_two_distinct(shares),
+                "one request at a time: both picks have no active connection and the second wins, but nginx draws two different backends, so with unequal weights the light ones get more than random gives them",
             )
         };
     }
-    let fastest = case.delays_ms.iter().copied().fold(f64::INFINITY, f64::min);
-    let slow: Vec<usize> = (0..case.backends)
-        .filter(|&i| case.delays_ms.get(i).is_some_and(|&d| d > fastest))
-        .collect();
-    let n: u64 = counts.iter().sum();
-    if !slow.is_empty() && n > 0 {
-        let names: Vec<String> = slow.iter().map(|i| (i + 1).to_string()).collect();
-        let wants: Vec<String> = slow
-            .iter()
-            .map(|&i| format!("{:.1}%", shares[i] * 100.0))
-            .collect();
-        let fits = slow
-            .iter()
-            .all(|&i| (counts[i] as f64 / n as f64) < shares[i]);
-        return Theory {
-            kind: Kind::Direction,
-            expects: format!(
-                "no exact band: a slow backend holds its connections longer, so backend(s) {} get less than their weighted share ({})",
-                names.join(", "),
-                wants.join(", ")
-            ),
-            fits: Some(fits),
-            ..Theory::default()
-        };
+    if let Some(t) = slow_gets_less(&case.delays_ms, counts, shares) {
+        return t;
     }
     if least {
         return Theory::not_judged(
@@ -290,6 +293,38 @@ fn by_connections(case: &Case, counts: &[u64], shares: &[f64]) -> Theory {
     t
 }
 
+/// The direction theory gives a method that counts active connections (least_conn, leastconn,
+/// random-two, random(N)) when some backends are slower than the fastest: each slow one gets less
+/// than its weighted share. `None` when all are equally fast or nothing was answered.
+pub(super) fn slow_gets_less(delays_ms: &[f64], counts: &[u64], shares: &[f64]) -> Option<Theory> {
+    let fastest = delays_ms.iter().copied().fold(f64::INFINITY, f64::min);
+    let slow: Vec<usize> = (0..counts.len())
+        .filter(|&i| delays_ms.get(i).is_some_and(|&d| d > fastest))
+        .collect();
+    let n: u64 = counts.iter().sum();
+    if slow.is_empty() || n == 0 {
+        return None;
+    }
+    let names: Vec<String> = slow.iter().map(|i| (i + 1).to_string()).collect();
+    let wants: Vec<String> = slow
+        .iter()
+        .map(|&i| format!("{:.1}%", shares[i] * 100.0))
+        .collect();
+    let fits = slow
+        .iter()
+        .all(|&i| (counts[i] as f64 / n as f64) < shares[i]);
+    Some(Theory {
+        kind: Kind::Direction,
+        expects: format!(
+            "no exact band: a slow backend holds its connections longer, so backend(s) {} get less than their weighted share ({})",
+            names.join(", "),
+            wants.join(", ")
+        ),
+        fits: Some(fits),
+        ..Theory::default()
+    })
+}
+
 fn ip_hash(case: &Case, counts: &[u64]) -> Theory {
     let mut notes = Vec::new();
     let addresses = case.source_ips.len().max(1);
@@ -304,7 +339,7 @@ fn ip_hash(case: &Case, counts: &[u64]) -> Theory {
         ));
     }
     let mut t = one_backend_each(
-        case,
+        case.clients,
         counts,
         &format!("each /24 network on one backend ({networks} network(s))"),
         sticky::by_network,
@@ -326,7 +361,7 @@ fn hash(case: &Case, counts: &[u64]) -> Theory {
         "modulo the total weight"
     };
     one_backend_each(
-        case,
+        case.clients,
         counts,
         &format!(
             "each client on one backend, as its address and headers fix the key {} ({how})",
@@ -338,13 +373,13 @@ fn hash(case: &Case, counts: &[u64]) -> Theory {
 
 /// The sticky claim: each group of the report's clients (as `group` makes them) answered by one
 /// backend; a report without clients is one group.
-fn one_backend_each(
-    case: &Case,
+pub(super) fn one_backend_each(
+    clients: Option<&Clients>,
     counts: &[u64],
     expects: &str,
     group: impl Fn(&Clients) -> Clients,
 ) -> Theory {
-    let (split, groups) = match case.clients {
+    let (split, groups) = match clients {
         Some(clients) => sticky::split_groups(&group(clients)),
         None => (
             usize::from(counts.iter().filter(|&&n| n > 0).count() > 1),
@@ -360,7 +395,7 @@ fn one_backend_each(
 }
 
 /// `333.3 each`, or `1: 166.7, 2: 333.3, 3: 500.0` when they differ.
-fn expected_list(bands: &[Band]) -> String {
+pub(super) fn expected_list(bands: &[Band]) -> String {
     let first = bands.first().map_or(0.0, |b| b.expected);
     if bands.iter().all(|b| (b.expected - first).abs() < 1e-9) {
         format!("{first:.1} each")
@@ -374,7 +409,7 @@ fn expected_list(bands: &[Band]) -> String {
 }
 
 /// `333.3 ± 44.7 each`, or each backend's range when they differ.
-fn band_list(bands: &[Band]) -> String {
+pub(super) fn band_list(bands: &[Band]) -> String {
     let first = bands.first().map(|b| (b.expected, b.high - b.expected));
     match first {
         Some((m, h))

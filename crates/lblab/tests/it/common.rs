@@ -30,6 +30,37 @@ pub fn nginx() -> PathBuf {
         )
 }
 
+/// The HAProxy the tests use: the first on PATH; without it the tests fail saying how to get it.
+pub fn haproxy() -> PathBuf {
+    std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+        .map(|d| d.join("haproxy"))
+        .find(|p| p.is_file())
+        .expect(
+            "haproxy is required by the HAProxy tests and was not found on PATH: install it with \
+             `apt-get install -y haproxy` (Debian/Ubuntu; it is in /usr/sbin, which an ordinary \
+             user adds to PATH)",
+        )
+}
+
+/// `lblab compare ARGS --json`: the exit code and the parsed output.
+pub fn compare_json(args: &[&str]) -> (i32, Value) {
+    let out = lblab()
+        .arg("compare")
+        .args(args)
+        .arg("--json")
+        .output()
+        .expect("lblab runs");
+    let code = out.status.code().unwrap_or(-1);
+    let v = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "compare {args:?} printed no JSON ({e}); exit {code}\nstdout: {}\nstderr: {}",
+            stdout(&out),
+            stderr(&out)
+        )
+    });
+    (code, v)
+}
+
 /// `lblab run ARGS --json`: the exit code and the parsed report.
 pub fn run_json(args: &[&str]) -> (i32, Value) {
     let out = lblab()

@@ -10,25 +10,6 @@ use crate::common::*;
 use crate::svg::{Element, num, parse_svg};
 use serde_json::Value;
 
-/// `lblab compare ARGS --json`: the exit code and the parsed output.
-fn compare_json(args: &[&str]) -> (i32, Value) {
-    let out = lblab()
-        .arg("compare")
-        .args(args)
-        .arg("--json")
-        .output()
-        .expect("lblab runs");
-    let code = out.status.code().unwrap_or(-1);
-    let v = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "compare {args:?} printed no JSON ({e}); exit {code}\nstdout: {}\nstderr: {}",
-            stdout(&out),
-            stderr(&out)
-        )
-    });
-    (code, v)
-}
-
 fn passed(args: &[&str]) -> Value {
     let (code, v) = compare_json(args);
     assert_eq!(code, 0, "compare {args:?}: {v}");

@@ -2,21 +2,7 @@
 //! client's `--expect` and by the counts, and every run reconciled three ways (client, backends,
 //! HAProxy's own `lbtot`). The tests find haproxy on PATH only, as in Nix's build sandbox.
 
-use std::path::PathBuf;
-
-use crate::common::{counts, lblab, run_json, stderr};
-
-/// The HAProxy the tests use: the first on PATH; without it the tests fail saying how to get it.
-fn haproxy() -> PathBuf {
-    std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
-        .map(|d| d.join("haproxy"))
-        .find(|p| p.is_file())
-        .expect(
-            "haproxy is required by the HAProxy tests and was not found on PATH: install it with \
-             `apt-get install -y haproxy` (Debian/Ubuntu; it is in /usr/sbin, which an ordinary \
-             user adds to PATH)",
-        )
-}
+use crate::common::{counts, haproxy, lblab, run_json, stderr};
 
 /// `lblab run --proxy haproxy ARGS --json` with the haproxy on PATH; asserts the run passed (its
 /// expectations, and the three counts agreeing) and returns the report.

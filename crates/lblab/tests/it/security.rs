@@ -1,9 +1,11 @@
 //! The state directory and its record: another user must not be able to make `up`, `status` or
 //! `switch` run a program, rewrite a file or signal a process as this user.
 
+use std::io::{Read as _, Write as _};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Stdio;
+use std::time::{Duration, Instant};
 
 use crate::common::*;
 use serde_json::Value;
@@ -162,4 +164,108 @@ fn a_replaced_record_cannot_make_switch_run_a_program_or_signal_a_process() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(!marker.exists());
     assert!(up.stop().success());
+}
+
+/// A process's uids and gids: real, effective, saved and filesystem, as /proc lists them.
+type Ids = (Vec<u32>, Vec<u32>);
+
+/// The uids and gids of `pid`, from /proc: all four must agree for a process that dropped
+/// privileges for good.
+fn ids_of(pid: u64) -> Ids {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let ids = |key: &str| -> Vec<u32> {
+        let line = status.lines().find(|l| l.starts_with(key)).unwrap();
+        line[key.len()..]
+            .split_whitespace()
+            .map(|x| x.parse().unwrap())
+            .collect()
+    };
+    (ids("Uid:"), ids("Gid:"))
+}
+
+/// nobody's uid and gid as the user database has them (what the runner gives HAProxy as root).
+fn nobody() -> (u32, u32) {
+    // SAFETY: getpwnam with a NUL-terminated name; the two integers are read at once.
+    let pw = unsafe { libc::getpwnam(c"nobody".as_ptr()) };
+    assert!(!pw.is_null(), "no user nobody in the user database");
+    // SAFETY: pw is non-null and points to getpwnam's record.
+    unsafe { ((*pw).pw_uid, (*pw).pw_gid) }
+}
+
+/// HAProxy's live workers under `master`, each with its ids: they are what the tests compare.
+fn haproxy_workers(master: u32) -> Vec<(u64, Ids)> {
+    let until = Instant::now() + Duration::from_secs(5);
+    loop {
+        let workers: Vec<u64> = children_of(master)
+            .into_iter()
+            .filter(|&p| alive(p))
+            .collect();
+        if !workers.is_empty() {
+            return workers.into_iter().map(|p| (p, ids_of(p))).collect();
+        }
+        assert!(Instant::now() < until, "haproxy {master} has no worker");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Run by root, HAProxy's worker drops to nobody, as nginx's workers do by themselves (the master
+/// stays root to reload); run by anyone else (the Nix build sandbox's uid 1000) it is that user and
+/// nothing drops. Either way the stats socket still answers the runner (a weights switch goes
+/// through it), and a reload's new worker is as unprivileged as the first.
+#[test]
+fn haproxy_workers_run_as_nobody_when_the_lab_runs_as_root() {
+    // SAFETY: getuid and getgid cannot fail.
+    let (me, my_gid) = unsafe { (libc::getuid(), libc::getgid()) };
+    let (uid, gid) = if me == 0 { nobody() } else { (me, my_gid) };
+    assert!(me != 0 || uid != 0, "nobody is root in this user database");
+    let bin = haproxy();
+    let up = Up::start(&["--proxy", "haproxy", "--haproxy", bin.to_str().unwrap()]);
+    let master = up.status()["nginx_pid"].as_u64().unwrap() as u32;
+    assert_eq!(
+        ids_of(u64::from(master)).0[1],
+        me,
+        "the master is the runner's user"
+    );
+    let check = |when: &str| {
+        for (pid, (uids, gids)) in haproxy_workers(master) {
+            assert_eq!(uids, [uid; 4], "{when}: worker {pid}'s uids");
+            assert_eq!(gids, [gid; 4], "{when}: worker {pid}'s gids");
+        }
+    };
+    check("at start");
+    let cfg = std::fs::read_to_string(up.status()["config"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        cfg.contains(&format!("\n    uid {uid}\n    gid {gid}\n")),
+        me == 0,
+        "{cfg}"
+    );
+    let out = up
+        .cmd("switch")
+        .args(["--method", "leastconn"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    check("after a reload");
+    let out = up
+        .cmd("switch")
+        .args(["--weights", "1,2,3"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success() && stdout(&out).contains("took the weights at run time"),
+        "the stats socket did not take the weights: {}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    // And the dropped worker still serves: one request through it reaches a backend.
+    let url = up.status()["url"].as_str().unwrap().to_owned();
+    let addr = url.trim_start_matches("http://").trim_end_matches('/');
+    let mut conn = std::net::TcpStream::connect(addr).unwrap();
+    conn.write_all(b"GET / HTTP/1.0\r\n\r\n").unwrap();
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer).unwrap();
+    assert!(
+        answer.starts_with("HTTP/1.0 200") && answer.to_ascii_lowercase().contains("x-backend-id:"),
+        "{answer}"
+    );
 }
