@@ -146,17 +146,22 @@ if [ -x "$LBLAB" ]; then
     fi
   done
   # The location block: nginx/lblab.conf's directives as lblab renders them, the module's as nixpkgs
-  # gets them (both from nginx/proxy.json), in the same order.
+  # gets them (both from nginx/proxy.json), in the same order, for each of the harness's cases.
+  for case in $(eval_harness -A locationCaseNames | json_string); do
+    args=$(eval_harness -A "locationArgv.$case" | json_string)
+    eval "set -- $args"
+    "$LBLAB" nginx-config "$@" >"$tmp/full"
+    awk '/location \/ \{/ {on=1; next} on && /^ *\}/ {exit} on' "$tmp/full" |
+      sed -e 's/#.*//' -e 's/^ *//' -e 's/ *$//' | grep -v '^$' >"$tmp/rust-location"
+    { eval_harness -A "locationLines.$case" | json_string; echo; } >"$tmp/nix-location"
+    if diff -u "$tmp/rust-location" "$tmp/nix-location" >"$tmp/diff"; then
+      pass "location block $case: module = lblab nginx-config ($(wc -l <"$tmp/rust-location") directives)"
+    else
+      fail "location block $case differs (--- lblab, +++ module):"
+      sed 's/^/  /' "$tmp/diff"
+    fi
+  done
   "$LBLAB" nginx-config >"$tmp/full"
-  awk '/location \/ \{/ {on=1; next} on && /^ *\}/ {exit} on' "$tmp/full" |
-    sed -e 's/#.*//' -e 's/^ *//' -e 's/ *$//' | grep -v '^$' >"$tmp/rust-location"
-  { eval_harness -A locationLines | json_string; echo; } >"$tmp/nix-location"
-  if diff -u "$tmp/rust-location" "$tmp/nix-location" >"$tmp/diff"; then
-    pass "location block: module = lblab nginx-config ($(wc -l <"$tmp/rust-location") directives)"
-  else
-    fail "location block differs (--- lblab, +++ module):"
-    sed 's/^/  /' "$tmp/diff"
-  fi
   awk '/location = \/favicon.ico \{/ {on=1; next} on && /^ *\}/ {exit} on' "$tmp/full" |
     sed -e 's/#.*//' -e 's/^ *//' -e 's/ *$//' | grep -v '^$' >"$tmp/rust-favicon"
   { eval_harness -A faviconLines | json_string; echo; } >"$tmp/nix-favicon"

@@ -78,12 +78,29 @@ let
       [ cfg.hashKey (lib.optionalString cfg.consistent " consistent") ]
       methods.${cfg.method}.directive;
 
-  # As render.rs: a server that fails max_fails times is left out for fail_timeout_s (nginx/proxy.json;
-  # nginx's default is 10 s).
+  # As render.rs: a server that fails maxFails times is left out for failTimeout seconds (defaults
+  # from nginx/proxy.json; nginx's own default is 10 s).
   serverParams = {
-    inherit (proxy) max_fails;
-    fail_timeout = "${toString proxy.fail_timeout_s}s";
+    max_fails = cfg.maxFails;
+    fail_timeout = "${toString cfg.failTimeout}s";
   };
+  # The backends marked backup (services.lblab.backup): sent requests only while every other is out.
+  backupParams = id: lib.optionalAttrs (builtins.elem id cfg.backup) { backup = true; };
+  # nginx/methods.json says which methods nginx takes `backup` servers with.
+  backupMethods = builtins.attrNames (lib.filterAttrs (_: m: m.backup) methods);
+  # As render.rs: a keepalive pool needs HTTP/1.1 and an empty Connection header; without one
+  # these are nginx's own defaults, 1.0 and `Connection: close`.
+  upstreamHeaders =
+    if cfg.keepalive == null then
+      {
+        version = "1.0";
+        connection = "close";
+      }
+    else
+      {
+        version = "1.1";
+        connection = ''""'';
+      };
 
   # An attribute set, so nixpkgs writes the servers sorted by address (backend 10 before backend 2
   # once there are ten): nginx's hash methods map keys to servers by that order, the shares of
@@ -93,7 +110,9 @@ let
       map (
         id:
         lib.nameValuePair (addrOf id) (
-          serverParams // lib.optionalAttrs (weightOf id != null) { weight = weightOf id; }
+          serverParams
+          // lib.optionalAttrs (weightOf id != null) { weight = weightOf id; }
+          // backupParams id
         )
       ) ids
     )
@@ -104,7 +123,7 @@ let
   upstreamExtraConfig = lib.concatLines (
     [ "zone lblab ${zoneSize};" ]
     ++ lib.optional (directive != "") "${directive};"
-    ++ [ "keepalive ${toString proxy.keepalive};" ]
+    ++ lib.optional (cfg.keepalive != null) "keepalive ${toString cfg.keepalive};"
   );
 
   serverCount = builtins.length (builtins.attrNames servers);
@@ -303,6 +322,46 @@ in
       '';
     };
 
+    maxFails = lib.mkOption {
+      type = lib.types.ints.unsigned;
+      default = proxy.max_fails;
+      description = ''
+        nginx's `max_fails` of every server: failed tries within `failTimeout` that take a backend
+        out for `failTimeout`; 0 never takes one out. The default is nginx/proxy.json's, as for
+        `lblab run`.
+      '';
+    };
+
+    failTimeout = lib.mkOption {
+      type = lib.types.ints.between 1 proxy.fail_timeout_max_s;
+      default = proxy.fail_timeout_s;
+      description = ''
+        nginx's `fail_timeout` of every server, in whole seconds (nginx counts it in seconds and
+        refuses milliseconds). The default is nginx/proxy.json's.
+      '';
+    };
+
+    backup = lib.mkOption {
+      type = lib.types.listOf lib.types.ints.positive;
+      default = [ ];
+      example = [ 3 ];
+      description = ''
+        Backends (ids from 1) marked `backup`: nginx sends them requests only while every other
+        backend is out. nginx takes them only with the methods whose `backup` is true in
+        nginx/methods.json (round-robin, least-conn), and at least one backend must not be one.
+      '';
+    };
+
+    keepalive = lib.mkOption {
+      type = lib.types.nullOr (lib.types.ints.between 1 proxy.keepalive_max);
+      default = proxy.keepalive;
+      description = ''
+        The idle keep-alive connections each nginx worker keeps to the backends, or null for none:
+        a connection per request, with nginx's own HTTP/1.0 and `Connection: close` upstream.
+        The default is nginx/proxy.json's.
+      '';
+    };
+
     port = lib.mkOption {
       type = lib.types.port;
       default = 80;
@@ -430,6 +489,29 @@ in
         message = "services.lblab.maxconn and hashBalanceFactor are HAProxy's: set services.lblab.proxy = \"haproxy\".";
       }
       {
+        assertion = cfg.proxy == "nginx" -> cfg.backup != [ ] -> methods.${cfg.method}.backup or false;
+        message = "services.lblab.backup: nginx takes backup servers only with ${lib.concatStringsSep ", " backupMethods} (not \"${cfg.method}\").";
+      }
+      {
+        assertion = lib.all (id: id <= cfg.backends) cfg.backup && lib.allUnique cfg.backup;
+        message = "services.lblab.backup names backends ${
+          lib.concatMapStringsSep ", " toString cfg.backup
+        }: each once, from 1 to ${toString cfg.backends} (services.lblab.backends).";
+      }
+      {
+        assertion = builtins.length cfg.backup < cfg.backends;
+        message = "services.lblab.backup: every backend would be a backup, and nginx would have none to send to first (leave at least one out).";
+      }
+      {
+        assertion =
+          cfg.proxy == "haproxy"
+          -> cfg.backup == [ ]
+            && cfg.maxFails == proxy.max_fails
+            && cfg.failTimeout == proxy.fail_timeout_s
+            && cfg.keepalive == proxy.keepalive;
+        message = "services.lblab.maxFails, failTimeout, backup and keepalive are nginx's upstream settings: leave them at their defaults with services.lblab.proxy = \"haproxy\".";
+      }
+      {
         assertion = cfg.hashBalanceFactor != null -> cfg.consistent && cfg.hashBalanceFactor > 100;
         message = "services.lblab.hashBalanceFactor bounds consistent hashing: it needs services.lblab.consistent and a value above 100.";
       }
@@ -512,8 +594,8 @@ in
         locations."/" = {
           proxyPass = "http://lblab";
           extraConfig = ''
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
+            proxy_http_version ${upstreamHeaders.version};
+            proxy_set_header Connection ${upstreamHeaders.connection};
             proxy_next_upstream ${proxy.next_upstream};
             proxy_next_upstream_tries ${toString serverCount};
             proxy_connect_timeout ${toString proxy.connect_timeout_ms}ms;

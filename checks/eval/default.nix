@@ -151,9 +151,10 @@ let
     "hash"
     "random"
   ];
-  # keepalive after the balancing directive (nginx requires it), where there is one.
-  keepaliveLast =
-    text:
+  # keepalive after the balancing directive (nginx requires it), where there is one; none at all
+  # when `wanted` is false (services.lblab.keepalive = null, `--keepalive off`).
+  keepaliveInPlace =
+    wanted: text:
     let
       firstWords = map (s: head (splitString " " s)) (statements text);
       indexOf =
@@ -165,7 +166,16 @@ let
       b = indexOf (w: builtins.elem w balancing);
       k = indexOf (w: w == "keepalive");
     in
-    k != null && (b == null || b < k);
+    if wanted then k != null && (b == null || b < k) else k == null;
+
+  # A flag and its value for `lblab nginx-config`/`haproxy-config`, or nothing when the value is
+  # null; a list is written comma-separated, and an empty one is left out too.
+  flag =
+    name: value:
+    optionals (value != null && value != [ ]) [
+      name
+      (if builtins.isList value then concatMapStringsSep "," toString value else toString value)
+    ];
 
   # The flags of `lblab nginx-config` that describe the same upstream as a services.lblab config.
   argvOf =
@@ -180,17 +190,18 @@ let
       "--address"
       cfg.address
     ]
-    ++ optionals (cfg.weights != null) [
-      "--weights"
-      (concatMapStringsSep "," toString cfg.weights)
-    ]
+    ++ flag "--weights" cfg.weights
     ++ optionals (cfg.method == "hash") (
       [
         "--hash-key"
         cfg.hashKey
       ]
       ++ optional cfg.consistent "--consistent"
-    );
+    )
+    ++ flag "--max-fails" cfg.maxFails
+    ++ flag "--fail-timeout" cfg.failTimeout
+    ++ flag "--backup" cfg.backup
+    ++ flag "--keepalive" (if cfg.keepalive == null then "off" else cfg.keepalive);
 
   # Configurations whose upstream block is compared with `lblab nginx-config --upstream-only`.
   upstreamCases = {
@@ -227,6 +238,34 @@ let
       method = "ip-hash";
       address = "::1";
     };
+    # nginx's upstream settings beside the method (nginx/proxy.json's by default).
+    max-fails-0-fail-timeout-5 = {
+      maxFails = 0;
+      failTimeout = 5;
+    };
+    backup-least-conn = {
+      method = "least-conn";
+      backup = [ 3 ];
+    };
+    backup-two-of-five-weights = {
+      backends = 5;
+      backup = [
+        2
+        5
+      ];
+      weights = [
+        1
+        2
+        3
+        4
+        5
+      ];
+    };
+    keepalive-off = {
+      method = "least-conn";
+      keepalive = null;
+    };
+    keepalive-8.keepalive = 8;
   };
   upstreamConfigs = mapAttrs (_: settings: checkAssertions (configWith settings)) upstreamCases;
 
@@ -296,23 +335,83 @@ let
       "--listen"
       "0.0.0.0:${toString cfg.port}"
     ]
-    ++ optionals (cfg.weights != null) [
-      "--weights"
-      (concatMapStringsSep "," toString cfg.weights)
-    ]
+    ++ flag "--weights" cfg.weights
     ++ optional cfg.consistent "--consistent"
-    ++ optionals (cfg.maxconn != null) [
-      "--maxconn"
-      (toString cfg.maxconn)
-    ]
-    ++ optionals (cfg.hashBalanceFactor != null) [
-      "--hash-balance-factor"
-      (toString cfg.hashBalanceFactor)
-    ];
+    ++ flag "--maxconn" cfg.maxconn
+    ++ flag "--hash-balance-factor" cfg.hashBalanceFactor;
 
   # Invalid configurations: evaluating force.<name> must fail, and the error must contain each
   # of `expect` (nix-eval.sh checks both).
   invalidCases = {
+    # nginx's hash, ip_hash and random modules refuse `backup` (nginx/methods.json says which take it).
+    backup-with-hash = {
+      settings = {
+        method = "hash";
+        backup = [ 3 ];
+      };
+      expect = [
+        "services.lblab.backup"
+        "only with least-conn, round-robin"
+      ];
+    };
+    backup-with-random-two = {
+      settings = {
+        method = "random-two";
+        backup = [ 1 ];
+      };
+      expect = [
+        "services.lblab.backup"
+        "(not \"random-two\")"
+      ];
+    };
+    backup-every-backend = {
+      settings.backup = [
+        1
+        2
+        3
+      ];
+      expect = [
+        "services.lblab.backup"
+        "every backend would be a backup"
+      ];
+    };
+    backup-no-such-backend = {
+      settings.backup = [ 4 ];
+      expect = [
+        "services.lblab.backup"
+        "from 1 to 3"
+      ];
+    };
+    backup-twice = {
+      settings = {
+        backends = 4;
+        backup = [
+          2
+          2
+        ];
+      };
+      expect = [
+        "services.lblab.backup"
+        "each once"
+      ];
+    };
+    fail-timeout-zero = {
+      settings.failTimeout = 0;
+      expect = [ "services.lblab.failTimeout" ];
+    };
+    keepalive-zero = {
+      settings.keepalive = 0;
+      expect = [ "services.lblab.keepalive" ];
+    };
+    nginx-upstream-settings-on-haproxy = {
+      settings = {
+        proxy = "haproxy";
+        keepalive = null;
+      };
+      expect = [
+        "services.lblab.maxFails, failTimeout, backup and keepalive are nginx's"
+      ];
+    };
     haproxy-method-on-nginx = {
       settings.method = "leastconn";
       expect = [
@@ -466,6 +565,11 @@ let
   extraLines = config: filter (l: l != "") (splitString "\n" (upstream config).extraConfig);
 
   d = upstreamConfigs.default;
+  # The configurations whose location block nix-eval.sh compares with `lblab nginx-config`.
+  locationCases = {
+    default = d;
+    keepalive-off = upstreamConfigs.keepalive-off;
+  };
   methodTable = lib.importJSON (root + "/nginx/methods.json");
   perMethod = lib.genAttrs (attrNames methodTable) (
     m:
@@ -727,8 +831,8 @@ let
       && type.nestedTypes.right.check "hdr(X-Key)"
       && !(type.nestedTypes.right.check "hdr(a b)")
     ) "")
-    (check "the rendered upstream has keepalive after the balancing directive" (all (
-      c: keepaliveLast (upstreamConfig c.services.nginx)
+    (check "the rendered upstream has keepalive after the balancing directive, and none when off" (all (
+      c: keepaliveInPlace (c.services.lblab.keepalive != null) (upstreamConfig c.services.nginx)
     ) (lib.attrValues upstreamConfigs)) "")
     (expectEq "five backends on 10.0.0.1 from port 9000" (attrNames (upstream wide).servers) [
       "10.0.0.1:9000"
@@ -1332,12 +1436,18 @@ in
     r: if r.ok then "PASS ${r.name}\n" else "FAIL ${r.name}: ${r.detail}\n"
   ) results;
 
-  # The location block of the default configuration, one directive per line, for nix-eval.sh to
-  # compare with `lblab nginx-config` (3 backends).
-  locationLines = concatStringsSep "\n" (
-    [ "proxy_pass ${(location d).proxyPass};" ]
-    ++ filter (l: l != "") (splitString "\n" (location d).extraConfig)
-  );
+  # The location block of each of locationCases, one directive per line, for nix-eval.sh to
+  # compare with `lblab nginx-config` of the same settings: the default, and without a keep-alive
+  # pool (nginx's own HTTP/1.0 and Connection: close upstream).
+  locationCaseNames = concatStringsSep " " (attrNames locationCases);
+  locationArgv = mapAttrs (_: config: lib.escapeShellArgs (argvOf config.services.lblab)) locationCases;
+  locationLines = mapAttrs (
+    _: config:
+    concatStringsSep "\n" (
+      [ "proxy_pass ${(location config).proxyPass};" ]
+      ++ filter (l: l != "") (splitString "\n" (location config).extraConfig)
+    )
+  ) locationCases;
 
   # The favicon location of the default configuration, as nginx/lblab.conf has it.
   faviconLines = "return ${toString d.services.nginx.virtualHosts.lblab.locations."= /favicon.ico".return};";
@@ -1353,7 +1463,7 @@ in
       nixNorm = normalise nixText;
       rustNorm = normalise rust;
     in
-    if nixNorm == rustNorm && keepaliveLast rust then
+    if nixNorm == rustNorm && keepaliveInPlace (config.services.lblab.keepalive != null) rust then
       "PASS upstream ${name}: the module's upstream = lblab nginx-config\n"
     else
       "FAIL upstream ${name}:\n  module: ${toJSON nixNorm}\n  lblab:  ${toJSON rustNorm}\n"

@@ -4,6 +4,7 @@
 //! in the same process image, by `lblab`'s hidden `backend` subcommand.
 
 mod cli;
+mod conn_count;
 mod delay;
 mod metrics;
 mod notify;

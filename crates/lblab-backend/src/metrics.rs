@@ -37,6 +37,10 @@ pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 #[derive(Default)]
 pub struct Metrics {
     in_flight: AtomicU64,
+    /// TCP connections accepted: one per request without keep-alive, far fewer with it.
+    connections: AtomicU64,
+    /// Those of them that asked for `/` at least once: the load's, without the runner's checks.
+    request_connections: AtomicU64,
     /// Each bucket on its own (not cumulative): an answer adds to one bucket only, and the scrape
     /// sums them, for the cumulative buckets and for the count of answers, which is no counter of
     /// its own so that an answer costs one addition less.
@@ -59,6 +63,26 @@ impl Metrics {
             metrics: self,
             started: Instant::now(),
         }
+    }
+
+    /// A TCP connection was accepted.
+    pub fn connected(&self) {
+        self.connections.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// TCP connections accepted since the start.
+    pub fn connections(&self) -> u64 {
+        self.connections.load(Ordering::Relaxed)
+    }
+
+    /// A connection asked for `/` for the first time.
+    pub fn request_connection(&self) {
+        self.request_connections.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Connections that asked for `/` at least once.
+    pub fn request_connections(&self) -> u64 {
+        self.request_connections.load(Ordering::Relaxed)
     }
 
     /// Requests answered on `/`.
@@ -106,6 +130,20 @@ impl Metrics {
              # TYPE lblab_backend_requests_in_flight gauge\n\
              lblab_backend_requests_in_flight{{{label}}} {}",
             self.in_flight()
+        );
+        let _ = writeln!(
+            out,
+            "# HELP lblab_backend_connections_total TCP connections accepted.\n\
+             # TYPE lblab_backend_connections_total counter\n\
+             lblab_backend_connections_total{{{label}}} {}",
+            self.connections()
+        );
+        let _ = writeln!(
+            out,
+            "# HELP lblab_backend_request_connections_total TCP connections that asked for / at least once.\n\
+             # TYPE lblab_backend_request_connections_total counter\n\
+             lblab_backend_request_connections_total{{{label}}} {}",
+            self.request_connections()
         );
         let name = "lblab_backend_request_duration_seconds";
         let _ = writeln!(
@@ -175,9 +213,12 @@ mod tests {
         let m = Metrics::default();
         let before = ALLOCATIONS.with(Cell::get);
         for _ in 0..1000 {
+            m.connected();
+            m.request_connection();
             m.start().answered();
             drop(m.start());
         }
+        assert_eq!((m.connections(), m.request_connections()), (1000, 1000));
         assert_eq!(ALLOCATIONS.with(Cell::get), before);
         assert_eq!(m.served(), 1000);
         // The scrape does allocate: the counter sees allocations at all.

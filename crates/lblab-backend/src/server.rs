@@ -18,12 +18,12 @@ use crate::notify::notify;
 /// to learn the port when started with port 0.
 pub const LISTENING_PREFIX: &str = "listening on http://";
 
-struct State {
+pub(crate) struct State {
     id: u32,
     greeting: &'static str,
     id_header: HeaderValue,
     delay: Option<Delay>,
-    metrics: Metrics,
+    pub(crate) metrics: Metrics,
 }
 
 /// Runs the backend until SIGTERM or SIGINT, then drains: the listener closes, requests in flight
@@ -61,6 +61,7 @@ async fn serve(args: Args) -> std::io::Result<()> {
         notify("STOPPING=1");
     };
 
+    let counted = state.clone();
     let routes = warp::method()
         .and(warp::path::full())
         .and(warp::any().map(move || state.clone()))
@@ -73,13 +74,58 @@ async fn serve(args: Args) -> std::io::Result<()> {
     }
     tracing::info!(id = args.id, %local, "listening");
     notify("READY=1");
-    warp::serve(routes)
-        .incoming(listener)
-        .graceful(shutdown)
-        .run()
-        .await;
+    // Each connection is served as warp's graceful server serves it (hyper's HTTP/1.1 with HTTP/2
+    // detected, each watched so that a shutdown waits for the requests in flight), but accepted
+    // here and counted first: warp 0.4 keeps its acceptor trait private, so no counting listener
+    // can be handed to it. On shutdown the listener closes, requests in flight complete, idle
+    // keep-alive connections are closed, and this returns.
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    accept_failed(e).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        counted.metrics.connected();
+        let svc = crate::conn_count::Counted::new(
+            hyper_util::service::TowerToHyperService::new(warp::service(routes.clone())),
+            counted.clone(),
+        );
+        let conn =
+            hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new())
+                .serve_connection_with_upgrades(hyper_util::rt::TokioIo::new(stream), svc)
+                .into_owned();
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!("a connection ended with an error: {e}");
+            }
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
     tracing::info!("drained, exiting");
     Ok(())
+}
+
+/// A failed accept: one the peer caused (refused, aborted, reset) is passed over; any other (out of
+/// files) is logged and waited out for a second, as warp does, so as not to spin.
+async fn accept_failed(e: std::io::Error) {
+    use std::io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
+    if matches!(
+        e.kind(),
+        ConnectionRefused | ConnectionAborted | ConnectionReset
+    ) {
+        return;
+    }
+    tracing::error!("accept failed: {e}");
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
 }
 
 /// A listener with a deep accept queue: the lab opens up to thousands of connections at once.
@@ -136,6 +182,8 @@ fn stats(state: &State) -> Reply {
         "id": state.id,
         "served": state.metrics.served(),
         "in_flight": state.metrics.in_flight(),
+        "connections": state.metrics.connections(),
+        "request_connections": state.metrics.request_connections(),
         "pid": std::process::id(),
     });
     let mut r = Response::new(body.to_string().into());

@@ -76,6 +76,40 @@ fn endpoints() {
     assert_eq!(v["id"], 7);
     assert_eq!(v["served"], 1);
     assert_eq!(v["pid"], b.child.id());
+    // A connection per request above, this one's included; two of them asked for `/`.
+    assert_eq!(v["connections"], 5);
+    assert_eq!(v["request_connections"], 2);
+}
+
+#[test]
+fn connections_count_the_tcp_connections_not_the_requests() {
+    let b = Backend::start(&["--id", "2"]);
+    let mut s = TcpStream::connect(b.addr).unwrap();
+    // Three requests on one kept-alive connection, the last asking for the counts.
+    write!(
+        s,
+        "GET / HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n\
+         GET /stats HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let body = &out[out.rfind("\r\n\r\n").unwrap() + 4..];
+    let v: serde_json::Value = serde_json::from_str(body).unwrap();
+    assert_eq!(
+        (v["served"].as_u64(), v["connections"].as_u64()),
+        (Some(2), Some(1)),
+        "{out}"
+    );
+    let (samples, types) = parse_exposition(&scrape(b.addr));
+    assert!(
+        types.contains(&("lblab_backend_connections_total".into(), "counter".into())),
+        "{types:?}"
+    );
+    assert_eq!(
+        value(&samples, "lblab_backend_connections_total", None),
+        2.0
+    );
 }
 
 #[test]

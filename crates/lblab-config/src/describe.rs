@@ -6,7 +6,8 @@ use crate::method::Method;
 use crate::render::UpstreamConfig;
 
 impl UpstreamConfig {
-    /// The method, hash's key (and `consistent`), the weights.
+    /// The method, hash's key (and `consistent`), the weights, and the upstream settings that are
+    /// not nginx/proxy.json's.
     pub fn describe(&self) -> String {
         let mut s = self.method.to_string();
         if self.method == Method::Hash {
@@ -18,6 +19,11 @@ impl UpstreamConfig {
         }
         if let Some(w) = &self.weights {
             s.push_str(&format!(", weights {w}"));
+        }
+        let tuning = self.tuning.describe();
+        if !tuning.is_empty() {
+            s.push_str(", ");
+            s.push_str(&tuning);
         }
         s
     }

@@ -10,6 +10,7 @@ mod method;
 mod proxy;
 mod proxy_kind;
 mod render;
+mod tuning;
 mod weights;
 
 pub use haproxy_method::{DEFAULT_DRAWS, HaproxyMethod, HaproxyMethodSpec, check_header_name};
@@ -20,4 +21,5 @@ pub use method::{Method, MethodSpec, check_hash_key, hash_key_accepted};
 pub use proxy::{ProxySettings, proxy};
 pub use proxy_kind::Proxy;
 pub use render::{ACCESS_LOG, DEFAULT_HASH_KEY, NginxConfig, UpstreamConfig, check_prefix};
+pub use tuning::{Keepalive, Tuning, parse_fail_timeout};
 pub use weights::{Weights, parse_weights};

@@ -29,6 +29,9 @@ pub struct MethodSpec {
     /// `hash`; empty for round-robin, which is nginx's default and has no directive.
     pub directive: String,
     pub summary: String,
+    /// Whether nginx takes `backup` servers with it: its hash, ip_hash and random modules refuse
+    /// the parameter ("balancing method does not support parameter \"backup\"").
+    pub backup: bool,
 }
 
 impl Method {
@@ -67,6 +70,21 @@ impl Method {
             d.replace("{key}", hash_key)
                 .replace("{consistent}", consistent),
         )
+    }
+
+    /// Whether a server may be marked `backup` under this method.
+    pub fn takes_backup(self) -> bool {
+        self.spec().backup
+    }
+
+    /// The methods that take `backup` servers, `round-robin, least-conn`, for refusals.
+    pub fn backup_names() -> String {
+        let takes: Vec<&str> = Method::ALL
+            .into_iter()
+            .filter(|m| m.takes_backup())
+            .map(Method::name)
+            .collect();
+        takes.join(", ")
     }
 
     /// `round-robin, least-conn, …` for error messages.
@@ -200,6 +218,12 @@ mod tests {
         let mut names: Vec<&str> = Method::ALL.iter().map(|m| m.name()).collect();
         names.sort();
         assert_eq!(keys, names);
+    }
+
+    #[test]
+    fn backup_is_taken_by_the_methods_nginx_allows_it_with() {
+        // nginx 1.22: hash, ip_hash and random (random two too) refuse `backup`.
+        assert_eq!(Method::backup_names(), "round-robin, least-conn");
     }
 
     #[test]

@@ -16,11 +16,18 @@ pub struct ProxySettings {
     /// The zone grows by this much per server beyond what `zone_size` holds: each server takes
     /// about 1 KiB of slab in nginx 1.2x, and 64k runs out at about 60 servers.
     pub zone_per_server_kib: u32,
-    /// Idle keepalive connections each worker keeps to the backends.
+    /// Idle keepalive connections each worker keeps to the backends, by default (`--keepalive`,
+    /// `services.lblab.keepalive`).
     pub keepalive: u32,
+    /// The largest pool `--keepalive` and the module take.
+    pub keepalive_max: u32,
+    /// Failed tries that take a server out, by default (`--max-fails`, `services.lblab.maxFails`).
     pub max_fails: u32,
-    /// A server that failed `max_fails` times is left out this long (nginx's default is 10 s).
+    /// A server that failed `max_fails` times is left out this long by default (nginx's own
+    /// default is 10 s; `--fail-timeout`, `services.lblab.failTimeout`).
     pub fail_timeout_s: u32,
+    /// The longest `fail_timeout` taken, in seconds.
+    pub fail_timeout_max_s: u32,
     pub connect_timeout_ms: u32,
     /// Also the send timeout.
     pub read_timeout_ms: u32,
@@ -62,6 +69,7 @@ mod tests {
         // and 3 s; a shorter timeout fails it and, with max_fails, takes the backend out.
         assert!(p.connect_timeout_ms > 3000 && p.read_timeout_ms > 0);
         assert!(p.max_fails >= 1 && p.fail_timeout_s >= 1 && p.keepalive >= 1);
+        assert!(p.fail_timeout_s <= p.fail_timeout_max_s && p.keepalive <= p.keepalive_max);
         assert!(p.next_upstream.split(' ').all(|c| !c.is_empty()));
         assert_eq!(p.zone_kib(3), 64, "a small lab keeps the base zone");
         assert!(p.zone_kib(64) >= 96, "64 servers need more than 64k");

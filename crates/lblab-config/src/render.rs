@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::method::Method;
 use crate::proxy::proxy;
+use crate::tuning::{Keepalive, Tuning};
 use crate::weights::Weights;
 
 const TEMPLATE: &str = include_str!("../../../nginx/lblab.conf");
@@ -24,10 +25,14 @@ pub struct UpstreamConfig {
     /// should (nginx's upstream docs).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub down: Vec<usize>,
+    /// `max_fails`, `fail_timeout`, `backup` and `keepalive` (a record from before they were
+    /// settings has nginx/proxy.json's).
+    #[serde(default)]
+    pub tuning: Tuning,
 }
 
-/// A whole nginx.conf for a private prefix. Keepalive, timeouts, `max_fails` and the like are not
-/// part of it: they come from `nginx/proxy.json` (`proxy()`), as for the NixOS module.
+/// A whole nginx.conf for a private prefix. Timeouts, the listen backlog and the like are not part
+/// of it: they come from `nginx/proxy.json` (`proxy()`), as for the NixOS module.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NginxConfig {
     pub prefix: PathBuf,
@@ -63,6 +68,7 @@ impl UpstreamConfig {
             servers,
             weights: None,
             down: Vec::new(),
+            tuning: Tuning::default(),
         }
     }
 
@@ -72,6 +78,7 @@ impl UpstreamConfig {
         // Without a shared zone each worker keeps its own round-robin position and counters, and
         // 1000 requests over two workers come out 334/334/332 instead of 333/333/334.
         let p = proxy();
+        let t = &self.tuning;
         let _ = writeln!(s, "        zone lblab {}k;", p.zone_kib(self.servers.len()));
         if let Some(d) = self.method.directive(&self.hash_key, self.consistent) {
             let _ = writeln!(s, "        {d};");
@@ -84,16 +91,24 @@ impl UpstreamConfig {
             if self.down.contains(&i) {
                 s.push_str(" down");
             }
-            // A server that fails is left out for fail_timeout (passive health check): 2 s instead
-            // of nginx's 10 s, so that a restarted backend is back in the rotation within a short run.
+            let id = u32::try_from(i + 1).unwrap_or(u32::MAX);
+            if t.backup.contains(&id) {
+                s.push_str(" backup");
+            }
+            // A server that fails is left out for fail_timeout (passive health check): by default
+            // 2 s instead of nginx's 10 s, so that a restarted backend is back in the rotation
+            // within a short run.
             let _ = writeln!(
                 s,
                 " max_fails={} fail_timeout={}s;",
-                p.max_fails, p.fail_timeout_s
+                t.max_fails, t.fail_timeout_s
             );
         }
-        // nginx wants keepalive after the balancing directive.
-        let _ = writeln!(s, "        keepalive {};", p.keepalive);
+        // nginx wants keepalive after the balancing directive; off, there is none and nginx opens
+        // a connection to the backend per request.
+        if let Keepalive::Idle(n) = t.keepalive {
+            let _ = writeln!(s, "        keepalive {n};");
+        }
         s.push_str("    }\n");
         s
     }
@@ -121,7 +136,7 @@ impl NginxConfig {
     /// Room for every client connection and its upstream one, plus the keepalive pool (at least
     /// 1024), within the open-files limit.
     pub fn worker_connections(&self) -> u32 {
-        let wanted = (2 * self.concurrency + 2 * proxy().keepalive + 64).max(1024);
+        let wanted = (2 * self.concurrency + 2 * self.keepalive() + 64).max(1024);
         let room = self.worker_rlimit_nofile().saturating_sub(SPARE_FILES);
         wanted.min(room.try_into().unwrap_or(u32::MAX))
     }
@@ -129,13 +144,19 @@ impl NginxConfig {
     /// Twice what the connections want, but never past the hard limit: past it nginx's
     /// setrlimit fails and every worker logs it.
     pub fn worker_rlimit_nofile(&self) -> u64 {
-        let wanted = 2 * u64::from((2 * self.concurrency + 2 * proxy().keepalive + 64).max(1024));
+        let wanted = 2 * u64::from((2 * self.concurrency + 2 * self.keepalive() + 64).max(1024));
         self.nofile_limit.map_or(wanted, |limit| wanted.min(limit))
+    }
+
+    /// The keep-alive pool's size, 0 when off.
+    fn keepalive(&self) -> u32 {
+        self.upstream.tuning.keepalive.idle()
     }
 
     pub fn render(&self) -> String {
         let p = proxy();
         let wc = self.worker_connections();
+        let (http_version, connection) = self.upstream.tuning.keepalive.upstream_headers();
         let tries = self.upstream.servers.len().max(1).to_string();
         let access_log = if self.access_log {
             format!(
@@ -145,7 +166,7 @@ impl NginxConfig {
         } else {
             "access_log off;".into()
         };
-        let vars: [(&str, String); 12] = [
+        let vars: [(&str, String); 14] = [
             ("worker_processes", self.worker_processes.to_string()),
             (
                 "worker_rlimit_nofile",
@@ -161,6 +182,8 @@ impl NginxConfig {
             ("connect_timeout", format!("{}ms", p.connect_timeout_ms)),
             ("read_timeout", format!("{}ms", p.read_timeout_ms)),
             ("access_log", access_log),
+            ("upstream_http_version", http_version.to_owned()),
+            ("upstream_connection", connection.to_owned()),
         ];
         fill(TEMPLATE, &vars)
     }
@@ -254,6 +277,38 @@ mod tests {
         );
         assert_eq!(r.matches(" down ").count(), 1, "{r}");
         assert!(r.find("9001").unwrap() < r.find("9002").unwrap());
+    }
+
+    #[test]
+    fn tuning_reaches_every_server_and_the_pool() {
+        let mut u = UpstreamConfig::new(Method::LeastConn, addrs());
+        u.tuning.max_fails = 0;
+        u.tuning.fail_timeout_s = 5;
+        u.tuning.backup = vec![3];
+        u.tuning.keepalive = Keepalive::Off;
+        let r = u.render();
+        assert!(
+            r.contains("server 127.0.0.1:9001 max_fails=0 fail_timeout=5s;\n"),
+            "{r}"
+        );
+        assert!(
+            r.contains("server 127.0.0.1:9003 backup max_fails=0 fail_timeout=5s;\n"),
+            "{r}"
+        );
+        assert_eq!(r.matches(" backup").count(), 1, "{r}");
+        assert!(!r.contains("keepalive"), "{r}");
+        let mut c = config(Method::LeastConn);
+        c.upstream = u;
+        let text = c.render();
+        assert!(text.contains("proxy_http_version 1.0;"), "{text}");
+        assert!(
+            text.contains("proxy_set_header Connection close;"),
+            "{text}"
+        );
+        assert_eq!(c.worker_connections(), 2000 + 64);
+        let on = config(Method::LeastConn).render();
+        assert!(on.contains("proxy_http_version 1.1;"), "{on}");
+        assert!(on.contains("proxy_set_header Connection \"\";"), "{on}");
     }
 
     #[test]

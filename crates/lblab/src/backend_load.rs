@@ -123,41 +123,8 @@ impl Sampled {
     }
 }
 
-/// The backend's `in_flight`, over HTTP/1.1: the answer is read by its length and the connection
-/// closed by this side first. A connection the server closes first (HTTP/1.0, as `probe::get`
-/// speaks) leaves a TIME_WAIT on the backend's own port for a minute; a sample every 20 ms left
-/// dozens there, and once the backend was killed, a listener bound to its port (another program
-/// taking it) could meet `EADDRINUSE`. Closed from here, the TIME_WAIT is on this side's port.
+/// The backend's `in_flight`, read by [`crate::probe::stats`] (closed from this side, so that the
+/// samples leave no TIME_WAIT on the backend's port).
 async fn in_flight(addr: SocketAddr) -> Option<u64> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut s = tokio::net::TcpStream::connect(addr).await.ok()?;
-    s.write_all(format!("GET /stats HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes())
-        .await
-        .ok()?;
-    let mut buf = Vec::with_capacity(512);
-    let mut chunk = [0u8; 512];
-    loop {
-        let n = s.read(&mut chunk).await.ok()?;
-        if n == 0 || buf.len() > 16 * 1024 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-        let text = std::str::from_utf8(&buf).ok()?;
-        let Some((head, body)) = text.split_once("\r\n\r\n") else {
-            continue;
-        };
-        if !head.starts_with("HTTP/1.1 200") {
-            return None;
-        }
-        let length: usize = head.lines().find_map(|l| {
-            let (name, value) = l.split_once(':')?;
-            name.eq_ignore_ascii_case("content-length")
-                .then(|| value.trim().parse().ok())
-                .flatten()
-        })?;
-        if body.len() >= length {
-            return serde_json::from_str::<serde_json::Value>(&body[..length]).ok()?["in_flight"]
-                .as_u64();
-        }
-    }
+    crate::probe::stats(addr).await?["in_flight"].as_u64()
 }

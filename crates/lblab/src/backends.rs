@@ -26,6 +26,10 @@ pub struct BackendInfo {
     /// Requests it answered on `/`, from its `/stats`; `None` when it could not be asked.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub served: Option<u64>,
+    /// `lblab run`: the TCP connections nginx opened to it during the load (its own count of those
+    /// that asked for `/`); `None` where that is not known (it was killed, or started again).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connections: Option<u64>,
 }
 
 const READY_WITHIN: Duration = Duration::from_secs(10);
@@ -124,6 +128,7 @@ impl Backend {
             addr: self.addr,
             pid: self.process.pid(),
             served,
+            connections: None,
         }
     }
 }

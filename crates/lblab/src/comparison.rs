@@ -31,6 +31,7 @@ impl CompareSpec {
             c,
             self.lab.balancer().weights().cloned(),
             self.hash_key.clone(),
+            self.lab.balancer().tuning(),
         )
     }
 
@@ -88,16 +89,19 @@ pub fn check_haproxy_pairs(
     Ok(())
 }
 
-/// The balancing of contender `c`: the lab's weights, and the hash key for hash alone.
+/// The balancing of contender `c`: the lab's weights and upstream settings, and the hash key for
+/// hash alone.
 pub fn balancing_of(
     c: Contender,
     weights: Option<lblab_config::Weights>,
     hash_key: Option<String>,
+    tuning: lblab_config::Tuning,
 ) -> Balancing {
     Balancing {
         method: c.method,
         weights,
         hash_key: hash_key.filter(|_| c.method == Method::Hash),
         consistent: c.consistent,
+        tuning,
     }
 }

@@ -247,6 +247,7 @@ async fn switch(lab: &mut Lab, to: &SwitchTo) -> Result<(), String> {
             let now = &config.upstream;
             let balancing = Balancing {
                 weights: now.weights.clone(),
+                tuning: now.tuning.clone(),
                 ..Balancing::of(*m)
             };
             let mut upstream = balancing.upstream(now.servers.clone());

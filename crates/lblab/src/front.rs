@@ -132,6 +132,14 @@ impl Front {
         }
     }
 
+    /// nginx's upstream settings beside the method; HAProxy's labs have none.
+    pub fn tuning(&self) -> Option<&lblab_config::Tuning> {
+        match self {
+            Front::Nginx { config, .. } => Some(&config.upstream.tuning),
+            Front::Haproxy { .. } => None,
+        }
+    }
+
     /// The private prefix it runs in.
     pub fn prefix(&self) -> &Path {
         match self {

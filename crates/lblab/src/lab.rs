@@ -38,6 +38,9 @@ pub struct LabInfo {
     pub method: String,
     #[serde(default)]
     pub proxy: Proxy,
+    /// nginx's max_fails, fail_timeout, backups and keep-alive pool (none for HAProxy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstream: Option<lblab_config::Tuning>,
     pub url: String,
     pub prefix: PathBuf,
     /// The balancer's pid (nginx's master, or HAProxy's); named so since nginx was the only one.
@@ -217,10 +220,29 @@ impl Lab {
         out
     }
 
+    /// Each backend's count of the TCP connections that asked it for `/` (the runner's own checks
+    /// ask for others), asked over a connection this side closes: read just before a kill, a
+    /// request the backend closed would leave a TIME_WAIT on its port (see [`probe::stats`]).
+    /// A backend whose process is gone is not asked.
+    pub async fn connections(&self) -> Vec<Option<u64>> {
+        let mut out = Vec::with_capacity(self.backends.len());
+        for b in &self.backends {
+            out.push(if crate::procfs::alive(b.process.pid()) {
+                probe::stats(b.addr)
+                    .await
+                    .and_then(|v| v["request_connections"].as_u64())
+            } else {
+                None
+            });
+        }
+        out
+    }
+
     pub fn info(&self, served: &[Option<u64>]) -> LabInfo {
         LabInfo {
             method: self.front.method(),
             proxy: self.front.proxy(),
+            upstream: self.front.tuning().cloned(),
             url: self.url(),
             prefix: self.prefix.path().to_owned(),
             nginx_pid: self.proxy.pid(),

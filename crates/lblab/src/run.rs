@@ -60,6 +60,10 @@ pub async fn run(spec: RunSpec) -> Outcome {
             }
         };
     let config = spec.load.aimed_at(lab.listen());
+    // Each backend's connection count before the load, so that the report can say how many nginx
+    // opened during it (one per request without keep-alive).
+    let connections_before = lab.connections().await;
+    let pids_before: Vec<u32> = lab.backends.iter().map(|b| b.process.pid()).collect();
     let start = Instant::now();
     let (done, load_done) = tokio::sync::watch::channel(false);
     // Ctrl-C (or SIGTERM, SIGHUP) ends the load early; the report of what was done is printed
@@ -106,6 +110,7 @@ pub async fn run(spec: RunSpec) -> Outcome {
     }
     // A backend whose process is gone has no count (Lab::served does not ask its address).
     let served = lab.served().await;
+    let connections_after = lab.connections().await;
     // Read before the lab is stopped, which removes the prefix the log is in. nginx writes each
     // line unbuffered as the request ends, so every answer the client has is in it by now.
     let addrs: Vec<_> = lab.backends.iter().map(|b| b.addr).collect();
@@ -115,7 +120,19 @@ pub async fn run(spec: RunSpec) -> Outcome {
         .map(|path| access_log::count(&path, &addrs, |c| config.ok_status.contains(c)));
     // HAProxy's own count of its picks, read before it stops; nginx keeps none.
     let picks = lab.picks().await;
-    let info = lab.info(&served);
+    let mut info = lab.info(&served);
+    // A backend started again counts from 0 in a new process: its difference is not known.
+    for ((b, pid), (before, after)) in info
+        .backends
+        .iter_mut()
+        .zip(&pids_before)
+        .zip(connections_before.iter().zip(&connections_after))
+    {
+        b.connections = after
+            .zip(*before)
+            .filter(|_| b.pid == *pid)
+            .and_then(|(a, b)| a.checked_sub(b));
+    }
     let peak_rss = lab.peak_rss();
     lab.stop();
     let report = match (outcome, signalled) {
@@ -224,7 +241,15 @@ fn write_report(
     };
     let page = crate::report::Page {
         title: format!("lblab run --method {label}"),
-        what: format!("{} backends; {}", spec.lab.backends(), spec.load.sentence()),
+        what: match &info.upstream {
+            Some(t) => format!(
+                "{} backends ({}); {}",
+                spec.lab.backends(),
+                t.summary(),
+                spec.load.sentence()
+            ),
+            None => format!("{} backends; {}", spec.lab.backends(), spec.load.sentence()),
+        },
         runs: vec![crate::report::Shown { label, report }],
         backends: spec.lab.backends() as usize,
         // Where each was done, not where it was planned.
@@ -376,6 +401,9 @@ fn describe(
         "lab      {} via {} {} ({method})",
         info.url, info.proxy, info.nginx_pid
     );
+    if let Some(t) = &info.upstream {
+        let _ = writeln!(s, "upstream {}", t.summary());
+    }
     for e in events {
         let _ = write!(s, "fault    +{} ms {}", e.at_ms, e.action);
         if let Some(why) = &e.not_done {
@@ -436,6 +464,22 @@ fn describe(
                 ""
             },
             lines.join("; ")
+        );
+    }
+    // How many connections carried the requests: one each without keep-alive, a pool's worth with.
+    if info.backends.iter().any(|b| b.connections.is_some()) {
+        let conns: Vec<String> = info
+            .backends
+            .iter()
+            .map(|b| match b.connections {
+                Some(n) => format!("{}: {n}", b.id),
+                None => format!("{}: -", b.id),
+            })
+            .collect();
+        let _ = writeln!(
+            s,
+            "conns    TCP connections each backend accepted from nginx during the load: {}",
+            conns.join(", ")
         );
     }
     // What nginx did with the tries that failed: each went on to the next upstream, and the log

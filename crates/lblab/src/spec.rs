@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use lblab_backend::Delay;
-use lblab_config::{DEFAULT_HASH_KEY, Method, UpstreamConfig, Weights};
+use lblab_config::{DEFAULT_HASH_KEY, Keepalive, Method, Tuning, UpstreamConfig, Weights};
 
 use crate::haproxy_balancing::HaproxyBalancing;
 
@@ -19,6 +19,8 @@ pub struct Balancing {
     /// `None`: nginx's default key for `hash` ($request_uri).
     pub hash_key: Option<String>,
     pub consistent: bool,
+    /// `max_fails`, `fail_timeout`, `backup` and the keep-alive pool (nginx/proxy.json's by default).
+    pub tuning: Tuning,
 }
 
 impl Balancing {
@@ -28,6 +30,7 @@ impl Balancing {
             weights: None,
             hash_key: None,
             consistent: false,
+            tuning: Tuning::default(),
         }
     }
 
@@ -60,6 +63,41 @@ impl Balancing {
             // The same check as the NixOS module's, from the crate both share.
             lblab_config::check_hash_key(k).map_err(|e| format!("--{e}"))?;
         }
+        self.validate_backup(backends)
+    }
+
+    /// `--backup`: backends the lab has, under a method nginx takes `backup` with (its hash,
+    /// ip_hash and random modules refuse the parameter), and at least one backend that is not one.
+    fn validate_backup(&self, backends: u32) -> Result<(), String> {
+        let backup = &self.tuning.backup;
+        if backup.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<String> = backup.iter().map(u32::to_string).collect();
+        let ids = ids.join(",");
+        if !self.method.takes_backup() {
+            return Err(format!(
+                "--backup {ids}: nginx takes backup servers only with {} (not {})",
+                Method::backup_names(),
+                self.method
+            ));
+        }
+        if let Some(id) = backup.iter().find(|&&id| id == 0 || id > backends) {
+            return Err(format!(
+                "--backup {ids}: there is no backend {id} (backends are 1..={backends})"
+            ));
+        }
+        let mut distinct = backup.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        if distinct.len() != backup.len() {
+            return Err(format!("--backup {ids} names a backend twice"));
+        }
+        if distinct.len() as u32 >= backends {
+            return Err(format!(
+                "--backup {ids}: every backend would be a backup, and nginx would have none to send to first (leave at least one out)"
+            ));
+        }
         Ok(())
     }
 
@@ -73,6 +111,7 @@ impl Balancing {
         u.hash_key = self.hash_key().to_owned();
         u.consistent = self.consistent;
         u.weights = self.weights.clone();
+        u.tuning = self.tuning.clone();
         u
     }
 }
@@ -95,6 +134,35 @@ pub struct Change {
     pub weights: Option<WeightsChange>,
     pub hash_key: Option<String>,
     pub consistent: Option<bool>,
+    /// nginx's `max_fails`, `fail_timeout` (seconds), backups (`Some(vec![])` clears them) and
+    /// keep-alive pool; they carry over a method switch unless given.
+    pub max_fails: Option<u32>,
+    pub fail_timeout_s: Option<u32>,
+    pub backup: Option<Vec<u32>>,
+    pub keepalive: Option<Keepalive>,
+}
+
+impl Change {
+    /// `current` with the upstream settings this change gives.
+    pub fn tuning(&self, current: &Tuning) -> Tuning {
+        Tuning {
+            max_fails: self.max_fails.unwrap_or(current.max_fails),
+            fail_timeout_s: self.fail_timeout_s.unwrap_or(current.fail_timeout_s),
+            backup: self
+                .backup
+                .clone()
+                .unwrap_or_else(|| current.backup.clone()),
+            keepalive: self.keepalive.unwrap_or(current.keepalive),
+        }
+    }
+
+    /// Whether it changes any of nginx's upstream settings (which HAProxy's labs do not have).
+    pub fn has_tuning(&self) -> bool {
+        self.max_fails.is_some()
+            || self.fail_timeout_s.is_some()
+            || self.backup.is_some()
+            || self.keepalive.is_some()
+    }
 }
 
 /// Which balancer a lab runs, with its balancing: the one thing that differs between an nginx lab
@@ -110,6 +178,15 @@ impl Balancer {
         match self {
             Balancer::Nginx(b) => b.weights.as_ref(),
             Balancer::Haproxy(b) => b.weights.as_ref(),
+        }
+    }
+
+    /// nginx's upstream settings; a HAProxy lab has none, and its nginx rows (compare --proxies)
+    /// take nginx/proxy.json's.
+    pub fn tuning(&self) -> Tuning {
+        match self {
+            Balancer::Nginx(b) => b.tuning.clone(),
+            Balancer::Haproxy(_) => Tuning::default(),
         }
     }
 

@@ -22,6 +22,9 @@ struct Status<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     hash_key: Option<&'a str>,
     consistent: bool,
+    /// nginx's max_fails, fail_timeout, backups and keep-alive pool; absent for HAProxy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    upstream: Option<&'a lblab_config::Tuning>,
     url: &'a str,
     runner_pid: u32,
     nginx_pid: u32,
@@ -58,6 +61,7 @@ pub async fn status(args: StatusArgs) -> Outcome {
         weights,
         hash_key,
         consistent,
+        upstream: state.front.tuning(),
         url: &state.url,
         runner_pid: state.runner_pid,
         nginx_pid: state.nginx_pid,
@@ -71,6 +75,9 @@ pub async fn status(args: StatusArgs) -> Outcome {
         let _ = writeln!(text, "method   {}", state.front.describe());
         if s.weights.is_none() {
             let _ = writeln!(text, "weights  none (1 each)");
+        }
+        if let Some(t) = s.upstream {
+            let _ = writeln!(text, "upstream {}", t.summary());
         }
         let _ = writeln!(text, "url      {}", s.url);
         let _ = writeln!(

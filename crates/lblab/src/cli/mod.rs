@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 use lblab_backend::Delay;
-use lblab_config::{Method, Proxy, Weights, parse_weights};
+use lblab_config::{Keepalive, Method, Proxy, Tuning, Weights, parse_weights};
 use loadtest::cli::LoadArgs;
 
 use crate::haproxy_balancing::HaproxyBalancing;
@@ -15,6 +15,7 @@ use help::*;
 
 mod help;
 mod specs;
+mod upstream_help;
 
 pub use specs::RunSpec;
 
@@ -92,6 +93,75 @@ pub struct MethodArgs {
     /// uri and hdr(NAME)).
     #[arg(long)]
     pub consistent: bool,
+
+    #[command(flatten)]
+    pub upstream: UpstreamArgs,
+}
+
+/// nginx's upstream settings beside the method; each left out is nginx/proxy.json's (for `switch`,
+/// the lab's own). The help says the defaults from that file, so it is made when clap asks.
+#[derive(Debug, Clone, Default, Args)]
+pub struct UpstreamArgs {
+    #[arg(long, value_name = "N", help = upstream_help::max_fails())]
+    pub max_fails: Option<u32>,
+
+    #[arg(long, value_name = "DURATION", value_parser = lblab_config::parse_fail_timeout, help = upstream_help::fail_timeout())]
+    pub fail_timeout: Option<u32>,
+
+    #[arg(long, value_name = "ID[,ID…]", value_parser = parse_backup, help = upstream_help::backup())]
+    pub backup: Option<BackupIds>,
+
+    #[arg(long, value_name = "N|off", value_parser = parse_keepalive, help = upstream_help::keepalive())]
+    pub keepalive: Option<Keepalive>,
+}
+
+impl UpstreamArgs {
+    /// The flags given as a change of the current settings.
+    fn given(&self) -> bool {
+        self.max_fails.is_some()
+            || self.fail_timeout.is_some()
+            || self.backup.is_some()
+            || self.keepalive.is_some()
+    }
+
+    /// The settings, nginx/proxy.json's where a flag is left out.
+    pub fn tuning(&self) -> Tuning {
+        let d = Tuning::default();
+        Tuning {
+            max_fails: self.max_fails.unwrap_or(d.max_fails),
+            fail_timeout_s: self.fail_timeout.unwrap_or(d.fail_timeout_s),
+            backup: self.backup.clone().map(|b| b.0).unwrap_or_default(),
+            keepalive: self.keepalive.unwrap_or(d.keepalive),
+        }
+    }
+}
+
+/// `--backup 3`, `--backup 1,3` or `--backup none`: backend ids from 1 (checked against the lab by
+/// its spec).
+/// `--backup`'s ids, as one value (clap would read a bare `Vec` as a repeated flag).
+#[derive(Debug, Clone)]
+pub struct BackupIds(pub Vec<u32>);
+
+fn parse_backup(s: &str) -> Result<BackupIds, String> {
+    if s.trim() == "none" {
+        return Ok(BackupIds(Vec::new()));
+    }
+    s.split(',')
+        .map(|part| {
+            part.trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|&id| id > 0)
+                .ok_or_else(|| {
+                    format!("'{part}' in '{s}' is not a backend id (accepted: ids from 1, e.g. 3 or 1,3, or none)")
+                })
+        })
+        .collect::<Result<_, _>>()
+        .map(BackupIds)
+}
+
+fn parse_keepalive(s: &str) -> Result<Keepalive, String> {
+    s.parse()
 }
 
 /// What a lab is made of.
@@ -236,6 +306,11 @@ pub struct SwitchArgs {
     #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
     pub consistent: Option<bool>,
 
+    /// nginx's max_fails, fail_timeout, backups (`--backup none` clears them) and keep-alive pool;
+    /// each left out keeps its current value.
+    #[command(flatten)]
+    pub upstream: UpstreamArgs,
+
     #[command(flatten)]
     pub state: StateArgs,
 }
@@ -333,11 +408,17 @@ impl MethodArgs {
             weights: self.weights.clone(),
             hash_key: self.hash_key.clone(),
             consistent: self.consistent,
+            tuning: self.upstream.tuning(),
         })
     }
 
     /// HAProxy's balancing these flags ask for (checked against the backends by the caller).
     pub fn haproxy_balancing(&self) -> Result<HaproxyBalancing, String> {
+        if self.upstream.given() {
+            return Err(
+                "--max-fails, --fail-timeout, --backup and --keepalive are nginx's upstream settings: leave them out with --proxy haproxy".into(),
+            );
+        }
         if self.hash_key.is_some() {
             return Err(
                 "--hash-key is nginx's: with --proxy haproxy the key is the method's, uri or hdr(NAME)"
@@ -367,6 +448,10 @@ impl SwitchArgs {
             weights: self.weights.clone(),
             hash_key: self.hash_key.clone(),
             consistent: self.consistent,
+            max_fails: self.upstream.max_fails,
+            fail_timeout_s: self.upstream.fail_timeout,
+            backup: self.upstream.backup.clone().map(|b| b.0),
+            keepalive: self.upstream.keepalive,
         }
     }
 }

@@ -9,7 +9,7 @@ use loadtest::cli::LoadArgs;
 
 use super::{CompareArgs, LabArgs, RunArgs};
 use crate::comparison::{CompareSpec, balancing_of};
-use crate::fault::{Action, Fault};
+use crate::fault::{Action, Fault, SwitchTo};
 use crate::load_plan::LoadPlan;
 use crate::report::ReportFiles;
 use crate::spec::{Balancer, Binaries, LabSpec};
@@ -118,6 +118,18 @@ impl RunArgs {
                     .into(),
             );
         }
+        // A switch fault keeps the lab's backups, so its method must take them as the lab's does.
+        let backup = &self.lab.method.upstream.backup;
+        if let Some(m) = faults.iter().find_map(|f| match f.action {
+            Action::Switch(SwitchTo::Nginx(m)) if !m.takes_backup() => Some(m),
+            _ => None,
+        }) && backup.as_ref().is_some_and(|b| !b.0.is_empty())
+        {
+            return Err(format!(
+                "--fault switch:{m} with --backup: nginx takes backup servers only with {}",
+                lblab_config::Method::backup_names()
+            ));
+        }
         // A run always keeps its timeline: the text names its bucket, the JSON carries it and the
         // HTML draws it; its cost is a buffer per task and a lock per buffer-full.
         let load = load_plan(&self.load, backends, self.lab.listen, |c| {
@@ -179,7 +191,9 @@ impl CompareArgs {
         } else {
             self.methods.clone()
         };
-        let balancing = |c| balancing_of(c, method.weights.clone(), hash_key.clone());
+        let tuning = method.upstream.tuning();
+        let balancing =
+            |c| balancing_of(c, method.weights.clone(), hash_key.clone(), tuning.clone());
         for c in &contenders {
             balancing(*c).validate(backends)?;
         }

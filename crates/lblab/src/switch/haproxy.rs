@@ -41,6 +41,11 @@ pub async fn apply(dir: &Path, mut state: State, change: &Change) -> Result<Swit
             "--hash-key is nginx's: this lab runs haproxy, whose key is the method's (uri, hdr(NAME), source)".into(),
         ));
     }
+    if change.has_tuning() {
+        return Err(Failed::Refused(
+            "--max-fails, --fail-timeout, --backup and --keepalive are nginx's: this lab runs haproxy".into(),
+        ));
+    }
     let Front::Haproxy { bin, config } = &mut state.front else {
         return Err(Failed::Refused("this lab does not run haproxy".into()));
     };

@@ -95,6 +95,7 @@ fn merged(current: &UpstreamConfig, change: &Change) -> Balancing {
             .clone()
             .or_else(|| was_hash.then(|| current.hash_key.clone())),
         consistent: change.consistent.unwrap_or(was_hash && current.consistent),
+        tuning: change.tuning(&current.tuning),
     }
 }
 

@@ -27,10 +27,25 @@ pub fn for_run(lab: &LabSpec, balancer: &Balancer, load: &LoadPlan, report: &Rep
             });
         }
     };
+    // A backup server is sent nothing while the others are in: its share is a weight of 0.
+    let backup = &balancing.tuning.backup;
+    let weights: Option<Vec<u32>> = if backup.is_empty() {
+        balancing.weights.as_ref().map(|w| w.0.clone())
+    } else {
+        let given = |i: usize| balancing.weights.as_ref().map_or(1, |w| w.0[i]);
+        Some(
+            (0..lab.backends() as usize)
+                .map(|i| {
+                    let id = u32::try_from(i + 1).unwrap_or(u32::MAX);
+                    if backup.contains(&id) { 0 } else { given(i) }
+                })
+                .collect(),
+        )
+    };
     predict(&Case {
         method: balancing.method,
         consistent: balancing.consistent,
-        weights: balancing.weights.as_ref().map(|w| w.0.as_slice()),
+        weights: weights.as_deref(),
         backends: lab.backends() as usize,
         hash_key: balancing.hash_key(),
         concurrency: load.concurrency(),

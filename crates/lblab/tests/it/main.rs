@@ -20,6 +20,8 @@
 //!   another user plants something in it.
 //! - `state_dir`: which state directories `up` takes, the default one, and the nginx prefix.
 //! - `interrupts`, `closed_stdout`: Ctrl-C at any moment, and a reader that goes away.
+//! - `upstream_settings`: `--max-fails`, `--fail-timeout`, `--backup`, `--keepalive`, refused where
+//!   nginx would refuse them, and `switch` changing them.
 //! - `errors`, `load_flags`, `config_text`, `nginx_probe`: bad input and a bad `--nginx`, refused
 //!   before anything starts; what reaches nginx.conf from the user's words.
 //! - `help_examples`: the examples of `--help`, run as written.
@@ -69,3 +71,4 @@ mod state;
 mod state_dir;
 mod theory;
 mod timeline;
+mod upstream_settings;
