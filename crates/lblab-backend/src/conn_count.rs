@@ -2,34 +2,32 @@
 //! `/`, so that the runner's own requests (`/healthz`, `/stats`, `/metrics`) never count and the
 //! count is the connections a proxy opened to send requests, beside all those accepted.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use hyper::Request;
 use hyper::body::Incoming;
 use hyper::service::Service;
 
-use crate::server::State;
-
-/// One connection's service: the routes, and whether this connection has asked for `/` yet.
-pub struct Counted<S> {
+/// One connection's service: the routes, what to do at its first request for `/` (count it), and
+/// whether that has come yet.
+pub struct Counted<S, F> {
     inner: S,
-    state: Arc<State>,
+    first: F,
     /// Only this connection's: no other core writes it.
     seen: AtomicBool,
 }
 
-impl<S> Counted<S> {
-    pub fn new(inner: S, state: Arc<State>) -> Self {
+impl<S, F: Fn()> Counted<S, F> {
+    pub fn new(inner: S, first: F) -> Self {
         Counted {
             inner,
-            state,
+            first,
             seen: AtomicBool::new(false),
         }
     }
 }
 
-impl<S: Service<Request<Incoming>>> Service<Request<Incoming>> for Counted<S> {
+impl<S: Service<Request<Incoming>>, F: Fn()> Service<Request<Incoming>> for Counted<S, F> {
     type Response = S::Response;
     type Error = S::Error;
     type Future = S::Future;
@@ -38,7 +36,7 @@ impl<S: Service<Request<Incoming>>> Service<Request<Incoming>> for Counted<S> {
         // A load after the first: one relaxed load of a flag nobody else writes.
         if req.uri().path() == "/" && !self.seen.load(Ordering::Relaxed) {
             self.seen.store(true, Ordering::Relaxed);
-            self.state.metrics.request_connection();
+            (self.first)();
         }
         self.inner.call(req)
     }

@@ -93,9 +93,10 @@ async fn serve(args: Args) -> std::io::Result<()> {
             () = &mut shutdown => break,
         };
         counted.metrics.connected();
+        let state = counted.clone();
         let svc = crate::conn_count::Counted::new(
             hyper_util::service::TowerToHyperService::new(warp::service(routes.clone())),
-            counted.clone(),
+            move || state.metrics.request_connection(),
         );
         let conn =
             hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new())
