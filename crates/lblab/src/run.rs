@@ -302,7 +302,10 @@ struct Check {
 ///
 /// A backend that is dead at the end (killed, or not started again) answered nothing after its
 /// kill but what was in flight: at most one request per client connection (`concurrency`). More
-/// means answers on its address came from another process.
+/// means answers on its address came from another process. That is judged on the client's own
+/// timeline, by the answers in the buckets that began after the kill: its count read just before
+/// the signal cannot be the base, since a busy runner may take milliseconds, and the backend
+/// answer dozens, between the read and the signal.
 ///
 /// nginx's access log is the third witness, and it is exact whatever the faults: each answer the
 /// client counted for a backend is one line that names the backend's address last.
@@ -332,6 +335,11 @@ fn reconcile(
                 .iter()
                 .find(|e| e.backend == Some(id) && e.served_before.is_some())
                 .and_then(|e| e.served_before);
+            let late = events
+                .iter()
+                .rfind(|e| e.backend == Some(id) && e.served_before.is_some())
+                .and_then(|e| e.fired_ms)
+                .and_then(|at| answered_after(report, id, at));
             let check = match (s, before) {
                 (Some(s), _) if restarted => Check {
                     id,
@@ -340,10 +348,10 @@ fn reconcile(
                 },
                 (Some(s), _) if paused => Check { id, ok: true, text: format!("{id}: {s} served, {client} counted (paused: not judged)") },
                 (Some(s), _) => Check { id, ok: *s == client, text: format!("{id}: {s} served = {client} counted") },
-                (None, Some(b)) if b <= client && client - b > concurrency => Check {
+                (None, Some(b)) if late.is_some_and(|n| n > concurrency) => Check {
                     id,
                     ok: false,
-                    text: format!("{id}: {b} served when signalled, {client} counted: {} more than the {concurrency} that can be in flight, answered by another process on its address", client - b - concurrency),
+                    text: format!("{id}: {b} served when signalled, {client} counted: {} answered after the kill, more than the {concurrency} that can be in flight, answered by another process on its address", late.unwrap_or(0)),
                 },
                 (None, Some(b)) => Check {
                     id,
@@ -358,6 +366,15 @@ fn reconcile(
             }
         })
         .collect()
+}
+
+/// The answers the client counted from backend `id` in the timeline's buckets that began after
+/// `at_ms` (on the timeline's clock); `None` without a timeline.
+fn answered_after(report: &Report, id: u32, at_ms: f64) -> Option<u64> {
+    let t = report.timeline.as_ref()?;
+    let row = t.answered.get(&BackendKey::Id(id))?;
+    let first = (at_ms / t.bucket_ms).floor() as usize + 1;
+    Some(row.iter().skip(first).sum())
 }
 
 /// A check with nginx's log beside it: the log must name the backend for exactly what the client

@@ -177,7 +177,8 @@ fn a_backup_answers_only_once_the_others_are_down() {
     assert_eq!(
         (code, &v["passed"]),
         (0, &serde_json::json!(true)),
-        "errors {} faults {} logged {} lab {}",
+        "reconciled {} errors {} faults {} logged {} lab {}",
+        v["reconciled"],
         v["errors_by_kind"],
         v["faults"],
         v["logged"],
