@@ -74,17 +74,15 @@ fn roundrobin(counts: &[u64], shares: &[f64]) -> Theory {
         return exact(counts, shares, "roundrobin: each server in turn");
     }
     let bands = band::within(counts, shares, 2.0, 2.0);
-    Theory {
-        kind: Kind::Exact,
-        expects: format!(
+    Theory::of_bands(
+        Kind::Exact,
+        format!(
             "roundrobin: each server in turn by its weight, a heavy server's turns spread between the others', a turn sometimes a pick late: {} of {} answers (±2)",
             expected_list(&bands),
             counts.iter().sum::<u64>()
         ),
-        fits: Some(bands.iter().all(|b| b.inside)),
         bands,
-        ..Theory::default()
-    }
+    )
 }
 
 fn even(shares: &[f64]) -> bool {
@@ -101,17 +99,15 @@ fn static_rr(counts: &[u64], shares: &[f64]) -> Theory {
         return exact(counts, shares, "static-rr: each server in turn");
     }
     let bands = band::within(counts, shares, 2.0, 1.0);
-    Theory {
-        kind: Kind::Exact,
-        expects: format!(
+    Theory::of_bands(
+        Kind::Exact,
+        format!(
             "static-rr: each server in turn by its weight, from a map built once in which the first-declared server wins a tie, so a count may lag its share by up to 2 or lead it by 1: {} of {} answers (−2/+1)",
             expected_list(&bands),
             counts.iter().sum::<u64>()
         ),
-        fits: Some(bands.iter().all(|b| b.inside)),
         bands,
-        ..Theory::default()
-    }
+    )
 }
 
 /// leastconn compares each server's connections over its weight. One request at a time, every
@@ -171,13 +167,11 @@ fn first(case: &HaproxyCase, counts: &[u64]) -> Theory {
             inside: n == 0,
         })
         .collect();
-    Theory {
-        kind: Kind::Exact,
-        expects: format!("{why}; servers {}..={} get none", filled + 1, case.backends),
-        fits: Some(bands.iter().all(|b| b.inside)),
+    Theory::of_bands(
+        Kind::Exact,
+        format!("{why}; servers {}..={} get none", filled + 1, case.backends),
         bands,
-        ..Theory::default()
-    }
+    )
 }
 
 /// source, uri and hdr(NAME): each key on one server, map-based (the hash modulo the total
@@ -292,17 +286,15 @@ fn random(case: &HaproxyCase, counts: &[u64], shares: &[f64], draws: u32) -> The
     let points = weights * RING_POINTS_PER_WEIGHT;
     let ring = |why: &str| -> Theory {
         let bands = band::ring(counts, shares, points);
-        Theory {
-            kind: Kind::Band,
-            expects: format!(
+        Theory::of_bands(
+            Kind::Band,
+            format!(
                 "{why}: a binomial count around each server's share of the ring ({points:.0} points), which is its weight share only on average: {} of {} answers (mean ± 3σ, the ring's unevenness included)",
                 band_list(&bands),
                 counts.iter().sum::<u64>()
             ),
-            fits: Some(bands.iter().all(|b| b.inside)),
             bands,
-            ..Theory::default()
-        }
+        )
     };
     if draws <= 1 {
         return ring(

@@ -136,6 +136,17 @@ impl Theory {
         }
     }
 
+    /// A claim judged by its bands: it fits when every count is inside its own.
+    pub(super) fn of_bands(kind: Kind, expects: String, bands: Vec<Band>) -> Theory {
+        Theory {
+            kind,
+            expects,
+            fits: Some(bands.iter().all(|b| b.inside)),
+            bands,
+            ..Theory::default()
+        }
+    }
+
     /// The verdict, then the claim with its numbers and notes: one line of a report.
     pub fn line(&self) -> String {
         format!("{}: {}", self.verdict(), self.detail())
@@ -223,32 +234,28 @@ pub(super) fn finish(
 
 pub(super) fn exact(counts: &[u64], shares: &[f64], why: &str) -> Theory {
     let bands = band::exact(counts, shares);
-    Theory {
-        kind: Kind::Exact,
-        expects: format!(
+    Theory::of_bands(
+        Kind::Exact,
+        format!(
             "{why}: {} of {} answers (±1)",
             expected_list(&bands),
             counts.iter().sum::<u64>()
         ),
-        fits: Some(bands.iter().all(|b| b.inside)),
         bands,
-        ..Theory::default()
-    }
+    )
 }
 
 pub(super) fn binomial(counts: &[u64], shares: &[f64], why: &str) -> Theory {
     let bands = band::binomial(counts, shares);
-    Theory {
-        kind: Kind::Band,
-        expects: format!(
+    Theory::of_bands(
+        Kind::Band,
+        format!(
             "{why}: a binomial count each, {} of {} answers (mean ± 3σ)",
             band_list(&bands),
             counts.iter().sum::<u64>()
         ),
-        fits: Some(bands.iter().all(|b| b.inside)),
         bands,
-        ..Theory::default()
-    }
+    )
 }
 
 /// least-conn and random-two count active connections, not answers: with one request at a time
